@@ -1,0 +1,43 @@
+// Makes a fresh clone ready: npm dependencies and the agent's virtual environment.
+// Idempotent and quick when nothing changed (stamps hold the hash of what was installed).
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { agentPython, venvDir } from './paths.mjs';
+
+const root = new URL('..', import.meta.url).pathname;
+
+function hashOf(...files) {
+  const h = createHash('sha256');
+  for (const f of files) h.update(existsSync(f) ? readFileSync(f) : '');
+  return h.digest('hex');
+}
+
+function step(title, cmd, args, env = {}) {
+  console.log(`setup: ${title}`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+  if (r.status !== 0) {
+    console.error(`setup: "${cmd} ${args.join(' ')}" failed (exit ${r.status ?? r.signal}).`);
+    process.exit(1);
+  }
+}
+
+const npmStamp = join(root, 'node_modules', '.tunelab-setup');
+const npmHash = hashOf(join(root, 'package.json'), join(root, 'package-lock.json'));
+if (!existsSync(npmStamp) || readFileSync(npmStamp, 'utf8') !== npmHash) {
+  step('installing npm dependencies', 'npm', [existsSync(join(root, 'package-lock.json')) ? 'ci' : 'install', '--no-audit', '--no-fund']);
+  writeFileSync(npmStamp, npmHash);
+}
+
+const venv = venvDir(root);
+const pyStamp = join(venv, '.tunelab-setup');
+const pyHash = hashOf(join(root, 'python-agent', 'pyproject.toml'));
+if (!existsSync(pyStamp) || readFileSync(pyStamp, 'utf8') !== pyHash) {
+  const python = process.env.PYTHON ?? 'python3';
+  if (!existsSync(agentPython(root))) step(`creating the agent's virtual environment (${venv})`, python, ['-m', 'venv', venv]);
+  // PIP_RETRIES=0: pip otherwise backs off for minutes on an index it cannot reach before using the local one.
+  step('installing the agent and its dependencies (torch, transformers, peft, websockets, ...)', agentPython(root),
+    ['-m', 'pip', 'install', '--disable-pip-version-check', '-e', `${join(root, 'python-agent')}[test]`], { PIP_RETRIES: '0' });
+  writeFileSync(pyStamp, pyHash);
+}
