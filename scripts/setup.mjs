@@ -23,6 +23,23 @@ function step(title, cmd, args, env = {}) {
   }
 }
 
+// The end-to-end test drives a real VS Code (code-server) with Debian's Chromium; code-server's own install
+// needs ripgrep and the Kerberos headers. Only `npm test` asks for these (--for-tests).
+if (process.argv.includes('--for-tests')) {
+  const missing = [];
+  if (!existsSync('/usr/bin/chromium')) missing.push('chromium');
+  if (spawnSync('sh', ['-c', 'command -v rg']).status !== 0) missing.push('ripgrep');
+  if (spawnSync('dpkg', ['-s', 'libkrb5-dev'], { stdio: 'ignore' }).status !== 0) missing.push('libkrb5-dev');
+  if (missing.length) {
+    if (process.getuid?.() !== 0 || spawnSync('sh', ['-c', 'command -v apt-get']).status !== 0) {
+      console.error(`setup: the end-to-end test needs these Debian packages: ${missing.join(' ')}. Install them (sudo apt-get install ${missing.join(' ')}) and run again.`);
+      process.exit(1);
+    }
+    step('updating the Debian package lists', 'apt-get', ['update', '-qq']);
+    step(`installing Debian packages: ${missing.join(' ')}`, 'apt-get', ['install', '-y', '-qq', ...missing], { DEBIAN_FRONTEND: 'noninteractive' });
+  }
+}
+
 const npmStamp = join(root, 'node_modules', '.tunelab-setup');
 const npmHash = hashOf(join(root, 'package.json'), join(root, 'package-lock.json'));
 if (!existsSync(npmStamp) || readFileSync(npmStamp, 'utf8') !== npmHash) {

@@ -15,6 +15,8 @@ export function codeServerEntry(toolsDir: string): string {
 }
 
 const stampOf = (toolsDir: string) => join(toolsDir, `.installed-${CODE_SERVER_VERSION}`);
+// Made by the post-install's last step; without it the workbench cannot load (a skipped install script).
+const asarOf = (toolsDir: string) => join(toolsDir, 'node_modules', 'code-server', 'lib', 'vscode', 'node_modules.asar');
 
 const log = (msg: string) => process.stderr.write(`[code-server install] ${msg}\n`);
 
@@ -40,8 +42,15 @@ function npmInstall(toolsDir: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn('npm', ['install', '--no-audit', '--no-fund', '--loglevel=http', `code-server@${CODE_SERVER_VERSION}`], {
       cwd: toolsDir,
-      // yes: node-pty's post-install runs `npx node-gyp`; unsafe_perm: code-server's post-install refuses to run as root otherwise.
-      env: { ...process.env, npm_config_yes: 'true', npm_config_unsafe_perm: 'true' },
+      env: {
+        ...process.env,
+        // yes: node-pty's post-install runs `npx node-gyp`; unsafe_perm: code-server's post-install refuses to run as root otherwise.
+        npm_config_yes: 'true',
+        npm_config_unsafe_perm: 'true',
+        // npm >= 11.16 skips dependency install scripts unless allowed; code-server is nothing without its post-install
+        // (it runs a nested `npm install` in lib/vscode, which inherits this through the environment). Older npm ignores it.
+        npm_config_dangerously_allow_all_scripts: 'true',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let tail = '';
@@ -60,17 +69,19 @@ function npmInstall(toolsDir: string): Promise<void> {
 /** Returns the path of code-server's entry script, installing it first when needed. Safe to call every run. */
 export async function ensureCodeServer(toolsDir: string): Promise<string> {
   const entry = codeServerEntry(toolsDir);
-  if (existsSync(stampOf(toolsDir)) && existsSync(entry)) return entry;
+  if (existsSync(stampOf(toolsDir)) && existsSync(entry) && existsSync(asarOf(toolsDir))) return entry;
   const started = Date.now();
   log(`installing code-server@${CODE_SERVER_VERSION} into ${toolsDir} (several minutes; cached afterwards)`);
   // A half-finished earlier attempt leaves node_modules in an unknown state; start clean.
   rmSync(join(toolsDir, 'node_modules'), { recursive: true, force: true });
+  rmSync(stampOf(toolsDir), { force: true });
   mkdirSync(toolsDir, { recursive: true });
   // Without its own package.json npm would walk up and install into the project's node_modules.
   writeFileSync(join(toolsDir, 'package.json'), JSON.stringify({ name: 'tunelab-tools-code-server', private: true }, null, 2));
   seedRipgrepCache();
   await npmInstall(toolsDir);
   if (!existsSync(entry)) throw new Error(`code-server installed but ${entry} is missing`);
+  if (!existsSync(asarOf(toolsDir))) throw new Error(`code-server's post-install did not run (no ${asarOf(toolsDir)}); see the npm output above`);
   writeFileSync(stampOf(toolsDir), new Date().toISOString());
   log(`installed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   return entry;

@@ -1,0 +1,74 @@
+"""A small synchronous client for the agent protocol, used by the tests."""
+
+import itertools
+import json
+
+from websockets.sync.client import connect
+
+from tunelab_agent import protocol
+
+TERMINAL = ("completed", "failed", "stopped")
+
+
+class AgentError(Exception):
+    def __init__(self, code, message):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class AgentClient:
+    def __init__(self, port: int, token: str, hello: bool = True):
+        self.ws = connect(f"ws://127.0.0.1:{port}", max_size=None)
+        self.ids = itertools.count(1)
+        self.events: list[dict] = []
+        if hello:
+            self.send({"type": "hello", "protocol": 1, "token": token, "client": "tunelab-tests/0"})
+            reply = self.recv()
+            assert reply["type"] == "hello", reply
+            self.hello = reply
+
+    def send(self, message) -> None:
+        self.ws.send(message if isinstance(message, str) else json.dumps(message))
+
+    def recv(self, timeout: float = 60) -> dict:
+        message = json.loads(self.ws.recv(timeout=timeout))
+        problem = protocol.first_error(message, "message")
+        assert problem is None, f"the agent sent a message that breaks the schema: {problem}: {message}"
+        return message
+
+    def reply_to(self, re, timeout: float = 60) -> dict:
+        """The response with `re`; events that arrive meanwhile are kept in self.events."""
+        while True:
+            message = self.recv(timeout)
+            if message["type"] == "event":
+                self.events.append(message)
+            elif message["re"] == re:
+                return message
+
+    def call(self, method: str, params: dict | None = None, timeout: float = 60) -> dict:
+        request_id = next(self.ids)
+        self.send({"type": "request", "id": request_id, "method": method, "params": params or {}})
+        reply = self.reply_to(request_id, timeout)
+        if "error" in reply:
+            raise AgentError(reply["error"]["code"], reply["error"]["message"])
+        return reply["result"]
+
+    def events_until(self, done, timeout: float = 120) -> list[dict]:
+        """Collect events until done(event) is true; returns all events collected so far."""
+        for ev in self.events:
+            if done(ev):
+                return self.events
+        while True:
+            message = self.recv(timeout)
+            if message["type"] == "event":
+                self.events.append(message)
+                if done(message):
+                    return self.events
+
+    def wait_for_end(self, run_id: str, timeout: float = 120) -> list[dict]:
+        return self.events_until(lambda e: e["run_id"] == run_id and e["kind"] == "run_state"
+                                 and e["data"]["state"] in TERMINAL, timeout)
+
+    def close(self) -> None:
+        self.ws.close()

@@ -1,0 +1,58 @@
+import json
+import os
+import signal
+import time
+
+from conftest import write_config
+
+
+def test_server_killed_mid_run_loses_and_doubles_nothing(start_server, data_dir):
+    first = start_server()
+    client = first.client()
+    client.call("subscribe", {"since": 0})
+    config = write_config(data_dir, max_steps=60, logging_steps=1, save_steps=20, eval_steps=20)
+    run_id = client.call("start_run", {"config": config, "config_path": str(data_dir / "r.tunelab.yaml")})["run_id"]
+    seen = client.events_until(lambda e: e["kind"] == "metrics")
+    first.kill()  # SIGKILL: no cleanup at all
+
+    second = start_server()
+    again = second.client()
+    tail = second.client()
+    last = seen[-1]["seq"]
+    assert tail.call("subscribe", {"since": last})["head"] >= last
+    everything = again.wait_for_end(run_id) if again.call("subscribe", {"since": 0}) else None
+    rest = tail.wait_for_end(run_id)
+
+    seqs = [e["seq"] for e in everything]
+    assert seqs == list(range(1, len(everything) + 1))
+    assert everything[-1]["data"]["state"] == "completed"  # the run process outlived the server
+    assert seen + rest == everything  # replay after the gap: nothing lost, nothing twice
+    assert [e["data"]["step"] for e in everything if e["kind"] == "metrics"] == list(range(1, 61))
+
+
+def test_a_run_whose_process_died_is_marked_failed(start_server, data_dir):
+    server = start_server()
+    client = server.client()
+    client.call("subscribe", {"since": 0})
+    config = write_config(data_dir, max_steps=100000)
+    run_id = client.call("start_run", {"config": config, "config_path": str(data_dir / "d.tunelab.yaml")})["run_id"]
+    client.events_until(lambda e: e["kind"] == "metrics")
+    with open(os.path.join(server.root, "runs", run_id, "run.json")) as f:
+        os.killpg(json.load(f)["pid"], signal.SIGKILL)
+    final = client.wait_for_end(run_id)[-1]["data"]
+    assert final == {"state": "failed", "error": "the training process exited unexpectedly; see train.log"}
+
+
+def test_a_restarted_server_marks_runs_that_died_while_it_was_down(start_server, data_dir):
+    server = start_server()
+    client = server.client()
+    config = write_config(data_dir, max_steps=100000)
+    run_id = client.call("start_run", {"config": config, "config_path": str(data_dir / "e.tunelab.yaml")})["run_id"]
+    server.kill()
+    with open(os.path.join(server.root, "runs", run_id, "run.json")) as f:
+        pid = json.load(f)["pid"]
+    os.killpg(pid, signal.SIGKILL)
+    while os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+        time.sleep(0.05)
+    runs = start_server().client().call("list_runs")["runs"]
+    assert [(r["run_id"], r["state"]) for r in runs] == [(run_id, "failed")]

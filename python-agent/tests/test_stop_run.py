@@ -1,0 +1,16 @@
+from conftest import write_config
+
+
+def test_stop_run_ends_the_run_as_stopped(start_server, data_dir):
+    client = start_server().client()
+    client.call("subscribe", {"since": 0})
+    config = write_config(data_dir, max_steps=100000, save_steps=100000)
+    run_id = client.call("start_run", {"config": config, "config_path": str(data_dir / "s.tunelab.yaml")})["run_id"]
+    client.events_until(lambda e: e["kind"] == "metrics")
+    assert client.call("stop_run", {"run_id": run_id}) == {"run_id": run_id, "state": "stopped"}
+    events = client.wait_for_end(run_id)
+    assert events[-1]["data"] == {"state": "stopped"}
+    last_step = max(e["data"]["step"] for e in events if e["kind"] == "metrics")
+    assert last_step < 1000  # it stopped within a few steps, nowhere near max_steps
+    # Stopping again is harmless and reports the final state.
+    assert client.call("stop_run", {"run_id": run_id})["state"] == "stopped"

@@ -1,0 +1,53 @@
+import json
+import os
+
+from tunelab_agent.checkpoints import verify
+from conftest import write_config
+
+
+def test_lora_run_through_the_server(start_server, data_dir):
+    client = start_server().client()
+    assert client.call("subscribe", {"since": 0}) == {"head": 0}
+    run_id = client.call("start_run", {"config": write_config(data_dir, name="Real Run"),
+                                       "config_path": str(data_dir / "real.tunelab.yaml")})["run_id"]
+    assert "-real-run-" in run_id
+    events = client.wait_for_end(run_id)  # every message was validated against the schema on receipt
+
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    kinds = [e["kind"] for e in events]
+    assert kinds[0] == "run_created" and all(e["run_id"] == run_id for e in events)
+    states = [e["data"]["state"] for e in events if e["kind"] == "run_state"]
+    assert states == ["starting", "running", "completed"]
+
+    metrics = [e["data"] for e in events if e["kind"] == "metrics"]
+    assert [m["step"] for m in metrics] == list(range(2, 31, 2))
+    assert metrics[-1]["loss"] < 0.5 * metrics[0]["loss"], (metrics[0]["loss"], metrics[-1]["loss"])
+    assert all(m["tokens_per_sec"] > 0 and m["max_steps"] == 30 for m in metrics)
+    assert metrics[-1]["eta_s"] == 0
+
+    evals = [e["data"] for e in events if e["kind"] == "eval"]
+    assert [e["step"] for e in evals] == [10, 20, 30] and evals[-1]["eval_loss"] < evals[0]["eval_loss"]
+
+    saved = [e["data"] for e in events if e["kind"] == "checkpoint"]
+    assert [c["name"] for c in saved] == ["checkpoint-10", "checkpoint-20", "checkpoint-30"]
+    listed = client.call("list_checkpoints", {"run_id": run_id})["checkpoints"]
+    assert listed == saved
+    for checkpoint in listed:
+        assert verify(checkpoint) == []
+        assert "adapter_model.safetensors" in {f["name"] for f in checkpoint["files"]}
+        with open(os.path.join(checkpoint["path"], "manifest.json")) as f:
+            assert json.load(f)["step"] == checkpoint["step"]
+
+    summary = client.call("list_runs")["runs"]
+    assert summary == [{"run_id": run_id, "name": "Real Run", "state": "completed", "created": summary[0]["created"],
+                        "step": 30, "max_steps": 30, "loss": metrics[-1]["loss"], "error": None}]
+
+    # Base and checkpoint both answer; the trained adapter actually changes the answer.
+    prompt = "Classify the sentiment of this review as positive or negative.\n\nThe soup was awful. Never again."
+    base = client.call("generate", {"run_id": run_id, "checkpoint": None, "prompt": prompt, "max_new_tokens": 8})
+    tuned = client.call("generate", {"run_id": run_id, "checkpoint": "checkpoint-30", "prompt": prompt, "max_new_tokens": 8})
+    assert base["checkpoint"] is None and tuned["checkpoint"] == "checkpoint-30"
+    assert 0 < base["new_tokens"] <= 8 and base["text"]
+    assert tuned["text"] in ("positive", "negative") and tuned["text"] != base["text"]
+    again = client.call("generate", {"run_id": run_id, "checkpoint": None, "prompt": prompt, "max_new_tokens": 8})
+    assert again["text"] == base["text"]  # attaching adapters left the base untouched

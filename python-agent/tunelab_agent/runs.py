@@ -1,0 +1,158 @@
+"""Runs on disk: creating one, launching its training process, stopping it, and reading its state.
+
+The events.jsonl of a run is the truth about it; nothing here keeps state in memory that a
+restarted server could not rebuild from disk.
+"""
+
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+
+from . import eventlog
+from .checkpoints import list_checkpoints
+
+ACTIVE = ("starting", "running")
+DIED = "the training process exited unexpectedly; see train.log"
+
+
+def run_dir(root: str, run_id: str) -> str:
+    return os.path.join(eventlog.runs_dir(root), run_id)
+
+
+def exists(root: str, run_id: str) -> bool:
+    return os.path.isfile(os.path.join(run_dir(root, run_id), "run.json"))
+
+
+def new_run_id(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "run"
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}-{secrets.token_hex(2)}"
+
+
+def read_meta(root: str, run_id: str) -> dict:
+    with open(os.path.join(run_dir(root, run_id), "run.json")) as f:
+        return json.load(f)
+
+
+def write_meta(root: str, run_id: str, meta: dict) -> None:
+    path = os.path.join(run_dir(root, run_id), "run.json")
+    with open(path + ".tmp", "w") as f:
+        json.dump(meta, f, indent=1)
+    os.replace(path + ".tmp", path)
+
+
+def create_and_launch(root: str, name: str, config_text: str, config_path: str | None, resolved: dict) -> str:
+    """Write the run folder, record run_created + starting, and spawn the detached training process."""
+    run_id = new_run_id(name)
+    folder = run_dir(root, run_id)
+    os.makedirs(folder)
+    with open(os.path.join(folder, "config.yaml"), "w") as f:
+        f.write(config_text)
+    meta = {"name": name, "created": time.time(), "config_path": config_path, "resolved": resolved, "pid": None}
+    write_meta(root, run_id, meta)
+    eventlog.append(root, run_id, "run_created", {"name": name, "config": config_text})
+    eventlog.append(root, run_id, "run_state", {"state": "starting"})
+    meta["pid"] = spawn(root, folder)
+    write_meta(root, run_id, meta)
+    return run_id
+
+
+def spawn(root: str, folder: str) -> int:
+    # A new session: the run outlives the server, the SSH link and VS Code; stop_run signals the group.
+    with open(os.path.join(folder, "train.log"), "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tunelab_agent", "run", folder, "--root", root],
+            start_new_session=True, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            cwd=folder, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    _children[process.pid] = process
+    return process.pid
+
+
+_children: dict[int, subprocess.Popen] = {}
+
+
+def pid_alive(pid: int | None, folder: str) -> bool:
+    """True while the run's own process lives (a zombie or a recycled pid does not count)."""
+    if not pid:
+        return False
+    child = _children.get(pid)
+    if child is not None and child.poll() is not None:
+        return False
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read().split(b"\0")
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state != "Z" and os.fsencode(folder) in cmdline
+    except FileNotFoundError:
+        return False
+    except OSError:
+        try:
+            os.kill(pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+
+
+def last_state(root: str, run_id: str) -> str | None:
+    state = None
+    for ev in eventlog.read_run_events(root, run_id):
+        if ev["kind"] == "run_state":
+            state = ev["data"]["state"]
+    return state
+
+
+def mark_if_dead(root: str, run_id: str) -> bool:
+    """Append `failed` for a run that claims to be active but whose process is gone."""
+    meta = read_meta(root, run_id)
+    if pid_alive(meta.get("pid"), run_dir(root, run_id)):
+        return False
+    # Re-read under the event lock: the process may have written its final state just before exiting.
+    still_active = lambda r, rid: last_state(r, rid) in ACTIVE
+    appended = eventlog.append(root, run_id, "run_state", {"state": "failed", "error": DIED}, only_if=still_active)
+    return appended is not None
+
+
+def all_run_ids(root: str) -> list[str]:
+    try:
+        return sorted(r for r in os.listdir(eventlog.runs_dir(root)) if exists(root, r))
+    except FileNotFoundError:
+        return []
+
+
+def reap_dead_runs(root: str) -> None:
+    for run_id in all_run_ids(root):
+        if last_state(root, run_id) in ACTIVE:
+            mark_if_dead(root, run_id)
+
+
+def stop(root: str, run_id: str) -> None:
+    pid = read_meta(root, run_id).get("pid")
+    if pid_alive(pid, run_dir(root, run_id)):
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+
+def summary(root: str, run_id: str) -> dict:
+    meta = read_meta(root, run_id)
+    out = {"run_id": run_id, "name": meta["name"], "state": "starting", "created": meta["created"],
+           "step": 0, "max_steps": None, "loss": None, "error": None}
+    for ev in eventlog.read_run_events(root, run_id):
+        data = ev["data"]
+        if ev["kind"] == "run_state":
+            out["state"] = data["state"]
+            out["error"] = data.get("error")
+            out["max_steps"] = data.get("max_steps", out["max_steps"])
+        elif ev["kind"] == "metrics":
+            out["step"], out["max_steps"], out["loss"] = data["step"], data["max_steps"], data["loss"]
+    return out
+
+
+def checkpoints(root: str, run_id: str) -> list[dict]:
+    return list_checkpoints(run_dir(root, run_id))

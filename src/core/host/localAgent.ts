@@ -1,0 +1,151 @@
+// Finds the agent server serving a root on this machine, or starts one. The server is detached
+// so runs and their server outlive the VS Code window that started them.
+import { spawn } from 'node:child_process';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import type { AgentEndpoint } from '../agent/socket';
+import { readListeningLine } from './listeningLine';
+import { readTail } from './tail';
+
+export interface LocalAgentOptions {
+  /** Python with the tunelab_agent package installed. */
+  python: string;
+  /** The agent root (runs, token, agent.json). */
+  root: string;
+  /** Folders whose files run configs may name (passed as --data-dir). */
+  dataDirs: string[];
+  onLog?: (line: string) => void;
+  /** How long a freshly spawned server may take to print its listening line. */
+  startTimeoutMs?: number;
+}
+
+interface AgentInfo {
+  pid: number;
+  port: number;
+}
+
+/** The project's own interpreter, created by `npm run setup`. */
+export function defaultPython(extensionRoot: string): string {
+  return join(extensionRoot, 'python-agent', '.venv', 'bin', 'python');
+}
+
+// Two callers in one process asking at once (e.g. a reconnect and a command) must not start two servers.
+const starting = new Map<string, Promise<AgentEndpoint>>();
+
+export function ensureLocalAgent(opts: LocalAgentOptions): Promise<AgentEndpoint> {
+  const key = opts.root;
+  let p = starting.get(key);
+  if (!p) {
+    p = findOrStart(opts).finally(() => starting.delete(key));
+    starting.set(key, p);
+  }
+  return p;
+}
+
+async function findOrStart(opts: LocalAgentOptions): Promise<AgentEndpoint> {
+  const log = opts.onLog ?? (() => undefined);
+  const live = await liveAgent(opts.root);
+  if (live) {
+    log(`using the agent already serving ${opts.root} (pid ${live.pid}, port ${live.port})`);
+    return { url: `ws://127.0.0.1:${live.port}`, token: readToken(join(opts.root, 'token')) };
+  }
+  return startAgent(opts, log);
+}
+
+/** The agent named by root/agent.json, when its process is alive and its port accepts connections. */
+async function liveAgent(root: string): Promise<AgentInfo | undefined> {
+  let info: AgentInfo;
+  try {
+    const raw = JSON.parse(readFileSync(join(root, 'agent.json'), 'utf8')) as Partial<AgentInfo>;
+    if (!Number.isInteger(raw.pid) || !Number.isInteger(raw.port)) return undefined;
+    info = raw as AgentInfo;
+  } catch {
+    return undefined; // absent, half-written or stale: start a fresh server
+  }
+  if (!pidAlive(info.pid)) return undefined;
+  // The pid may have been reused by another program after a crash; the port tells them apart.
+  return (await portAccepts(info.port)) ? info : undefined;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function portAccepts(port: number, timeoutMs = 2000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port });
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+async function startAgent(opts: LocalAgentOptions, log: (line: string) => void): Promise<AgentEndpoint> {
+  checkPython(opts.python);
+  mkdirSync(opts.root, { recursive: true });
+  // The server logs to stderr for its whole life, long after this window may be gone, so stderr
+  // goes to a file rather than a pipe nobody reads.
+  const stderrPath = join(opts.root, 'agent.stderr.log');
+  const stderrStart = existsSync(stderrPath) ? statSync(stderrPath).size : 0;
+  const stderrFd = openSync(stderrPath, 'a');
+  const args = ['-m', 'tunelab_agent', 'serve', '--root', opts.root, ...opts.dataDirs.flatMap((d) => ['--data-dir', d])];
+  log(`starting the agent: ${opts.python} ${args.join(' ')}`);
+  const child = spawn(opts.python, args, { detached: true, stdio: ['ignore', 'pipe', stderrFd] });
+  closeSync(stderrFd);
+
+  const stderrTail = () => readTail(stderrPath, stderrStart);
+  let listening;
+  try {
+    listening = await readListeningLine(child, opts.startTimeoutMs ?? 60_000);
+  } catch (e) {
+    if (child.exitCode === null) killGroup(child.pid);
+    const tail = stderrTail();
+    throw new Error(`${(e as Error).message}${tail ? `\n--- agent stderr (${stderrPath}) ---\n${tail}` : ` (nothing on stderr; see ${stderrPath})`}`);
+  } finally {
+    child.stdout?.destroy();
+    child.unref();
+  }
+  log(`the agent is listening on port ${listening.port} (pid ${listening.pid}); its log is ${stderrPath}`);
+  return { url: `ws://127.0.0.1:${listening.port}`, token: readToken(listening.token_file ?? join(opts.root, 'token')) };
+}
+
+function checkPython(python: string): void {
+  try {
+    accessSync(python, constants.X_OK);
+  } catch {
+    throw new Error(
+      `no Python interpreter at ${python}: run "npm run setup" in the Tunelab folder to create python-agent/.venv, or set tunelab.pythonPath to a Python that has tunelab-agent installed`,
+    );
+  }
+}
+
+function readToken(path: string): string {
+  let token: string;
+  try {
+    token = readFileSync(path, 'utf8').trim();
+  } catch (e) {
+    throw new Error(`cannot read the agent's token file ${path}: ${(e as Error).message}`);
+  }
+  if (!token) throw new Error(`the agent's token file ${path} is empty`);
+  return token;
+}
+
+function killGroup(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, 'SIGTERM'); // detached: the child leads its own process group
+  } catch {
+    // already gone
+  }
+}

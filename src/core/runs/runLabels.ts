@@ -1,0 +1,42 @@
+// How a run reads in the Runs tree: text, icon name and the context value the manifest's menus test.
+import type { RunRecord, RunState } from './types';
+import { isActive } from './types';
+
+export interface RunLabel {
+  label: string;
+  description: string;
+  tooltip: string;
+  /** A codicon id and an optional theme colour id. */
+  icon: { id: string; color?: string };
+  /** package.json menus show Stop only for `run.active`. */
+  contextValue: 'run.active' | 'run.done';
+}
+
+const ICONS: Record<RunState, RunLabel['icon']> = {
+  starting: { id: 'loading~spin' },
+  running: { id: 'sync~spin', color: 'charts.blue' },
+  completed: { id: 'pass', color: 'testing.iconPassed' },
+  failed: { id: 'error', color: 'testing.iconFailed' },
+  stopped: { id: 'debug-stop', color: 'charts.yellow' },
+};
+
+export function formatLoss(loss: number | null): string {
+  return loss === null ? '' : `loss ${loss.toFixed(4)}`;
+}
+
+export function formatProgress(run: Pick<RunRecord, 'step' | 'maxSteps'>): string {
+  return run.maxSteps === null ? `step ${run.step}` : `${run.step}/${run.maxSteps}`;
+}
+
+export function describeRun(run: RunRecord): RunLabel {
+  const description = [formatProgress(run), formatLoss(run.loss), run.state === 'failed' ? 'failed' : '']
+    .filter(Boolean).join(' · ');
+  const tooltip = [
+    `${run.name} (${run.runId})`,
+    `state: ${run.state}`,
+    `progress: ${formatProgress(run)}`,
+    run.loss === null ? '' : `latest ${formatLoss(run.loss)}`,
+    run.error ? `error: ${run.error}` : '',
+  ].filter(Boolean).join('\n');
+  return { label: run.name, description, tooltip, icon: ICONS[run.state], contextValue: isActive(run) ? 'run.active' : 'run.done' };
+}

@@ -1,0 +1,39 @@
+// What the extension knows about a run, folded from list_runs and the agent's event stream.
+import type { RunState } from '../protocol/messages';
+
+export type { RunState };
+
+export interface RunRecord {
+  runId: string;
+  name: string;
+  state: RunState;
+  /** Unix time in seconds. */
+  created: number;
+  step: number;
+  maxSteps: number | null;
+  loss: number | null;
+  tokensPerSec: number | null;
+  etaS: number | null;
+  error: string | null;
+}
+
+/** One training log line (metrics event). */
+export interface TrainPoint {
+  kind: 'train';
+  step: number;
+  loss: number | null;
+  learningRate: number | null;
+  tokensPerSec: number | null;
+}
+
+/** One evaluation (eval event). */
+export interface EvalPoint {
+  kind: 'eval';
+  step: number;
+  evalLoss: number | null;
+}
+
+export type MetricPoint = TrainPoint | EvalPoint;
+
+export const ACTIVE_STATES: ReadonlySet<RunState> = new Set(['starting', 'running']);
+export const isActive = (r: Pick<RunRecord, 'state'>): boolean => ACTIVE_STATES.has(r.state);

@@ -1,0 +1,40 @@
+// Entry point: wires the Tunelab services into VS Code. Behaviour lives in src/vscode and src/core.
+import * as vscode from 'vscode';
+import { RunStore } from './core/runs/runStore';
+import { AgentConnection } from './vscode/agentConnection';
+import { refreshRunsCommand, showMetricsCommand, stopRunCommand } from './vscode/commands/runCommands';
+import { startRunCommand } from './vscode/commands/startRun';
+import { MetricsPanels } from './vscode/metricsPanels';
+import { RunsTreeProvider } from './vscode/runsTree';
+import { affectsAgentSettings } from './vscode/settings';
+import { SHOW_LOG_COMMAND, createStatusBar } from './vscode/statusBar';
+import { UNTRUSTED_MESSAGE } from './vscode/trust';
+
+export function activate(context: vscode.ExtensionContext): void {
+  const version = String(context.extension.packageJSON.version ?? '0.0.0');
+  const log = vscode.window.createOutputChannel('Tunelab', { log: true });
+  const store = new RunStore();
+  const connection = new AgentConnection(context.extensionUri.fsPath, `tunelab-vscode/${version}`, store, log);
+  const panels = new MetricsPanels(store, context.extensionUri, log);
+  const tree = new RunsTreeProvider(store);
+  const view = vscode.window.createTreeView('tunelab.runs', { treeDataProvider: tree, showCollapseAll: false });
+  const showTrustState = () => { view.message = vscode.workspace.isTrusted ? undefined : UNTRUSTED_MESSAGE; };
+  showTrustState();
+
+  context.subscriptions.push(
+    log, connection, panels, tree, view, createStatusBar(connection),
+    vscode.commands.registerCommand('tunelab.startRun', startRunCommand(connection, panels, log)),
+    vscode.commands.registerCommand('tunelab.stopRun', stopRunCommand(store, connection, log)),
+    vscode.commands.registerCommand('tunelab.showMetrics', showMetricsCommand(store, panels)),
+    vscode.commands.registerCommand('tunelab.refreshRuns', refreshRunsCommand(connection)),
+    vscode.commands.registerCommand(SHOW_LOG_COMMAND, () => log.show()),
+    vscode.workspace.onDidChangeConfiguration((e) => { if (affectsAgentSettings(e)) void connection.restart(); }),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => { showTrustState(); void connection.start(); }),
+  );
+
+  void connection.start();
+}
+
+export function deactivate(): void {
+  // Runs and the agent server are detached on purpose: training continues after the window closes.
+}

@@ -1,0 +1,121 @@
+// Owns the AgentClient for the local agent: starts the agent when needed, feeds its events into
+// the RunStore, and tells the rest of the extension how the link is doing.
+import * as vscode from 'vscode';
+import { AgentClient, type ConnectionState } from '../core/agent/client';
+import { ensureLocalAgent } from '../core/host/localAgent';
+import type { RunStore } from '../core/runs/runStore';
+import { readAgentSettings, type AgentSettings } from './settings';
+
+/** ConnectionState plus the two states that exist before there is a client at all. */
+export type LinkState = ConnectionState | { kind: 'idle' } | { kind: 'restricted' };
+
+export class AgentConnection implements vscode.Disposable {
+  private client: AgentClient | undefined;
+  private settings: AgentSettings | undefined;
+  private state: LinkState = { kind: 'idle' };
+  private readonly stateChanged = new vscode.EventEmitter<LinkState>();
+  readonly onDidChangeState = this.stateChanged.event;
+
+  constructor(
+    private readonly extensionRoot: string,
+    private readonly clientName: string,
+    private readonly store: RunStore,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  get current(): LinkState {
+    return this.state;
+  }
+
+  /** Connects (starting the local agent if none runs). Failures are shown in the status bar and log, not thrown. */
+  async start(): Promise<void> {
+    if (!vscode.workspace.isTrusted) {
+      this.setState({ kind: 'restricted' });
+      this.log.info('workspace is not trusted: the agent is not started');
+      return;
+    }
+    try {
+      await this.connected();
+    } catch (e) {
+      this.log.error(`could not connect to the Tunelab agent: ${message(e)}`);
+    }
+  }
+
+  /** Drops the current client and connects afresh, e.g. after the python or root setting changed. */
+  async restart(): Promise<void> {
+    const oldRoot = this.settings?.root;
+    this.dropClient();
+    const root = readAgentSettings(this.extensionRoot).root;
+    // Seqs belong to one agent root; runs of the old root would otherwise linger.
+    if (oldRoot !== undefined && oldRoot !== root) this.store.clear();
+    await this.start();
+  }
+
+  /** The connected client, connecting first if needed; throws an Error a person can act on. */
+  async connected(): Promise<AgentClient> {
+    if (!vscode.workspace.isTrusted) {
+      this.setState({ kind: 'restricted' });
+      throw new Error('Tunelab does not start its agent in an untrusted workspace. Trust this workspace to start runs.');
+    }
+    const client = this.client ?? this.createClient();
+    await client.connect();
+    return client;
+  }
+
+  /** Re-reads the run list (the event stream keeps it current; this repairs anything missed). */
+  async refresh(): Promise<void> {
+    const client = await this.connected();
+    const { runs } = await client.request('list_runs', {});
+    this.store.seed(runs);
+  }
+
+  private createClient(): AgentClient {
+    const settings = (this.settings = readAgentSettings(this.extensionRoot));
+    this.log.info(`agent: python ${settings.python}, root ${settings.root}, data folders ${settings.dataDirs.join(', ') || '(none)'}`);
+    const client = new AgentClient({
+      clientName: this.clientName,
+      endpoint: () => ensureLocalAgent({ ...settings, onLog: (line: string) => this.log.info(`agent: ${line}`) }),
+    });
+    client.onLog((line) => this.log.warn(line));
+    client.onEvent((e) => this.store.apply(e));
+    client.onState((s) => this.onClientState(client, s));
+    // Remembered by the client and re-sent from its last seq after every reconnect.
+    void client.subscribe(this.store.seq).catch((e) => this.log.error(`subscribe failed: ${message(e)}`));
+    this.client = client;
+    return client;
+  }
+
+  private onClientState(client: AgentClient, s: ConnectionState): void {
+    if (client !== this.client) return;
+    this.setState(s);
+    if (s.kind === 'connected') {
+      this.log.info(`connected to tunelab-agent ${s.agentVersion}`);
+      void this.refresh().catch((e) => this.log.error(`list_runs failed: ${message(e)}`));
+    } else if (s.kind === 'reconnecting') {
+      this.log.warn(`agent link lost (${s.reason}); retry ${s.attempt} in ${Math.round(s.delayMs / 1000)} s`);
+    } else if (s.kind === 'failed') {
+      this.log.error(`agent connection failed: ${s.reason}`);
+    }
+  }
+
+  private setState(s: LinkState): void {
+    this.state = s;
+    this.stateChanged.fire(s);
+  }
+
+  private dropClient(): void {
+    const client = this.client;
+    this.client = undefined;
+    client?.dispose();
+    this.setState({ kind: 'idle' });
+  }
+
+  dispose(): void {
+    this.dropClient();
+    this.stateChanged.dispose();
+  }
+}
+
+export function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,61 @@
+// The metrics panel's HTML shell. Plain string building (no vscode import) so the CSP can be unit-tested.
+import { randomBytes } from 'node:crypto';
+
+export interface MetricsHtmlInput {
+  /** webview.cspSource */
+  cspSource: string;
+  /** webview.asWebviewUri(...) of dist/webview/metrics.js and media/metrics.css, as strings. */
+  scriptUri: string;
+  styleUri: string;
+  nonce: string;
+  title: string;
+}
+
+/** A fresh nonce per render: a nonce that repeats across renders stops protecting anything. */
+export function makeNonce(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+export function contentSecurityPolicy(cspSource: string, nonce: string): string {
+  return [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}'`,
+    `style-src ${cspSource} 'nonce-${nonce}'`,
+    `img-src ${cspSource} data:`,
+    `font-src ${cspSource}`,
+  ].join('; ');
+}
+
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+
+export function metricsHtml(input: MetricsHtmlInput): string {
+  const { cspSource, scriptUri, styleUri, nonce } = input;
+  const title = escapeHtml(input.title);
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="UTF-8">
+  <meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(cspSource, nonce)}">
+  <meta name="viewport" content="width=device-width, initial-scale=1.0">
+  <link rel="stylesheet" href="${escapeHtml(styleUri)}" nonce="${nonce}">
+  <title>${title}</title>
+</head>
+<body>
+  <header>
+    <span class="name" id="run-name">${title}</span>
+    <span class="field"><span class="label">state</span><span class="state" id="run-state">connecting</span></span>
+    <span class="field"><span class="label">step</span><span id="run-step">–</span></span>
+    <span class="field"><span class="label">loss</span><span id="run-loss">–</span></span>
+    <span class="field"><span class="label">tokens/s</span><span id="run-speed">–</span></span>
+    <span class="field"><span class="label">eta</span><span id="run-eta">–</span></span>
+  </header>
+  <div class="error" id="run-error" role="alert" hidden></div>
+  <div class="chart">
+    <canvas id="chart" data-points="0" role="img" aria-label="Training loss, eval loss and learning rate by step"></canvas>
+    <div class="empty" id="chart-empty">Waiting for the first training step…</div>
+  </div>
+  <script nonce="${nonce}" src="${escapeHtml(scriptUri)}"></script>
+</body>
+</html>`;
+}

@@ -1,0 +1,27 @@
+// Keeps at most one metrics panel per run, revealing the existing one when asked again.
+import * as vscode from 'vscode';
+import type { RunStore } from '../core/runs/runStore';
+import { MetricsPanel } from './metricsPanel';
+
+export class MetricsPanels implements vscode.Disposable {
+  private readonly panels = new Map<string, MetricsPanel>();
+
+  constructor(
+    private readonly store: RunStore,
+    private readonly extensionUri: vscode.Uri,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  show(runId: string): void {
+    const existing = this.panels.get(runId);
+    if (existing) return existing.reveal();
+    const panel = new MetricsPanel(runId, this.store, this.extensionUri, this.log);
+    this.panels.set(runId, panel);
+    panel.onDidClose(() => this.panels.delete(runId));
+  }
+
+  dispose(): void {
+    for (const p of [...this.panels.values()]) p.dispose();
+    this.panels.clear();
+  }
+}

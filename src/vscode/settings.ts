@@ -1,0 +1,30 @@
+// Reads the Tunelab settings the local agent needs, filling in the documented defaults.
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import * as vscode from 'vscode';
+import { defaultPython } from '../core/host/localAgent';
+
+export interface AgentSettings {
+  python: string;
+  root: string;
+  dataDirs: string[];
+}
+
+function expandHome(p: string): string {
+  return p === '~' || p.startsWith('~/') ? join(homedir(), p.slice(1)) : p;
+}
+
+export function readAgentSettings(extensionRoot: string): AgentSettings {
+  const config = vscode.workspace.getConfiguration('tunelab');
+  const python = config.get<string>('pythonPath', '').trim();
+  const root = config.get<string>('agentRoot', '').trim();
+  return {
+    python: python ? expandHome(python) : defaultPython(extensionRoot),
+    root: root ? resolve(expandHome(root)) : join(homedir(), '.tunelab'),
+    // The agent only reads configs and datasets inside folders it was told about: the open workspace.
+    dataDirs: (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file' && isAbsolute(f.uri.fsPath)).map((f) => f.uri.fsPath),
+  };
+}
+
+export const affectsAgentSettings = (e: vscode.ConfigurationChangeEvent) =>
+  e.affectsConfiguration('tunelab.pythonPath') || e.affectsConfiguration('tunelab.agentRoot');

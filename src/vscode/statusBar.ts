@@ -1,0 +1,33 @@
+// One status bar item that says whether the extension can reach its agent.
+import * as vscode from 'vscode';
+import type { AgentConnection, LinkState } from './agentConnection';
+
+export const SHOW_LOG_COMMAND = 'tunelab.showLog';
+
+function present(s: LinkState): { text: string; tooltip: string; warn: boolean } {
+  switch (s.kind) {
+    case 'idle': return { text: '$(circle-outline) Tunelab', tooltip: 'Tunelab agent: not started', warn: false };
+    case 'restricted': return { text: '$(shield) Tunelab', tooltip: 'Tunelab is restricted: this workspace is not trusted, so the agent is not started.', warn: false };
+    case 'connecting': return { text: '$(sync~spin) Tunelab', tooltip: 'Tunelab agent: connecting…', warn: false };
+    case 'connected': return { text: '$(beaker) Tunelab', tooltip: `Tunelab agent ${s.agentVersion}: connected`, warn: false };
+    case 'reconnecting': return { text: '$(sync~spin) Tunelab', tooltip: `Tunelab agent: link lost (${s.reason}); retry ${s.attempt} in ${Math.round(s.delayMs / 1000)} s`, warn: true };
+    case 'closed': return { text: '$(circle-slash) Tunelab', tooltip: 'Tunelab agent: disconnected', warn: false };
+    case 'failed': return { text: '$(error) Tunelab', tooltip: `Tunelab agent failed: ${s.reason}\nClick for the log.`, warn: true };
+  }
+}
+
+export function createStatusBar(connection: AgentConnection): vscode.Disposable {
+  const item = vscode.window.createStatusBarItem('tunelab.agent', vscode.StatusBarAlignment.Left, 10);
+  item.name = 'Tunelab Agent';
+  item.command = SHOW_LOG_COMMAND;
+  const render = (s: LinkState) => {
+    const p = present(s);
+    item.text = p.text;
+    item.tooltip = p.tooltip;
+    item.accessibilityInformation = { label: p.tooltip.split('\n')[0] };
+    item.backgroundColor = p.warn ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+  };
+  render(connection.current);
+  item.show();
+  return vscode.Disposable.from(item, connection.onDidChangeState(render));
+}

@@ -1,0 +1,42 @@
+// Driving the VS Code workbench in Chromium the way a person would: command palette, quick open, views.
+import type { Frame, Page } from 'playwright-core';
+import { waitFor } from './waitFor';
+
+export async function waitForWorkbench(page: Page): Promise<void> {
+  await page.waitForSelector('.monaco-workbench', { timeout: 120_000 });
+  // The activity bar is the last thing the workbench lays out before it takes commands.
+  await page.waitForSelector('.part.activitybar .action-item', { timeout: 120_000 });
+}
+
+async function quickInput(page: Page, text: string, rowText: string): Promise<void> {
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: 30_000 });
+  await input.fill(text);
+  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: rowText }).first();
+  await row.waitFor({ state: 'visible', timeout: 30_000 });
+  await row.click();
+}
+
+/** F1, the command's title, Enter: what a person does. */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  await quickInput(page, `>${title}`, title);
+}
+
+/** Quick open (the palette without its ">") to open a file by name. */
+export async function openFile(page: Page, name: string): Promise<void> {
+  await page.keyboard.press('F1');
+  await quickInput(page, name, name);
+  await page.locator('.tabs-container .tab', { hasText: name }).first().waitFor({ timeout: 30_000 });
+}
+
+/** The webview frame (webviews are iframes inside iframes) whose document has `selector`. */
+export async function findFrame(page: Page, selector: string, what: string, timeoutMs = 60_000): Promise<Frame> {
+  return waitFor(what, async () => {
+    for (const frame of page.frames()) {
+      const found = await frame.$(selector).catch(() => null);
+      if (found) return frame;
+    }
+    return undefined;
+  }, { timeoutMs });
+}

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseHostMessage, parseWebviewMessage } from '../../webview/metrics/protocol';
+import { contentSecurityPolicy, makeNonce, metricsHtml } from '../../src/vscode/metricsHtml';
+
+const run = { runId: 'r1', name: 'demo', state: 'running', created: 1, step: 2, maxSteps: 10, loss: 1.5, tokensPerSec: null, etaS: null, error: null };
+
+test('the host accepts only the webview messages it knows', () => {
+  assert.deepEqual(parseWebviewMessage({ type: 'ready' }), { type: 'ready' });
+  assert.deepEqual(parseWebviewMessage({ type: 'error', message: 'x' }), { type: 'error', message: 'x' });
+  for (const bad of [null, 'ready', { type: 'ready', extra: 1 }, { type: 'error' }, { type: 'startRun' }, [], { type: 'error', message: 5 }]) {
+    assert.equal(parseWebviewMessage(bad), undefined, JSON.stringify(bad));
+  }
+});
+
+test('the webview accepts init/append with a valid run and points, and nothing else', () => {
+  const points = [{ kind: 'train', step: 1, loss: 2, learningRate: 1e-3, tokensPerSec: null }, { kind: 'eval', step: 1, evalLoss: 2.1 }];
+  assert.equal(parseHostMessage({ type: 'init', run, points })?.points.length, 2);
+  assert.equal(parseHostMessage({ type: 'append', run, points: [] })?.type, 'append');
+  assert.equal(parseHostMessage({ type: 'init', run: { ...run, state: 'exploded' }, points }), undefined);
+  assert.equal(parseHostMessage({ type: 'init', run, points: [{ kind: 'train', step: -1, loss: 1, learningRate: 1, tokensPerSec: 1 }] }), undefined);
+  assert.equal(parseHostMessage({ type: 'init', run, points: [{ kind: 'train', step: 1, loss: '1', learningRate: 1, tokensPerSec: 1 }] }), undefined);
+  assert.equal(parseHostMessage({ type: 'init', run, points: [{ kind: 'other', step: 1 }] }), undefined);
+  assert.equal(parseHostMessage({ type: 'eval', run, points }), undefined);
+  assert.equal(parseHostMessage({ type: 'append', run }), undefined);
+});
+
+test('the panel HTML carries a strict CSP with a fresh nonce on its only script', () => {
+  const a = makeNonce();
+  const b = makeNonce();
+  assert.notEqual(a, b);
+  assert.match(a, /^[A-Za-z0-9_-]{20,}$/);
+  const csp = contentSecurityPolicy('https://x.vscode-cdn.net', a);
+  assert.equal(csp, `default-src 'none'; script-src 'nonce-${a}'; style-src https://x.vscode-cdn.net 'nonce-${a}'; img-src https://x.vscode-cdn.net data:; font-src https://x.vscode-cdn.net`);
+  const html = metricsHtml({ cspSource: 'https://x.vscode-cdn.net', scriptUri: 'https://x/metrics.js', styleUri: 'https://x/metrics.css', nonce: a, title: '<b>run</b>' });
+  assert.ok(html.includes(`content="${csp}"`));
+  assert.equal((html.match(/<script/g) ?? []).length, 1);
+  assert.ok(html.includes(`<script nonce="${a}" src="https://x/metrics.js">`));
+  assert.ok(html.includes('&lt;b&gt;run&lt;/b&gt;'), 'the run name is escaped');
+  assert.ok(!html.includes('<b>run</b>'));
+  assert.match(html, /<canvas id="chart" data-points="0"/);
+});

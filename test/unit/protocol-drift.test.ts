@@ -1,0 +1,158 @@
+// Fails when the TypeScript protocol types and the agent's JSON schema drift apart:
+// - every sample below is typed with the TS types (tsc checks it) and validated by the schema
+//   (additionalProperties:false there catches a field renamed or added on the TS side);
+// - every property the schema defines must appear in the samples (catches fields added to the
+//   schema but not to TS, since a sample cannot carry a field its TS type lacks);
+// - the runtime lists of methods, event kinds, states and error codes equal the schema's enums.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import schema from '../../python-agent/tunelab_agent/schema/protocol.schema.json';
+import {
+  ERROR_CODES,
+  EVENT_KINDS,
+  METHODS,
+  RUN_STATES,
+  type AgentEvent,
+  type Checkpoint,
+  type ClientHello,
+  type EventDataOf,
+  type EventKind,
+  type Method,
+  type ParamsOf,
+  type RequestMessage,
+  type ResponseMessage,
+  type ResultOf,
+  type ServerHello,
+} from '../../src/core/protocol/messages';
+import { definitionValidator, formatErrors } from '../../src/core/protocol/validate';
+
+type Json = Record<string, unknown>;
+const defs = (schema as unknown as { definitions: Json }).definitions;
+
+const sha = 'ab'.repeat(32);
+const checkpoint: Checkpoint = {
+  name: 'checkpoint-20',
+  step: 20,
+  path: '/root/runs/r1/checkpoints/checkpoint-20',
+  files: [{ name: 'adapter_model.safetensors', size: 1234, sha256: sha }],
+};
+
+// Required<> makes every sample carry the optional TS fields too, so a field that exists only
+// in TS reaches ajv and is rejected there as an unknown property.
+const params: { [M in Method]: Required<ParamsOf<M>> } = {
+  list_runs: {},
+  start_run: { config: 'model: m\n', config_path: '/data/demo.tunelab.yaml', name: 'demo' },
+  stop_run: { run_id: '20250101-120000-demo-ab12' },
+  subscribe: { since: 0 },
+  list_checkpoints: { run_id: '20250101-120000-demo-ab12' },
+  generate: { run_id: '20250101-120000-demo-ab12', checkpoint: 'checkpoint-20', prompt: 'hi', max_new_tokens: 16 },
+};
+
+const results: { [M in Method]: Required<ResultOf<M>> } = {
+  list_runs: {
+    runs: [{ run_id: 'r1', name: 'demo', state: 'running', created: 1700000000.5, step: 3, max_steps: 40, loss: 2.5, error: null }],
+  },
+  start_run: { run_id: 'r1' },
+  stop_run: { run_id: 'r1', state: 'stopped' },
+  subscribe: { head: 12 },
+  list_checkpoints: { checkpoints: [checkpoint] },
+  generate: { text: 'hello', checkpoint: null, new_tokens: 3, seconds: 0.25 },
+};
+
+const eventData: { [K in EventKind]: Required<EventDataOf<K>> } = {
+  run_created: { name: 'demo', config: 'model: m\n' },
+  run_state: { state: 'failed', error: 'train.jsonl line 7: not valid JSON', max_steps: 40 },
+  metrics: { step: 3, max_steps: 40, epoch: 0.5, loss: 2.5, learning_rate: 0.0002, grad_norm: 1.1, tokens_per_sec: 900, eta_s: 12 },
+  eval: { step: 10, eval_loss: 2.1 },
+  checkpoint,
+  log: { level: 'warning', message: 'careful' },
+};
+
+const clientHello: ClientHello = { type: 'hello', protocol: 1, token: 'secret', client: 'tunelab-vscode/0.1.0' };
+const serverHello: ServerHello = { type: 'hello', protocol: 1, agent_version: '0.1.0', capabilities: ['generate'] };
+const requests: RequestMessage[] = METHODS.map((m, i) => ({ type: 'request', id: i + 1, method: m, params: params[m] }) as RequestMessage);
+const responses: ResponseMessage[] = [
+  ...METHODS.map((m, i): ResponseMessage => ({ type: 'response', re: i + 1, result: results[m] })),
+  { type: 'response', re: 7, error: { code: 'bad_config', message: 'demo.tunelab.yaml: training.learning_rate: expected number' } },
+  { type: 'response', re: null, error: { code: 'bad_message', message: 'not JSON' } },
+];
+const events: AgentEvent[] = EVENT_KINDS.map((kind, i) => ({ type: 'event', seq: i + 1, time: 1700000000 + i, run_id: 'r1', kind, data: eventData[kind] }) as AgentEvent);
+
+function resolveRef(node: Json): Json {
+  const ref = node.$ref as string | undefined;
+  if (!ref) return node;
+  const path = ref.replace(/^#\//, '').split('/');
+  return resolveRef(path.reduce<Json>((n, key) => n[key] as Json, schema as unknown as Json));
+}
+
+/** Property paths the schema defines under `node` that `sample` lacks (following $refs and array items). */
+function missingProperties(node: Json, sample: unknown, at: string): string[] {
+  node = resolveRef(node);
+  const missing: string[] = [];
+  const props = node.properties as Record<string, Json> | undefined;
+  if (props && typeof sample === 'object' && sample !== null) {
+    for (const [key, sub] of Object.entries(props)) {
+      if (!(key in sample)) missing.push(`${at}.${key}`);
+      else missing.push(...missingProperties(sub, (sample as Json)[key], `${at}.${key}`));
+    }
+  }
+  const items = node.items as Json | undefined;
+  if (items && Array.isArray(sample)) {
+    if (sample.length === 0) missing.push(`${at}[] (sample array is empty)`);
+    for (const el of sample) missing.push(...missingProperties(items, el, `${at}[]`));
+  }
+  return missing;
+}
+
+function assertValid(pointer: string, value: unknown): void {
+  const v = definitionValidator(pointer);
+  assert.ok(v(value), `${pointer} sample does not match the schema: ${formatErrors(v.errors)}`);
+}
+
+const sections = { params, results, eventData } as Record<'params' | 'results' | 'eventData', Record<string, unknown>>;
+
+for (const [section, samples] of Object.entries(sections)) {
+  test(`every ${section} sample matches its schema definition and names every schema property`, () => {
+    const sectionDefs = defs[section] as Record<string, Json>;
+    assert.deepEqual(Object.keys(samples).sort(), Object.keys(sectionDefs).sort(), `${section}: TS and schema cover different names`);
+    for (const [name, sample] of Object.entries(samples)) {
+      assertValid(`${section}/${name}`, sample);
+      assert.deepEqual(missingProperties(sectionDefs[name], sample, `${section}.${name}`), [], `schema properties missing from the TS type of ${section}.${name}`);
+    }
+  });
+
+  test(`every ${section} definition rejects a property it does not define`, () => {
+    for (const [name, sample] of Object.entries(samples)) {
+      const v = definitionValidator(`${section}/${name}`);
+      assert.equal(v({ ...(sample as Json), renamed_field: 1 }), false, `${section}/${name} accepts unknown properties, so renamed TS fields would go unnoticed`);
+    }
+  });
+}
+
+test('every whole frame sample is a valid protocol message', () => {
+  const frames: unknown[] = [clientHello, serverHello, ...requests, ...responses, ...events];
+  for (const f of frames) assertValid('message', f);
+  for (const e of events) assert.deepEqual(missingProperties(defs.event as Json, e, 'event'), []);
+  assert.deepEqual(missingProperties(defs.clientHello as Json, clientHello, 'clientHello'), []);
+  assert.deepEqual(missingProperties(defs.serverHello as Json, serverHello, 'serverHello'), []);
+  assert.deepEqual(missingProperties(defs.request as Json, requests[0], 'request'), []);
+});
+
+test('a request whose params belong to another method is rejected', () => {
+  const wrong = { type: 'request', id: 1, method: 'stop_run', params: params.subscribe };
+  assert.equal(definitionValidator('request')(wrong), false);
+});
+
+test('runtime lists equal the schema enums', () => {
+  const enumOf = (node: unknown) => [...((resolveRef(node as Json).enum as string[]) ?? [])].sort();
+  const req = defs.request as { properties: { method: unknown } };
+  const ev = defs.event as { properties: { kind: unknown } };
+  const err = defs.error as { properties: { code: unknown } };
+  assert.deepEqual([...METHODS].sort(), enumOf(req.properties.method));
+  assert.deepEqual([...EVENT_KINDS].sort(), enumOf(ev.properties.kind));
+  assert.deepEqual([...RUN_STATES].sort(), enumOf(defs.runState));
+  assert.deepEqual([...ERROR_CODES].sort(), enumOf(err.properties.code));
+  const logLevels: Array<EventDataOf<'log'>['level']> = ['info', 'warning', 'error'];
+  const logDef = (defs.eventData as Record<string, { properties: { level: unknown } }>).log;
+  assert.deepEqual(logLevels.sort(), enumOf(logDef.properties.level));
+});

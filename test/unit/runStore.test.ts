@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { AgentEvent, RunSummary } from '../../src/core/protocol/messages';
+import { RunStore, type RunChange } from '../../src/core/runs/runStore';
+
+const RUN = '20261127-120000-demo-ab12';
+let seq = 0;
+const ev = (kind: AgentEvent['kind'], data: unknown, run_id = RUN, s = ++seq): AgentEvent =>
+  ({ type: 'event', seq: s, time: 1_800_000_000 + s, run_id, kind, data }) as AgentEvent;
+const metrics = (step: number, loss: number | null, lr = 1e-3) =>
+  ev('metrics', { step, max_steps: 40, epoch: step / 40, loss, learning_rate: lr, grad_norm: 1, tokens_per_sec: 900, eta_s: 40 - step });
+
+test('folds a run from creation through metrics, eval and completion', () => {
+  seq = 0;
+  const store = new RunStore();
+  store.apply(ev('run_created', { name: 'demo', config: 'model: m' }));
+  store.apply(ev('run_state', { state: 'running', max_steps: 40 }));
+  store.apply(metrics(1, 2.5));
+  store.apply(metrics(2, 2.25));
+  store.apply(ev('eval', { step: 2, eval_loss: 2.4 }));
+  store.apply(ev('log', { level: 'info', message: 'hi' }));
+  let run = store.get(RUN)!;
+  assert.equal(run.name, 'demo');
+  assert.equal(run.state, 'running');
+  assert.equal(run.step, 2);
+  assert.equal(run.maxSteps, 40);
+  assert.equal(run.loss, 2.25);
+  assert.equal(run.tokensPerSec, 900);
+  assert.deepEqual(store.points(RUN), [
+    { kind: 'train', step: 1, loss: 2.5, learningRate: 1e-3, tokensPerSec: 900 },
+    { kind: 'train', step: 2, loss: 2.25, learningRate: 1e-3, tokensPerSec: 900 },
+    { kind: 'eval', step: 2, evalLoss: 2.4 },
+  ]);
+  store.apply(ev('run_state', { state: 'completed' }));
+  run = store.get(RUN)!;
+  assert.equal(run.state, 'completed');
+  assert.equal(run.etaS, null, 'a finished run has no ETA');
+});
+
+test('a null loss keeps the last known loss but is still a chart point', () => {
+  seq = 0;
+  const store = new RunStore();
+  store.apply(metrics(1, 3));
+  store.apply(metrics(2, null));
+  assert.equal(store.get(RUN)!.loss, 3);
+  assert.equal(store.points(RUN).length, 2);
+});
+
+test('events at or below the last seq are dropped, so a replay never doubles points', () => {
+  seq = 0;
+  const store = new RunStore();
+  const first = metrics(1, 2);
+  const second = metrics(2, 1.5);
+  store.apply(first);
+  store.apply(second);
+  store.apply(first);
+  store.apply(second);
+  assert.equal(store.points(RUN).length, 2);
+  assert.equal(store.seq, 2);
+});
+
+test('a failed run keeps its error; a later restart clears it', () => {
+  seq = 0;
+  const store = new RunStore();
+  store.apply(ev('run_state', { state: 'failed', error: 'train.jsonl line 7: not valid JSON' }));
+  assert.equal(store.get(RUN)!.error, 'train.jsonl line 7: not valid JSON');
+  store.apply(ev('run_state', { state: 'running' }));
+  assert.equal(store.get(RUN)!.error, null);
+});
+
+test('seeding from list_runs creates summaries, newest first, and notifies listeners', () => {
+  const store = new RunStore();
+  const changes: RunChange[] = [];
+  store.onChange((c) => changes.push(c));
+  const summary = (run_id: string, created: number, state: RunSummary['state']): RunSummary =>
+    ({ run_id, name: run_id.split('-')[2], state, created, step: 5, max_steps: 10, loss: 1.25, error: state === 'failed' ? 'boom' : null });
+  store.seed([summary('20261127-100000-old-0001', 100, 'completed'), summary('20261127-110000-new-0002', 200, 'failed')]);
+  assert.deepEqual(store.list().map((r) => r.name), ['new', 'old']);
+  assert.equal(store.get('20261127-110000-new-0002')!.error, 'boom');
+  assert.equal(changes.length, 2);
+});
+
+test('events for a run not seen yet create it, and later run_created names it', () => {
+  seq = 0;
+  const store = new RunStore();
+  const seen: string[] = [];
+  const sub = store.onChange((c) => seen.push(`${c.runId}:${c.points.length}`));
+  store.apply(metrics(1, 2, 1e-4));
+  assert.equal(store.get(RUN)!.name, RUN);
+  store.apply(ev('run_created', { name: 'late', config: '' }));
+  assert.equal(store.get(RUN)!.name, 'late');
+  sub.dispose();
+  store.apply(metrics(2, 1));
+  assert.deepEqual(seen, [`${RUN}:1`, `${RUN}:0`], 'a disposed listener hears nothing more');
+});
+
+test('returned records and series are copies the caller cannot corrupt', () => {
+  seq = 0;
+  const store = new RunStore();
+  store.apply(metrics(1, 2));
+  store.get(RUN)!.step = 99;
+  store.points(RUN).push({ kind: 'eval', step: 5, evalLoss: 1 });
+  assert.equal(store.get(RUN)!.step, 1);
+  assert.equal(store.points(RUN).length, 1);
+});
+
+test('clear forgets runs and the seq, for a switch to another agent root', () => {
+  seq = 0;
+  const store = new RunStore();
+  store.apply(metrics(1, 2));
+  store.clear();
+  assert.equal(store.list().length, 0);
+  assert.equal(store.seq, 0);
+  seq = 0;
+  store.apply(metrics(1, 2));
+  assert.equal(store.points(RUN).length, 1, 'seq 1 of the new root is accepted');
+});

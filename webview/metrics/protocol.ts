@@ -1,0 +1,53 @@
+// Messages between the metrics panel host (extension) and its webview, and their validators.
+// Flow: webview -> `ready`; host -> `init` (everything so far); host -> `append` (new points, fresh header).
+// Both sides treat the other as untrusted input: anything that does not validate is dropped.
+import type { MetricPoint, RunRecord, RunState } from '../../src/core/runs/types';
+
+export type { MetricPoint, RunRecord } from '../../src/core/runs/types';
+
+export type HostMessage =
+  | { type: 'init'; run: RunRecord; points: MetricPoint[] }
+  | { type: 'append'; run: RunRecord; points: MetricPoint[] };
+
+export type WebviewMessage =
+  | { type: 'ready' }
+  | { type: 'error'; message: string };
+
+const STATES: readonly RunState[] = ['starting', 'running', 'completed', 'failed', 'stopped'];
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isNumOrNull = (v: unknown): boolean => v === null || isNum(v);
+const isStrOrNull = (v: unknown): boolean => v === null || typeof v === 'string';
+const isStep = (v: unknown): boolean => isNum(v) && Number.isInteger(v) && v >= 0;
+
+export function isRunRecord(v: unknown): v is RunRecord {
+  return isObj(v)
+    && typeof v.runId === 'string' && typeof v.name === 'string'
+    && STATES.includes(v.state as RunState)
+    && isNum(v.created) && isStep(v.step)
+    && (v.maxSteps === null || isStep(v.maxSteps))
+    && isNumOrNull(v.loss) && isNumOrNull(v.tokensPerSec) && isNumOrNull(v.etaS)
+    && isStrOrNull(v.error);
+}
+
+export function isMetricPoint(v: unknown): v is MetricPoint {
+  if (!isObj(v) || !isStep(v.step)) return false;
+  if (v.kind === 'train') return isNumOrNull(v.loss) && isNumOrNull(v.learningRate) && isNumOrNull(v.tokensPerSec);
+  if (v.kind === 'eval') return isNumOrNull(v.evalLoss);
+  return false;
+}
+
+export function parseHostMessage(v: unknown): HostMessage | undefined {
+  if (!isObj(v) || (v.type !== 'init' && v.type !== 'append')) return undefined;
+  if (!isRunRecord(v.run) || !Array.isArray(v.points) || !v.points.every(isMetricPoint)) return undefined;
+  return { type: v.type, run: v.run, points: v.points };
+}
+
+export function parseWebviewMessage(v: unknown): WebviewMessage | undefined {
+  if (!isObj(v)) return undefined;
+  if (v.type === 'ready' && Object.keys(v).length === 1) return { type: 'ready' };
+  if (v.type === 'error' && typeof v.message === 'string') return { type: 'error', message: v.message.slice(0, 2000) };
+  return undefined;
+}
