@@ -19,7 +19,7 @@ class AgentError(Exception):
 
 class AgentClient:
     def __init__(self, port: int, token: str, hello: bool = True):
-        self.ws = connect(f"ws://127.0.0.1:{port}", max_size=None)
+        self.ws = connect(f"ws://127.0.0.1:{port}", max_size=None, legacy=True)  # a plain object, closed by close()
         self.ids = itertools.count(1)
         self.events: list[dict] = []
         if hello:

@@ -20,7 +20,8 @@ def test_server_killed_mid_run_loses_and_doubles_nothing(start_server, data_dir)
     tail = second.client()
     last = seen[-1]["seq"]
     assert tail.call("subscribe", {"since": last})["head"] >= last
-    everything = again.wait_for_end(run_id) if again.call("subscribe", {"since": 0}) else None
+    assert again.call("subscribe", {"since": 0})["head"] >= last
+    everything = again.wait_for_end(run_id)
     rest = tail.wait_for_end(run_id)
 
     seqs = [e["seq"] for e in everything]

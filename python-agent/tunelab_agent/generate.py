@@ -16,7 +16,9 @@ class LoadedModel:
     def __init__(self, model_path: str):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # the server's stderr is its log
         self.tokenizer = AutoTokenizer.from_pretrained(model_path)
         dtype = "auto" if torch.cuda.is_available() else torch.float32
         self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=dtype)

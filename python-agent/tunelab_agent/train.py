@@ -54,6 +54,9 @@ def train(run_dir: str, root: str, run_id: str, stop: StopFlag) -> str:
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments, set_seed
 
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # train.log is read by people; progress bars only garble it
     set_seed(opts["seed"])
     log = lambda message: eventlog.append(root, run_id, "log", {"level": "info", "message": message})
     tokenizer = AutoTokenizer.from_pretrained(paths["model"])
@@ -91,6 +94,7 @@ def train(run_dir: str, root: str, run_id: str, stop: StopFlag) -> str:
         disable_tqdm=True,
         remove_unused_columns=False,
         dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
     )
     callback = EventCallback(root, run_id, run_dir, collator, opts["save_steps"], stop)
     trainer = Trainer(model=model, args=args, train_dataset=train_set, eval_dataset=eval_set,

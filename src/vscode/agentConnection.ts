@@ -77,7 +77,10 @@ export class AgentConnection implements vscode.Disposable {
       endpoint: () => ensureLocalAgent({ ...settings, onLog: (line: string) => this.log.info(`agent: ${line}`) }),
     });
     client.onLog((line) => this.log.warn(line));
-    client.onEvent((e) => this.store.apply(e));
+    client.onEvent((e) => {
+      this.store.apply(e);
+      if (e.kind === 'run_state') this.log.info(`run ${e.run_id}: ${e.data.state}${e.data.error ? ` (${e.data.error})` : ''}`);
+    });
     client.onState((s) => this.onClientState(client, s));
     // Remembered by the client and re-sent from its last seq after every reconnect.
     void client.subscribe(this.store.seq).catch((e) => this.log.error(`subscribe failed: ${message(e)}`));

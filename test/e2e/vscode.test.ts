@@ -11,7 +11,7 @@ import { startCodeServer, type CodeServer } from './codeServer';
 import { installExtension } from './extensionInstall';
 import { ensureCodeServer } from './installCodeServer';
 import { repoRoot } from './repoRoot';
-import { waitFor } from './waitFor';
+import { GiveUp, waitFor } from './waitFor';
 import { findFrame, openFile, runCommand, waitForWorkbench } from './workbench';
 import { E2E_CONFIG, E2E_MAX_STEPS, E2E_RUN_NAME, makeWorkspace } from './workspaceFixture';
 
@@ -64,6 +64,7 @@ before(async () => {
 after(async () => {
   // Keep what explains a failure: the extension's own log ends up next to the screenshot.
   if (base) copyExtensionLog(join(base, 'user-data'), join(results, 'e2e-tunelab-output.log'));
+  if (agentRoot) copyAgentLogs(agentRoot, results);
   await browser?.close().catch(() => undefined);
   await server?.stop();
   if (agentRoot) killAgentProcesses(agentRoot);
@@ -79,13 +80,26 @@ function copyExtensionLog(userData: string, to: string): void {
   if (logs.length) cpSync(logs[logs.length - 1], to);
 }
 
+function copyAgentLogs(root: string, to: string): void {
+  if (existsSync(join(root, 'agent.stderr.log'))) cpSync(join(root, 'agent.stderr.log'), join(to, 'e2e-agent.log'));
+  const runs = join(root, 'runs');
+  for (const run of existsSync(runs) ? readdirSync(runs) : []) {
+    if (existsSync(join(runs, run, 'train.log'))) cpSync(join(runs, run, 'train.log'), join(to, `e2e-train-${run}.log`));
+  }
+}
+
+/** What the panel header says, to explain a wait that timed out. */
+const headerOf = (frame: Frame) => frame.$eval('header', (h) => Array.from(h.querySelectorAll('span:not(.label)')).map((e) => e.textContent).join(' | ')).catch((e: Error) => e.message);
+
 const pointsIn = (frame: Frame) => frame.$eval('#chart', (c) => Number(c.getAttribute('data-points')));
 
 test('the Tunelab activity bar entry opens the Runs view', { timeout: 120_000 }, async () => {
   const entry = page.locator('.part.activitybar .action-item a[aria-label^="Tunelab"]');
   await entry.waitFor({ timeout: 60_000 });
   await entry.click();
-  await page.locator('.part.sidebar .pane-header', { hasText: 'Runs' }).waitFor({ timeout: 30_000 });
+  // With a single view VS Code hides its pane header and titles the side bar "Tunelab: Runs".
+  await page.locator('.part.sidebar .composite.title', { hasText: /Tunelab: Runs/i }).waitFor({ timeout: 30_000 });
+  await page.locator('.part.sidebar .pane-header[aria-label^="Runs"]').waitFor({ state: 'attached', timeout: 30_000 });
   await waitFor('the status bar to show the agent connected', async () => {
     const labels = await page.locator('.part.statusbar [aria-label*="Tunelab agent"]').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
     return labels.find((l) => /Tunelab agent [^:]*: connected/.test(l ?? ''));
@@ -103,7 +117,10 @@ test('Start Run from the palette trains for real and the chart and Runs view fol
     const previous = seen[seen.length - 1];
     seen.push(await waitFor(`the chart to grow past ${previous} points (seen ${seen.join(' → ')})`, async () => {
       const n = await pointsIn(frame);
-      return n > previous ? n : undefined;
+      if (n > previous) return n;
+      const state = await frame.$eval('#run-state', (e) => e.textContent);
+      if (state === 'failed' || state === 'stopped') throw new GiveUp(`the run ended early: ${await headerOf(frame)}; ${await frame.$eval('#run-error', (e) => e.textContent)}`);
+      return undefined;
     }, { timeoutMs: 180_000, intervalMs: 100 }));
   }
   assert.ok(seen[2] > seen[1] && seen[1] > seen[0], `points grew: ${seen.join(' → ')}`);

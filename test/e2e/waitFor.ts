@@ -1,4 +1,7 @@
 // Bounded polling: wait for a condition, and when it never comes, say what was awaited and what was seen.
+
+/** Thrown by a probe that knows the condition can no longer come true: stops the wait at once. */
+export class GiveUp extends Error {}
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined> | T | undefined,
@@ -11,6 +14,7 @@ export async function waitFor<T>(
       const value = await probe();
       if (value !== undefined && value !== false && value !== null) return value;
     } catch (e) {
+      if (e instanceof GiveUp) throw e;
       lastError = e;
     }
     if (Date.now() > deadline) {

@@ -13,7 +13,7 @@ model: model
 dataset:
   train: data/train.jsonl
   eval_ratio: 0.1
-  max_length: 64
+  max_length: 128
 lora:
   r: 4
   alpha: 8
@@ -44,7 +44,8 @@ export function makeWorkspace(dir: string, python: string): string {
   mkdirSync(join(dir, 'data'), { recursive: true });
   writeFileSync(join(dir, 'data', 'train.jsonl'), rows());
   writeFileSync(join(dir, E2E_CONFIG), CONFIG);
-  const made = spawnSync(python, ['-m', 'tunelab_agent', 'make-tiny-model', join(dir, 'model')], { encoding: 'utf8', timeout: 300_000 });
+  // BPE merges learned from the dataset keep rows short in tokens, so training steps stay cheap.
+  const made = spawnSync(python, ['-m', 'tunelab_agent', 'make-tiny-model', join(dir, 'model'), '--corpus', join(dir, 'data', 'train.jsonl')], { encoding: 'utf8', timeout: 300_000 });
   if (made.status !== 0) throw new Error(`make-tiny-model failed (exit ${made.status ?? made.signal}):\n${made.stderr}`);
   return join(dir, E2E_CONFIG);
 }
