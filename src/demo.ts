@@ -55,7 +55,9 @@ async function ensureTinyModel(opts: Options): Promise<void> {
   const modelDir = resolve(dirname(opts.config), config.model);
   if (existsSync(join(modelDir, 'config.json'))) return;
   console.log(`demo: building the tiny base model in ${modelDir} (local, no download)`);
-  await runPython(opts.python, ['-m', 'tunelab_agent', 'make-tiny-model', modelDir, '--corpus', resolve(dirname(opts.config), config.dataset.train)]);
+  // 256 wide and 4 deep: big enough to learn the sample task in about 300 steps, small enough for 2 CPU cores.
+  await runPython(opts.python, ['-m', 'tunelab_agent', 'make-tiny-model', modelDir,
+    '--corpus', resolve(dirname(opts.config), config.dataset.train), '--hidden', '256', '--layers', '4']);
 }
 
 class ProgressView {
@@ -154,13 +156,14 @@ async function main(): Promise<void> {
     const label = checkpoint ?? 'base model';
     const outputs: string[] = [];
     for (const [i, p] of prompts.entries()) {
-      process.stdout.write(`\rdemo: generating with ${label}: ${i + 1}/${prompts.length}   `);
+      if (process.stdout.isTTY) process.stdout.write(`\r\x1b[2Kdemo: generating with ${label}: ${i + 1}/${prompts.length}`);
       const r = await client.request('generate', { run_id, checkpoint, prompt: p.prompt, max_new_tokens: 16 }, 120_000);
       outputs.push(r.text);
     }
     answers.set(checkpoint, outputs);
+    if (!process.stdout.isTTY) console.log(`demo: generated ${prompts.length} answers with ${label}`);
   }
-  process.stdout.write('\r\x1b[2K');
+  if (process.stdout.isTTY) process.stdout.write('\r\x1b[2K');
 
   const header = ['#', 'held-out prompt', 'expected', ...columns.map((c) => c ?? 'base')];
   const shown = prompts.slice(0, 12).map((p, i) => [

@@ -8,7 +8,6 @@ import { MetricsPanels } from './vscode/metricsPanels';
 import { RunsTreeProvider } from './vscode/runsTree';
 import { affectsAgentSettings } from './vscode/settings';
 import { SHOW_LOG_COMMAND, createStatusBar } from './vscode/statusBar';
-import { UNTRUSTED_MESSAGE } from './vscode/trust';
 
 export function activate(context: vscode.ExtensionContext): void {
   const version = String(context.extension.packageJSON.version ?? '0.0.0');
@@ -18,8 +17,6 @@ export function activate(context: vscode.ExtensionContext): void {
   const panels = new MetricsPanels(store, context.extensionUri, log);
   const tree = new RunsTreeProvider(store);
   const view = vscode.window.createTreeView('tunelab.runs', { treeDataProvider: tree, showCollapseAll: false });
-  const showTrustState = () => { view.message = vscode.workspace.isTrusted ? undefined : UNTRUSTED_MESSAGE; };
-  showTrustState();
 
   context.subscriptions.push(
     log, connection, panels, tree, view, createStatusBar(connection),
@@ -29,7 +26,8 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('tunelab.refreshRuns', refreshRunsCommand(connection)),
     vscode.commands.registerCommand(SHOW_LOG_COMMAND, () => log.show()),
     vscode.workspace.onDidChangeConfiguration((e) => { if (affectsAgentSettings(e)) void connection.restart(); }),
-    vscode.workspace.onDidGrantWorkspaceTrust(() => { showTrustState(); void connection.start(); }),
+    // The Runs view's welcome text (package.json viewsWelcome) explains restricted mode; trust granted later starts the agent.
+    vscode.workspace.onDidGrantWorkspaceTrust(() => void connection.start()),
   );
 
   void connection.start();

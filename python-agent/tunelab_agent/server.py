@@ -280,7 +280,9 @@ async def serve_forever(root: str, data_dirs: list[str], port: int) -> None:
         port = server.sockets[0].getsockname()[1]
         info_path = os.path.join(agent.root, "agent.json")
         with open(info_path + ".tmp", "w") as f:
-            json.dump({"pid": os.getpid(), "port": port, "version": __version__, "started": time.time()}, f)
+            # data_dirs lets a launcher tell whether this server may read the files it is about to name.
+            json.dump({"pid": os.getpid(), "port": port, "version": __version__, "started": time.time(),
+                       "data_dirs": agent.allowed[1:]}, f)
         os.replace(info_path + ".tmp", info_path)
         print(json.dumps({"listening": True, "port": port, "pid": os.getpid(), "root": agent.root,
                           "token_file": os.path.join(agent.root, "token"), "version": __version__}), flush=True)
@@ -288,5 +290,11 @@ async def serve_forever(root: str, data_dirs: list[str], port: int) -> None:
         reaper = asyncio.create_task(agent.reap_forever())
         await stop
         reaper.cancel()
-    os.remove(info_path)
+    # A newer server may already have taken the root over; its agent.json is not ours to delete.
+    try:
+        with open(info_path) as f:
+            if json.load(f).get("pid") == os.getpid():
+                os.remove(info_path)
+    except (OSError, ValueError):
+        pass
     log.info("stopped")

@@ -23,7 +23,8 @@ export function progressBar(done: number, total: number, width = 24): string {
 }
 
 export function truncate(text: string, width: number): string {
-  const oneLine = text.replace(/\s+/g, ' ').trim();
+  // A base model babbles control characters and broken UTF-8; show them as dots so columns stay aligned.
+  const oneLine = text.replace(/\s+/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, '·').trim();
   return oneLine.length <= width ? oneLine : `${oneLine.slice(0, Math.max(0, width - 1))}…`;
 }
 

@@ -21,6 +21,8 @@ export interface CodeServerOptions {
   logFile: string;
   /** Folder for XDG config/data so code-server leaves the real home alone. */
   homeDir: string;
+  /** Keep workspace trust on (default off, so the folder is trusted). */
+  trust?: boolean;
 }
 
 export function freePort(): Promise<number> {
@@ -44,7 +46,7 @@ export async function startCodeServer(o: CodeServerOptions): Promise<CodeServer>
   const log = openSync(o.logFile, 'a');
   const child = spawn(process.execPath, [
     o.entry, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
-    '--disable-workspace-trust', '--user-data-dir', o.userDataDir, '--extensions-dir', o.extensionsDir, o.workspace,
+    ...(o.trust ? [] : ['--disable-workspace-trust']), '--user-data-dir', o.userDataDir, '--extensions-dir', o.extensionsDir, o.workspace,
   ], {
     // Its own process group, so stop() also ends the extension host and other helpers it spawns.
     detached: true,

@@ -1,95 +1,40 @@
 // End to end in a real VS Code (code-server) and Chromium: start a real training run from the
 // command palette and watch its metrics chart and the Runs view fill in live.
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
-import { killAgentProcesses } from './agentCleanup';
-import { startCodeServer, type CodeServer } from './codeServer';
-import { installExtension } from './extensionInstall';
-import { ensureCodeServer } from './installCodeServer';
-import { repoRoot } from './repoRoot';
+import type { Frame, Page } from 'playwright-core';
+import { openSession, python, results, type Session } from './session';
 import { GiveUp, waitFor } from './waitFor';
-import { findFrame, openFile, runCommand, waitForWorkbench } from './workbench';
-import { E2E_CONFIG, E2E_MAX_STEPS, E2E_RUN_NAME, makeWorkspace } from './workspaceFixture';
+import { findFrame, openFile, runCommand } from './workbench';
+import { E2E_BAD_CONFIG, E2E_CONFIG, E2E_LONG_CONFIG, E2E_LONG_RUN_NAME, E2E_MAX_STEPS, E2E_RUN_NAME, makeWorkspace } from './workspaceFixture';
 
-const repo = repoRoot();
-const results = join(repo, 'test-results');
-const python = join(repo, 'python-agent', '.venv', 'bin', 'python');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
-
-let base: string;
-let agentRoot: string;
-let server: CodeServer | undefined;
-let browser: Browser | undefined;
+let session: Session | undefined;
 let page: Page;
+let agentRoot: string;
 
 before(async () => {
-  assert.ok(existsSync(python), `${python} is missing: run "node scripts/setup.mjs" first`);
-  mkdirSync(results, { recursive: true });
-  const entry = await ensureCodeServer(join(repo, '.tools', 'code-server'));
-  base = mkdtempSync(join(tmpdir(), 'tunelab-e2e-'));
-  agentRoot = join(base, 'agent-root');
-  const workspace = join(base, 'workspace');
-  makeWorkspace(workspace, python);
-  installExtension(repo, join(base, 'extensions'));
-  server = await startCodeServer({
-    entry,
-    userDataDir: join(base, 'user-data'),
-    extensionsDir: join(base, 'extensions'),
-    workspace,
-    homeDir: join(base, 'home'),
-    logFile: join(results, 'e2e-code-server.log'),
-    settings: {
-      'tunelab.agentRoot': agentRoot,
-      'tunelab.pythonPath': python,
-      'workbench.startupEditor': 'none',
-      // A dark theme makes the screenshot show that the chart takes its colours from the theme.
-      'workbench.colorTheme': 'Default Dark Modern',
-      'workbench.tips.enabled': false,
-      'telemetry.telemetryLevel': 'off',
-      'extensions.autoUpdate': false,
-      'extensions.autoCheckUpdates': false,
-      'update.mode': 'none',
-    },
-  });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-  page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
-  await page.goto(server.url);
-  await waitForWorkbench(page);
+  session = await openSession({ name: 'e2e', trusted: true, prepareWorkspace: (dir) => makeWorkspace(dir, python) });
+  ({ page, agentRoot } = session);
 });
 
 after(async () => {
-  // Keep what explains a failure: the extension's own log ends up next to the screenshot.
-  if (base) copyExtensionLog(join(base, 'user-data'), join(results, 'e2e-tunelab-output.log'));
-  if (agentRoot) copyAgentLogs(agentRoot, results);
-  await browser?.close().catch(() => undefined);
-  await server?.stop();
-  if (agentRoot) killAgentProcesses(agentRoot);
-  if (base) rmSync(base, { recursive: true, force: true });
+  await session?.close();
 });
-
-function copyExtensionLog(userData: string, to: string): void {
-  const walk = (dir: string): string[] => readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    return statSync(p).isDirectory() ? walk(p) : [p];
-  });
-  const logs = existsSync(join(userData, 'logs')) ? walk(join(userData, 'logs')).filter((p) => p.endsWith('Tunelab.log')) : [];
-  if (logs.length) cpSync(logs[logs.length - 1], to);
-}
-
-function copyAgentLogs(root: string, to: string): void {
-  if (existsSync(join(root, 'agent.stderr.log'))) cpSync(join(root, 'agent.stderr.log'), join(to, 'e2e-agent.log'));
-  const runs = join(root, 'runs');
-  for (const run of existsSync(runs) ? readdirSync(runs) : []) {
-    if (existsSync(join(runs, run, 'train.log'))) cpSync(join(runs, run, 'train.log'), join(to, `e2e-train-${run}.log`));
-  }
-}
 
 /** What the panel header says, to explain a wait that timed out. */
 const headerOf = (frame: Frame) => frame.$eval('header', (h) => Array.from(h.querySelectorAll('span:not(.label)')).map((e) => e.textContent).join(' | ')).catch((e: Error) => e.message);
+
+/** Alive and not a zombie: an exited run stays a zombie until the agent server that spawned it reaps it. */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
 
 const pointsIn = (frame: Frame) => frame.$eval('#chart', (c) => Number(c.getAttribute('data-points')));
 
@@ -106,11 +51,11 @@ test('the Tunelab activity bar entry opens the Runs view', { timeout: 120_000 },
   }, { timeoutMs: 120_000 });
 });
 
-test('Start Run from the palette trains for real and the chart and Runs view follow it live', { timeout: 600_000 }, async () => {
+test('Start Run from the palette trains for real and the chart and Runs view follow it live', { timeout: 600_000 }, async (t) => {
   await openFile(page, E2E_CONFIG);
   await runCommand(page, 'Tunelab: Start Run');
 
-  const frame = await findFrame(page, '#chart', 'the metrics webview with its chart', 120_000);
+  const frame = await findFrame(page, '#run-name', 'the metrics webview of the run', 120_000, E2E_RUN_NAME);
   // Each step of the real run adds points; seeing the count grow twice proves the live path (event → store → postMessage → chart).
   const seen = [await pointsIn(frame)];
   for (let i = 0; i < 2; i++) {
@@ -124,6 +69,7 @@ test('Start Run from the palette trains for real and the chart and Runs view fol
     }, { timeoutMs: 180_000, intervalMs: 100 }));
   }
   assert.ok(seen[2] > seen[1] && seen[1] > seen[0], `points grew: ${seen.join(' → ')}`);
+  t.diagnostic(`chart points seen growing: ${seen.join(' → ')}`);
 
   assert.equal(await frame.$eval('body', (b) => b.dataset.cspViolations), '0', 'the panel ran under its CSP without violations');
   assert.equal(await frame.$eval('#run-name', (e) => e.textContent), E2E_RUN_NAME);
@@ -162,4 +108,34 @@ test('Start Run from the palette trains for real and the chart and Runs view fol
   const runs = readdirSync(join(agentRoot, 'runs'));
   assert.equal(runs.length, 1, 'exactly one run was started');
   assert.match(readFileSync(join(agentRoot, 'runs', runs[0], 'config.yaml'), 'utf8'), new RegExp(`name: ${E2E_RUN_NAME}`));
+});
+
+test('a bad run config is refused with a message that names the key', { timeout: 120_000 }, async () => {
+  await openFile(page, E2E_BAD_CONFIG);
+  await runCommand(page, 'Tunelab: Start Run');
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'training.learning_rate' }).first();
+  await toast.waitFor({ timeout: 60_000 });
+  assert.match(await toast.innerText(), /invalid run config: .*training\.learning_rate/);
+  assert.equal(readdirSync(join(agentRoot, 'runs')).length, 1, 'the refused config created no run');
+});
+
+test('Stop Run on a running run in the Runs view stops its training process', { timeout: 300_000 }, async () => {
+  await openFile(page, E2E_LONG_CONFIG);
+  await runCommand(page, 'Tunelab: Start Run');
+  const frame = await findFrame(page, '#run-name', 'the metrics webview of the long run', 120_000, E2E_LONG_RUN_NAME);
+  await waitFor('the long run to be training', async () => (await pointsIn(frame)) > 0 || undefined, { timeoutMs: 180_000 });
+
+  const row = page.locator('.part.sidebar .monaco-list-row', { hasText: E2E_LONG_RUN_NAME }).first();
+  await row.hover();
+  // The inline Stop action exists only for contextValue run.active (package.json menus).
+  await row.locator('.action-label[aria-label="Stop Run"]').click();
+
+  await waitFor('the panel to show the run stopped', async () =>
+    (await frame.$eval('#run-state', (e) => e.textContent)) === 'stopped' || undefined, { timeoutMs: 120_000 });
+  await waitFor('the Runs view to show the run stopped', async () => (await row.textContent())?.includes('stopped') || undefined, { timeoutMs: 30_000 });
+  assert.equal(await row.locator('.action-label[aria-label="Stop Run"]').count(), 0, 'a stopped run offers no Stop action');
+
+  const runId = readdirSync(join(agentRoot, 'runs')).find((r) => r.includes(E2E_LONG_RUN_NAME))!;
+  const { pid } = JSON.parse(readFileSync(join(agentRoot, 'runs', runId, 'run.json'), 'utf8')) as { pid: number };
+  await waitFor(`the training process ${pid} to exit`, () => !isRunning(pid) || undefined, { timeoutMs: 60_000 });
 });

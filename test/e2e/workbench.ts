@@ -30,12 +30,12 @@ export async function openFile(page: Page, name: string): Promise<void> {
   await page.locator('.tabs-container .tab', { hasText: name }).first().waitFor({ timeout: 30_000 });
 }
 
-/** The webview frame (webviews are iframes inside iframes) whose document has `selector`. */
-export async function findFrame(page: Page, selector: string, what: string, timeoutMs = 60_000): Promise<Frame> {
+/** The webview frame (webviews are iframes inside iframes) with `selector`, optionally whose text is `text`. */
+export async function findFrame(page: Page, selector: string, what: string, timeoutMs = 60_000, text?: string): Promise<Frame> {
   return waitFor(what, async () => {
     for (const frame of page.frames()) {
       const found = await frame.$(selector).catch(() => null);
-      if (found) return frame;
+      if (found && (text === undefined || (await found.textContent().catch(() => null)) === text)) return frame;
     }
     return undefined;
   }, { timeoutMs });

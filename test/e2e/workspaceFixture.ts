@@ -6,6 +6,11 @@ import { join } from 'node:path';
 export const E2E_RUN_NAME = 'e2e-tiny';
 export const E2E_MAX_STEPS = 60;
 export const E2E_CONFIG = 'e2e.tunelab.yaml';
+/** A run long enough to still be going when the test stops it. */
+export const E2E_LONG_CONFIG = 'long.tunelab.yaml';
+export const E2E_LONG_RUN_NAME = 'e2e-long';
+/** A config the agent must refuse with bad_config, naming the key. */
+export const E2E_BAD_CONFIG = 'bad.tunelab.yaml';
 
 const CONFIG = `# Small enough for a 2-core CPU: about a minute of real LoRA training.
 name: ${E2E_RUN_NAME}
@@ -44,6 +49,8 @@ export function makeWorkspace(dir: string, python: string): string {
   mkdirSync(join(dir, 'data'), { recursive: true });
   writeFileSync(join(dir, 'data', 'train.jsonl'), rows());
   writeFileSync(join(dir, E2E_CONFIG), CONFIG);
+  writeFileSync(join(dir, E2E_LONG_CONFIG), CONFIG.replace(`name: ${E2E_RUN_NAME}`, `name: ${E2E_LONG_RUN_NAME}`).replace(`max_steps: ${E2E_MAX_STEPS}`, 'max_steps: 100000'));
+  writeFileSync(join(dir, E2E_BAD_CONFIG), CONFIG.replace('learning_rate: 0.002', 'learning_rate: fast'));
   // BPE merges learned from the dataset keep rows short in tokens, so training steps stay cheap.
   const made = spawnSync(python, ['-m', 'tunelab_agent', 'make-tiny-model', join(dir, 'model'), '--corpus', join(dir, 'data', 'train.jsonl')], { encoding: 'utf8', timeout: 300_000 });
   if (made.status !== 0) throw new Error(`make-tiny-model failed (exit ${made.status ?? made.signal}):\n${made.stderr}`);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AgentClient, AgentError, AgentRefusedError, type AgentEndpoint } from '../../src/core/agent/client';
-import { defaultPython, ensureLocalAgent } from '../../src/core/host/localAgent';
+import { defaultPython, ensureLocalAgent, uncoveredDirs } from '../../src/core/host/localAgent';
 import { FINAL_RUN_STATES, type AgentEvent } from '../../src/core/protocol/messages';
 import { agentPid, seqsOnDisk, stopEverything } from './support/agentProcesses';
 import { repoRoot } from './support/repoRoot';
@@ -165,4 +165,24 @@ test('a bad run config is refused with bad_config naming the key', async () => {
     client.request('start_run', { config: missing, config_path: configPath }),
     (e: unknown) => e instanceof AgentError && e.code === 'bad_config' && /dataset\.train/.test(e.message) && /nowhere\.jsonl/.test(e.message),
   );
+});
+
+test('asking for a folder the running agent cannot read restarts it serving both, and old clients follow', async () => {
+  const client = newClient();
+  await client.connect();
+  const before = agentPid(root);
+  const extra = mkdtempSync(join(tmpdir(), 'tunelab-it-extra-'));
+  try {
+    const ep = await ensureLocalAgent({ python, root, dataDirs: [extra] });
+    const info = JSON.parse(readFileSync(join(root, 'agent.json'), 'utf8')) as { pid: number; port: number; data_dirs: string[] };
+    assert.notEqual(info.pid, before);
+    assert.deepEqual(uncoveredDirs([data, extra], info.data_dirs), []);
+    assert.equal(ep.url, `ws://127.0.0.1:${info.port}`);
+    // The first client still asks for [data] only, which the new server covers: it reconnects without another restart.
+    const { runs } = await client.request('list_runs', {});
+    assert.ok(Array.isArray(runs));
+    assert.equal(agentPid(root), info.pid);
+  } finally {
+    rmSync(extra, { recursive: true, force: true });
+  }
 });

@@ -207,7 +207,27 @@ test('requests in flight when the link drops are rejected with the method named'
   const pending = client.request('generate', { run_id: 'r1', prompt: 'hi', checkpoint: null });
   client.dropConnectionForTest();
   await assert.rejects(pending, (e: unknown) => e instanceof AgentRequestError && e.reason === 'disconnected' && /dropped before it answered generate \(request 1\)/.test(e.message));
-  await assert.rejects(client.request('list_runs', {}), /cannot send list_runs: not connected to the agent \(reconnecting, attempt 1/);
+});
+
+test('a request made while reconnecting waits for the link and goes through', async () => {
+  const { server, client } = await setup();
+  server.handler = (req) => (req.method === 'list_runs' ? { result: { runs: [] } } : 'silent');
+  await client.connect();
+  client.dropConnectionForTest();
+  await stateKind(client, 'reconnecting');
+  const { runs } = await client.request('list_runs', {});
+  assert.deepEqual(runs, []);
+  assert.equal(server.connections, 2);
+  assert.equal(client.state.kind, 'connected');
+});
+
+test('a request made while the agent stays away times out naming the wait', async () => {
+  const { server, client } = await setup();
+  await client.connect();
+  await server.close();
+  await stateKind(client, 'reconnecting');
+  await assert.rejects(client.request('list_runs', {}, 300),
+    (e: unknown) => e instanceof AgentRequestError && e.reason === 'timeout' && /list_runs timed out after 0.3 s waiting for the agent to reconnect/.test(e.message));
 });
 
 test('while the agent is down, endpoint() is asked again before every attempt, so a moved agent is found', async () => {

@@ -33,6 +33,7 @@ test('tables align columns and truncate long cells', () => {
   assert.equal(lines[0].indexOf('│'), lines[2].indexOf('│'));
   assert.ok(lines[2].startsWith('long …'));
   assert.equal(truncate('a\n b', 10), 'a b');
+  assert.equal(truncate('x\ufffd\u0001y', 10), 'x··y');
 });
 
 test('exact match ignores case, spacing and end punctuation but not a different answer', () => {

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
-import { defaultPython, ensureLocalAgent } from '../../src/core/host/localAgent';
+import { defaultPython, ensureLocalAgent, uncoveredDirs } from '../../src/core/host/localAgent';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -42,6 +42,12 @@ test('a live agent named by agent.json is reused with the token from the token f
   const ep = await ensureLocalAgent({ python: missingPython, root, dataDirs: [], onLog: (l) => logs.push(l) });
   assert.deepEqual(ep, { url: `ws://127.0.0.1:${port}`, token: 'the-token' });
   assert.match(logs.join('\n'), new RegExp(`already serving .* \\(pid ${process.pid}, port ${port}\\)`));
+});
+
+test('a folder is covered by a served folder or one above it, never by a sibling with the same prefix', () => {
+  const root = tempRoot();
+  assert.deepEqual(uncoveredDirs([join(root, 'a'), join(root, 'a', 'b'), join(root, 'ab')], [join(root, 'a')]), [join(root, 'ab')]);
+  assert.deepEqual(uncoveredDirs([root], []), [root]);
 });
 
 test('agent.json whose port is closed is stale, so a new agent is started', async () => {

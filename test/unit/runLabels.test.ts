@@ -27,3 +27,8 @@ test('a failed run says so and carries its error in the tooltip', () => {
   assert.match(l.tooltip, /error: train\.jsonl line 7: not valid JSON/);
   assert.equal(l.icon.id, 'error');
 });
+
+test('a stopped run says so; a completed one needs no word', () => {
+  assert.equal(describeRun(run({ state: 'stopped' })).description, '12/40 · loss 1.2346 · stopped');
+  assert.equal(describeRun(run({ state: 'completed', step: 40 })).description, '40/40 · loss 1.2346');
+});

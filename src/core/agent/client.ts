@@ -93,6 +93,11 @@ export class AgentClient {
   request<M extends Method>(method: M, params: ParamsOf<M>, timeoutMs = this.requestTimeoutMs): Promise<ResultOf<M>> {
     if (this.disposed) return Promise.reject(new AgentRequestError(`cannot send ${method}: the agent client was disposed`, 'disposed'));
     const socket = this.socket;
+    if (!socket && (this.current.kind === 'reconnecting' || this.current.kind === 'connecting')) {
+      // A link that is coming back is the common case after a drop or an agent restart: a Stop pressed
+      // meanwhile should go through when it returns, within the request's own time budget.
+      return this.requestAfterReconnect(method, params, timeoutMs);
+    }
     if (!socket) {
       return Promise.reject(new AgentRequestError(`cannot send ${method}: not connected to the agent (${describeState(this.current)})`, 'not_connected'));
     }
@@ -211,6 +216,24 @@ export class AgentClient {
         else this.scheduleReconnect(e.message);
       });
     }, delayMs);
+  }
+
+  private async requestAfterReconnect<M extends Method>(method: M, params: ParamsOf<M>, timeoutMs: number): Promise<ResultOf<M>> {
+    const deadline = Date.now() + timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new AgentRequestError(
+        `${method} timed out after ${timeoutMs / 1000} s waiting for the agent to reconnect (${describeState(this.current)})`, 'timeout')), timeoutMs);
+    });
+    try {
+      await Promise.race([this.waitForConnection(), timedOut]);
+    } catch (e) {
+      if (e instanceof AgentRequestError) throw e;
+      throw new AgentRequestError(`cannot send ${method}: ${describe(e)}`, 'not_connected');
+    } finally {
+      clearTimeout(timer);
+    }
+    return this.request(method, params, Math.max(1, deadline - Date.now()));
   }
 
   private waitForConnection(): Promise<void> {

@@ -1,9 +1,9 @@
 // Finds the agent server serving a root on this machine, or starts one. The server is detached
 // so runs and their server outlive the VS Code window that started them.
 import { spawn } from 'node:child_process';
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import type { AgentEndpoint } from '../agent/socket';
 import { readListeningLine } from './listeningLine';
 import { readTail } from './tail';
@@ -23,6 +23,8 @@ export interface LocalAgentOptions {
 interface AgentInfo {
   pid: number;
   port: number;
+  /** Folders the server may read besides its root (absolute, real paths). */
+  data_dirs?: string[];
 }
 
 /** The project's own interpreter, created by `npm run setup`. */
@@ -46,11 +48,44 @@ export function ensureLocalAgent(opts: LocalAgentOptions): Promise<AgentEndpoint
 async function findOrStart(opts: LocalAgentOptions): Promise<AgentEndpoint> {
   const log = opts.onLog ?? (() => undefined);
   const live = await liveAgent(opts.root);
-  if (live) {
+  if (!live) return startAgent(opts, log);
+  const missing = uncoveredDirs(opts.dataDirs, live.data_dirs ?? []);
+  if (missing.length === 0) {
     log(`using the agent already serving ${opts.root} (pid ${live.pid}, port ${live.port})`);
     return { url: `ws://127.0.0.1:${live.port}`, token: readToken(join(opts.root, 'token')) };
   }
-  return startAgent(opts, log);
+  // The running server may not read these folders. Replace it with one serving both sets: runs are separate
+  // processes, so they go on, and the other clients of the old server reconnect to the new one.
+  log(`the agent serving ${opts.root} (pid ${live.pid}) cannot read ${missing.join(', ')}; restarting it with those folders added`);
+  await stopServer(live.pid);
+  return startAgent({ ...opts, dataDirs: [...new Set([...(live.data_dirs ?? []), ...opts.dataDirs])] }, log);
+}
+
+/** The wanted folders that are neither one of the served folders nor inside one. */
+export function uncoveredDirs(wanted: string[], served: string[]): string[] {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  const servedReal = served.map(real);
+  return wanted.filter((w) => {
+    const r = real(w);
+    return !servedReal.some((s) => r === s || r.startsWith(s.endsWith(sep) ? s : s + sep));
+  });
+}
+
+async function stopServer(pid: number, timeoutMs = 10_000): Promise<void> {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (pidAlive(pid)) throw new Error(`the agent server (pid ${pid}) did not stop within ${timeoutMs / 1000} s`);
 }
 
 /** The agent named by root/agent.json, when its process is alive and its port accepts connections. */

@@ -29,7 +29,8 @@ export function formatProgress(run: Pick<RunRecord, 'step' | 'maxSteps'>): strin
 }
 
 export function describeRun(run: RunRecord): RunLabel {
-  const description = [formatProgress(run), formatLoss(run.loss), run.state === 'failed' ? 'failed' : '']
+  // Failed and stopped runs look alike by numbers alone; say which.
+  const description = [formatProgress(run), formatLoss(run.loss), run.state === 'failed' || run.state === 'stopped' ? run.state : '']
     .filter(Boolean).join(' · ');
   const tooltip = [
     `${run.name} (${run.runId})`,
