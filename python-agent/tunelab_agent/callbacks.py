@@ -36,6 +36,10 @@ class EventCallback(TrainerCallback):
         self.stop = stop
         self.started = None
         self.last_saved = -1
+        # The collator also sees eval batches; their tokens and time must not count as training throughput.
+        self.eval_tokens = 0
+        self.eval_seconds = 0.0
+        self.mark = (0.0, 0)
 
     def emit(self, kind: str, data: dict) -> None:
         eventlog.append(self.root, self.run_id, kind, data)
@@ -51,6 +55,7 @@ class EventCallback(TrainerCallback):
             self.save(model, state.global_step)
         if self.stop.requested:
             control.should_training_stop = True
+        self.mark = (time.monotonic(), self.collator.tokens_seen)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         logs = logs or {}
@@ -65,11 +70,16 @@ class EventCallback(TrainerCallback):
             "loss": _number(logs.get("loss")),
             "learning_rate": _number(logs.get("learning_rate")),
             "grad_norm": _number(logs.get("grad_norm")),
-            "tokens_per_sec": self.collator.tokens_seen / elapsed,
+            "tokens_per_sec": (self.collator.tokens_seen - self.eval_tokens) / max(elapsed - self.eval_seconds, 1e-9),
             "eta_s": (state.max_steps - state.global_step) * elapsed / done,
         })
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        mark_time, mark_tokens = self.mark
+        if mark_time:
+            self.eval_seconds += time.monotonic() - mark_time
+            self.eval_tokens += self.collator.tokens_seen - mark_tokens
+            self.mark = (time.monotonic(), self.collator.tokens_seen)
         self.emit("eval", {"step": state.global_step, "eval_loss": _number((metrics or {}).get("eval_loss"))})
 
     def save(self, model, step: int) -> None:
