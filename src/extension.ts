@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { RunStore } from './core/runs/runStore';
 import { AgentConnection } from './vscode/agentConnection';
-import { refreshRunsCommand, showMetricsCommand, stopRunCommand } from './vscode/commands/runCommands';
+import { refreshRunsCommand, showMetricsCommand, stopRun, stopRunCommand } from './vscode/commands/runCommands';
 import { startRunCommand } from './vscode/commands/startRun';
 import { MetricsPanels } from './vscode/metricsPanels';
 import { RunsTreeProvider } from './vscode/runsTree';
@@ -14,7 +14,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('Tunelab', { log: true });
   const store = new RunStore();
   const connection = new AgentConnection(context.extensionUri.fsPath, `tunelab-vscode/${version}`, store, log);
-  const panels = new MetricsPanels(store, context.extensionUri, log);
+  const panels = new MetricsPanels(store, context.extensionUri, log, (run) => stopRun(run, connection, log));
   const tree = new RunsTreeProvider(store);
   const view = vscode.window.createTreeView('tunelab.runs', { treeDataProvider: tree, showCollapseAll: false });
 
@@ -26,6 +26,8 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('tunelab.refreshRuns', refreshRunsCommand(connection)),
     vscode.commands.registerCommand(SHOW_LOG_COMMAND, () => log.show()),
     vscode.workspace.onDidChangeConfiguration((e) => { if (affectsAgentSettings(e)) void connection.restart(); }),
+    // A folder added later must be readable by the agent; ensureLocalAgent restarts the server serving it too.
+    vscode.workspace.onDidChangeWorkspaceFolders(() => void connection.restart()),
     // The Runs view's welcome text (package.json viewsWelcome) explains restricted mode; trust granted later starts the agent.
     vscode.workspace.onDidGrantWorkspaceTrust(() => void connection.start()),
   );

@@ -75,6 +75,13 @@ def spawn(root: str, folder: str) -> int:
 _children: dict[int, subprocess.Popen] = {}
 
 
+def collect_exited_children() -> None:
+    """wait() for run processes this server started that have ended, so none lingers as a zombie."""
+    for pid, child in list(_children.items()):
+        if child.poll() is not None:
+            del _children[pid]
+
+
 def pid_alive(pid: int | None, folder: str) -> bool:
     """True while the run's own process lives (a zombie or a recycled pid does not count)."""
     if not pid:

@@ -251,6 +251,7 @@ class Agent:
 
     def reap(self) -> None:
         """Mark runs whose process died without saying so as failed; remember finished ones."""
+        runs.collect_exited_children()
         for run_id in runs.all_run_ids(self.root):
             if run_id in self.finished:
                 continue

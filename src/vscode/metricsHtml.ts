@@ -51,6 +51,14 @@ export function metricsHtml(input: MetricsHtmlInput): string {
     <span class="field"><span class="label">eta</span><span id="run-eta">–</span></span>
   </header>
   <div class="error" id="run-error" role="alert" hidden></div>
+  <div class="toolbar" role="toolbar" aria-label="Run controls">
+    <vscode-button id="stop-run" appearance="secondary" disabled>Stop run</vscode-button>
+    <span class="series" role="group" aria-label="Series shown">
+      <vscode-checkbox data-series="loss" checked><span class="swatch"></span>loss</vscode-checkbox>
+      <vscode-checkbox data-series="evalLoss" checked><span class="swatch"></span>eval loss</vscode-checkbox>
+      <vscode-checkbox data-series="learningRate" checked><span class="swatch"></span>learning rate</vscode-checkbox>
+    </span>
+  </div>
   <div class="chart">
     <canvas id="chart" data-points="0" role="img" aria-label="Training loss, eval loss and learning rate by step"></canvas>
     <div class="empty" id="chart-empty">Waiting for the first training step…</div>

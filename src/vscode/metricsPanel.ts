@@ -1,10 +1,14 @@
 // One webview panel charting one run. The webview asks for data with `ready` (again after every
 // reload), gets `init` with everything so far, then `append` for each change of its run.
+// Its Stop button asks with `stop` and hears back `stopDone`.
 import * as vscode from 'vscode';
 import type { RunStore } from '../core/runs/runStore';
-import type { RunRecord } from '../core/runs/types';
+import { isActive, type RunRecord } from '../core/runs/types';
 import { parseWebviewMessage, type HostMessage } from '../../webview/metrics/protocol';
 import { makeNonce, metricsHtml } from './metricsHtml';
+
+/** The Stop Run command's own logic (runCommands.stopRun): true when the agent took the request. */
+export type StopRun = (run: RunRecord) => Promise<boolean>;
 
 export class MetricsPanel implements vscode.Disposable {
   static readonly viewType = 'tunelab.metrics';
@@ -20,6 +24,7 @@ export class MetricsPanel implements vscode.Disposable {
     private readonly store: RunStore,
     private readonly extensionUri: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
+    private readonly stopRun: StopRun,
   ) {
     const panel = (this.panel = vscode.window.createWebviewPanel(MetricsPanel.viewType, this.title(), vscode.ViewColumn.Active, {
       enableScripts: true,
@@ -72,8 +77,24 @@ export class MetricsPanel implements vscode.Disposable {
       this.log.error(`metrics panel (${this.runId}): ${m.message}`);
       return;
     }
+    if (m.type === 'stop') {
+      void this.stop(m.runId);
+      return;
+    }
     this.ready = true;
     this.post({ type: 'init', run: this.run(), points: this.store.points(this.runId) });
+  }
+
+  private async stop(runId: string): Promise<void> {
+    const run = this.run();
+    // The page controls only its own run, and only while it can still be stopped; a mismatch means a confused page.
+    if (runId !== this.runId || !isActive(run)) {
+      this.log.warn(`metrics panel (${this.runId}): refused stop for ${runId} (run ${run.state})`);
+      this.post({ type: 'stopDone', ok: false });
+      return;
+    }
+    const ok = await this.stopRun(run);
+    if (!this.disposed) this.post({ type: 'stopDone', ok });
   }
 
   private onRunChanged(points: HostMessage['points']): void {

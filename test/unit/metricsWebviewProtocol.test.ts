@@ -13,6 +13,23 @@ test('the host accepts only the webview messages it knows', () => {
   }
 });
 
+test('the host takes a stop request only in its exact shape', () => {
+  assert.deepEqual(parseWebviewMessage({ type: 'stop', runId: 'r1' }), { type: 'stop', runId: 'r1' });
+  const bad = [
+    { type: 'stop' }, { type: 'stop', runId: '' }, { type: 'stop', runId: 5 }, { type: 'stop', runId: null },
+    { type: 'stop', runId: ['r1'] }, { type: 'stop', runId: 'r1', force: true }, { type: 'Stop', runId: 'r1' }, { runId: 'r1' },
+  ];
+  for (const m of bad) assert.equal(parseWebviewMessage(m), undefined, JSON.stringify(m));
+});
+
+test('the webview takes stopDone with a boolean outcome and nothing else', () => {
+  assert.deepEqual(parseHostMessage({ type: 'stopDone', ok: true }), { type: 'stopDone', ok: true });
+  assert.deepEqual(parseHostMessage({ type: 'stopDone', ok: false }), { type: 'stopDone', ok: false });
+  for (const m of [{ type: 'stopDone' }, { type: 'stopDone', ok: 'true' }, { type: 'stopDone', ok: 1 }, { type: 'stopDone', ok: true, run }]) {
+    assert.equal(parseHostMessage(m), undefined, JSON.stringify(m));
+  }
+});
+
 test('the webview accepts init/append with a valid run and points, and nothing else', () => {
   const points = [{ kind: 'train', step: 1, loss: 2, learningRate: 1e-3, tokensPerSec: null }, { kind: 'eval', step: 1, evalLoss: 2.1 }];
   assert.equal(parseHostMessage({ type: 'init', run, points })?.points.length, 2);
@@ -39,4 +56,7 @@ test('the panel HTML carries a strict CSP with a fresh nonce on its only script'
   assert.ok(html.includes('&lt;b&gt;run&lt;/b&gt;'), 'the run name is escaped');
   assert.ok(!html.includes('<b>run</b>'));
   assert.match(html, /<canvas id="chart" data-points="0"/);
+  // Disabled until the first init says the run can be stopped.
+  assert.match(html, /<vscode-button id="stop-run"[^>]* disabled>/);
+  assert.deepEqual([...html.matchAll(/<vscode-checkbox data-series="(\w+)" checked>/g)].map((m) => m[1]), ['loss', 'evalLoss', 'learningRate']);
 });

@@ -1,15 +1,20 @@
 // The loss / eval loss / learning-rate chart. Keeps its own full series so Chart.js decimation
 // (which swaps dataset.data for a thinned copy) never loses points we append later.
 import {
-  Chart, Decimation, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip,
+  Chart, Decimation, LinearScale, LineController, LineElement, PointElement, Tooltip,
   type ChartDataset,
 } from 'chart.js';
 import type { MetricPoint } from './protocol';
 import { readThemeColors, type ChartColors } from './theme';
 
-Chart.register(LineController, LineElement, PointElement, LinearScale, Legend, Tooltip, Decimation);
+// No Legend plugin: the toolbar's checkboxes are the legend, and a second, clickable one would fall out of step with them.
+Chart.register(LineController, LineElement, PointElement, LinearScale, Tooltip, Decimation);
 
 type Series = { x: number; y: number }[];
+
+/** The chart's datasets, in order; the toolbar's checkboxes name them the same way (data-series). */
+export const SERIES = ['loss', 'evalLoss', 'learningRate'] as const;
+export type SeriesKey = (typeof SERIES)[number];
 
 export class MetricsChart {
   private readonly chart: Chart<'line', Series>;
@@ -38,16 +43,28 @@ export class MetricsChart {
         interaction: { mode: 'nearest', axis: 'x', intersect: false },
         scales: {
           x: { type: 'linear', title: { display: true, text: 'step' }, ticks: { precision: 0 } },
-          y: { type: 'linear', position: 'left', title: { display: true, text: 'loss' } },
-          y1: { type: 'linear', position: 'right', title: { display: true, text: 'learning rate' }, grid: { drawOnChartArea: false } },
+          // 'auto': an axis whose every series is switched off disappears instead of showing an empty 0..1 scale.
+          y: { type: 'linear', display: 'auto', position: 'left', title: { display: true, text: 'loss' } },
+          y1: { type: 'linear', display: 'auto', position: 'right', title: { display: true, text: 'learning rate' }, grid: { drawOnChartArea: false } },
         },
         plugins: {
           decimation: { enabled: true, algorithm: 'lttb', samples: 400 },
-          legend: { position: 'top', align: 'end' },
         },
       },
     });
     this.applyColors(colors);
+    this.publishVisible();
+  }
+
+  setVisible(key: SeriesKey, visible: boolean): void {
+    this.chart.setDatasetVisibility(SERIES.indexOf(key), visible);
+    this.chart.update('none');
+    this.publishVisible();
+  }
+
+  // Read back from Chart.js itself, so the end-to-end test sees what the chart draws rather than what was asked.
+  private publishVisible(): void {
+    this.canvas.dataset.visibleSeries = SERIES.filter((_, i) => this.chart.isDatasetVisible(i)).join(' ');
   }
 
   private dataset(label: string, yAxisID: string, color: string, pointRadius = 0): ChartDataset<'line', Series> {
@@ -95,8 +112,6 @@ export class MetricsChart {
       scale.border = { ...scale.border, color: colors.grid };
       if (scale.title) scale.title.color = colors.foreground;
     }
-    const legend = this.chart.options.plugins?.legend;
-    if (legend) legend.labels = { ...legend.labels, color: colors.foreground };
     this.chart.update('none');
   }
 }

@@ -1,15 +1,26 @@
 // Metrics panel (browser side): announces `ready`, then draws whatever the host sends.
-import { MetricsChart } from './chart';
+import './toolkit';
+import { MetricsChart, type SeriesKey } from './chart';
 import { renderHeader } from './header';
 import { parseHostMessage, type WebviewMessage } from './protocol';
+import { bindSeriesToggles, isSeriesKey } from './seriesToggles';
+import { StopButton } from './stopButton';
 import { onThemeChange } from './theme';
+import type { Button } from './toolkit';
 
-declare function acquireVsCodeApi(): { postMessage(message: WebviewMessage): void };
+interface PanelState { hiddenSeries: SeriesKey[] }
+
+declare function acquireVsCodeApi(): {
+  postMessage(message: WebviewMessage): void;
+  getState(): unknown;
+  setState(state: PanelState): void;
+};
 
 const vscode = acquireVsCodeApi();
 const canvas = document.getElementById('chart') as HTMLCanvasElement;
 const empty = document.getElementById('chart-empty');
 const chart = new MetricsChart(canvas);
+const stopButton = new StopButton(document.getElementById('stop-run') as Button, (runId) => vscode.postMessage({ type: 'stop', runId }));
 let initialised = false;
 
 // A CSP violation would silently break the panel; count them where the end-to-end test can read them.
@@ -21,16 +32,31 @@ document.addEventListener('securitypolicyviolation', (e) => {
 });
 document.body.dataset.cspViolations = '0';
 
+// VS Code reloads a hidden webview from scratch; its saved state keeps the series the user switched off.
+const saved = vscode.getState() as Partial<PanelState> | undefined;
+const hidden = new Set(Array.isArray(saved?.hiddenSeries) ? saved.hiddenSeries.filter(isSeriesKey) : []);
+bindSeriesToggles(document, [...hidden], (key, visible) => {
+  chart.setVisible(key, visible);
+  if (visible) hidden.delete(key);
+  else hidden.add(key);
+  vscode.setState({ hiddenSeries: [...hidden] });
+});
+
 window.addEventListener('message', (event: MessageEvent<unknown>) => {
   const message = parseHostMessage(event.data);
   if (!message) {
     vscode.postMessage({ type: 'error', message: `metrics panel ignored an invalid message: ${JSON.stringify(event.data)?.slice(0, 200)}` });
     return;
   }
+  if (message.type === 'stopDone') {
+    stopButton.stopDone(message.ok);
+    return;
+  }
   // An append before init would be drawn on top of an unknown history; init always follows ready.
   if (message.type === 'append' && !initialised) return;
   initialised = true;
   renderHeader(message.run);
+  stopButton.showRun(message.run);
   chart.update(message.points, message.type === 'init');
   if (empty) empty.hidden = chart.pointCount > 0;
 });

@@ -1,5 +1,6 @@
 // Messages between the metrics panel host (extension) and its webview, and their validators.
 // Flow: webview -> `ready`; host -> `init` (everything so far); host -> `append` (new points, fresh header).
+// Stop button: webview -> `stop`; host -> `stopDone` once the agent has answered (ok) or refused/failed (not ok).
 // Both sides treat the other as untrusted input: anything that does not validate is dropped.
 import type { MetricPoint, RunRecord, RunState } from '../../src/core/runs/types';
 
@@ -7,11 +8,13 @@ export type { MetricPoint, RunRecord } from '../../src/core/runs/types';
 
 export type HostMessage =
   | { type: 'init'; run: RunRecord; points: MetricPoint[] }
-  | { type: 'append'; run: RunRecord; points: MetricPoint[] };
+  | { type: 'append'; run: RunRecord; points: MetricPoint[] }
+  | { type: 'stopDone'; ok: boolean };
 
 export type WebviewMessage =
   | { type: 'ready' }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  | { type: 'stop'; runId: string };
 
 const STATES: readonly RunState[] = ['starting', 'running', 'completed', 'failed', 'stopped'];
 
@@ -21,6 +24,7 @@ const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFin
 const isNumOrNull = (v: unknown): boolean => v === null || isNum(v);
 const isStrOrNull = (v: unknown): boolean => v === null || typeof v === 'string';
 const isStep = (v: unknown): boolean => isNum(v) && Number.isInteger(v) && v >= 0;
+const hasKeys = (v: Obj, ...keys: string[]): boolean => Object.keys(v).length === keys.length && keys.every((k) => k in v);
 
 export function isRunRecord(v: unknown): v is RunRecord {
   return isObj(v)
@@ -40,14 +44,18 @@ export function isMetricPoint(v: unknown): v is MetricPoint {
 }
 
 export function parseHostMessage(v: unknown): HostMessage | undefined {
-  if (!isObj(v) || (v.type !== 'init' && v.type !== 'append')) return undefined;
+  if (!isObj(v)) return undefined;
+  if (v.type === 'stopDone') return hasKeys(v, 'type', 'ok') && typeof v.ok === 'boolean' ? { type: 'stopDone', ok: v.ok } : undefined;
+  if (v.type !== 'init' && v.type !== 'append') return undefined;
   if (!isRunRecord(v.run) || !Array.isArray(v.points) || !v.points.every(isMetricPoint)) return undefined;
   return { type: v.type, run: v.run, points: v.points };
 }
 
 export function parseWebviewMessage(v: unknown): WebviewMessage | undefined {
   if (!isObj(v)) return undefined;
-  if (v.type === 'ready' && Object.keys(v).length === 1) return { type: 'ready' };
+  if (v.type === 'ready' && hasKeys(v, 'type')) return { type: 'ready' };
   if (v.type === 'error' && typeof v.message === 'string') return { type: 'error', message: v.message.slice(0, 2000) };
+  // Exact shape only: this one makes the host act, so nothing extra rides along unnoticed.
+  if (v.type === 'stop' && hasKeys(v, 'type', 'runId') && typeof v.runId === 'string' && v.runId !== '') return { type: 'stop', runId: v.runId };
   return undefined;
 }

@@ -21,17 +21,23 @@ async function resolveRun(store: RunStore, arg: unknown, filter: (r: RunRecord) 
   return picked?.run;
 }
 
+/** Asks the agent to stop one run and tells the user if it could not; false then. The Stop Run command and the metrics panel's Stop button share it. */
+export async function stopRun(run: RunRecord, connection: AgentConnection, log: vscode.LogOutputChannel): Promise<boolean> {
+  try {
+    const client = await connection.connected();
+    const { state } = await client.request('stop_run', { run_id: run.runId });
+    log.info(`stop_run ${run.runId}: ${state}`);
+    return true;
+  } catch (e) {
+    void vscode.window.showErrorMessage(`Tunelab could not stop ${run.name}: ${message(e)}`);
+    return false;
+  }
+}
+
 export function stopRunCommand(store: RunStore, connection: AgentConnection, log: vscode.LogOutputChannel) {
   return async (arg?: unknown): Promise<void> => {
     const run = await resolveRun(store, arg, isActive, 'Run to stop');
-    if (!run) return;
-    try {
-      const client = await connection.connected();
-      const { state } = await client.request('stop_run', { run_id: run.runId });
-      log.info(`stop_run ${run.runId}: ${state}`);
-    } catch (e) {
-      void vscode.window.showErrorMessage(`Tunelab could not stop ${run.name}: ${message(e)}`);
-    }
+    if (run) await stopRun(run, connection, log);
   };
 }
 
