@@ -7,7 +7,9 @@ export interface MetricsHtmlInput {
   /** webview.asWebviewUri(...) of dist/webview/metrics.js and media/metrics.css, as strings. */
   scriptUri: string;
   styleUri: string;
-  nonce: string;
+  /** Separate nonces: the style one is also published in a csp-nonce meta for the toolkit; the script one never leaves its tag. */
+  scriptNonce: string;
+  styleNonce: string;
   title: string;
 }
 
@@ -16,11 +18,11 @@ export function makeNonce(): string {
   return randomBytes(18).toString('base64url');
 }
 
-export function contentSecurityPolicy(cspSource: string, nonce: string): string {
+export function contentSecurityPolicy(cspSource: string, scriptNonce: string, styleNonce: string): string {
   return [
     "default-src 'none'",
-    `script-src 'nonce-${nonce}'`,
-    `style-src ${cspSource} 'nonce-${nonce}'`,
+    `script-src 'nonce-${scriptNonce}'`,
+    `style-src ${cspSource} 'nonce-${styleNonce}'`,
     `img-src ${cspSource} data:`,
     `font-src ${cspSource}`,
   ].join('; ');
@@ -30,15 +32,17 @@ const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 
 export function metricsHtml(input: MetricsHtmlInput): string {
-  const { cspSource, scriptUri, styleUri, nonce } = input;
+  const { cspSource, scriptUri, styleUri, scriptNonce, styleNonce } = input;
   const title = escapeHtml(input.title);
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
   <meta charset="UTF-8">
-  <meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(cspSource, nonce)}">
+  <meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(cspSource, scriptNonce, styleNonce)}">
+  <!-- FAST (under the webview toolkit) probes :focus-visible support with a <style> element and nonces it from here. -->
+  <meta property="csp-nonce" content="${styleNonce}">
   <meta name="viewport" content="width=device-width, initial-scale=1.0">
-  <link rel="stylesheet" href="${escapeHtml(styleUri)}" nonce="${nonce}">
+  <link rel="stylesheet" href="${escapeHtml(styleUri)}" nonce="${styleNonce}">
   <title>${title}</title>
 </head>
 <body>
@@ -63,7 +67,7 @@ export function metricsHtml(input: MetricsHtmlInput): string {
     <canvas id="chart" data-points="0" role="img" aria-label="Training loss, eval loss and learning rate by step"></canvas>
     <div class="empty" id="chart-empty">Waiting for the first training step…</div>
   </div>
-  <script nonce="${nonce}" src="${escapeHtml(scriptUri)}"></script>
+  <script nonce="${scriptNonce}" src="${escapeHtml(scriptUri)}"></script>
 </body>
 </html>`;
 }

@@ -3,7 +3,7 @@
 // Its Stop button asks with `stop` and hears back `stopDone`.
 import * as vscode from 'vscode';
 import type { RunStore } from '../core/runs/runStore';
-import { isActive, type RunRecord } from '../core/runs/types';
+import { isActive, type MetricPoint, type RunRecord } from '../core/runs/types';
 import { parseWebviewMessage, type HostMessage } from '../../webview/metrics/protocol';
 import { makeNonce, metricsHtml } from './metricsHtml';
 
@@ -62,7 +62,8 @@ export class MetricsPanel implements vscode.Disposable {
       cspSource: webview.cspSource,
       scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', 'metrics.js')).toString(),
       styleUri: webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'media', 'metrics.css')).toString(),
-      nonce: makeNonce(),
+      scriptNonce: makeNonce(),
+      styleNonce: makeNonce(),
       title: this.run().name,
     });
   }
@@ -97,7 +98,7 @@ export class MetricsPanel implements vscode.Disposable {
     if (!this.disposed) this.post({ type: 'stopDone', ok });
   }
 
-  private onRunChanged(points: HostMessage['points']): void {
+  private onRunChanged(points: MetricPoint[]): void {
     this.panel.title = this.title();
     if (this.ready) this.post({ type: 'append', run: this.run(), points });
   }

@@ -37,6 +37,24 @@ function isRunning(pid: number): boolean {
 }
 
 const pointsIn = (frame: Frame) => frame.$eval('#chart', (c) => Number(c.getAttribute('data-points')));
+const visibleSeries = (frame: Frame) => frame.$eval('#chart', (c) => c.getAttribute('data-visible-series'));
+const stopDisabled = (frame: Frame) => frame.$eval('#stop-run', (b) => (b as HTMLElement & { disabled: boolean }).disabled);
+
+/** The CSS value of `--vscode-charts-blue` (the loss series colour) and how many canvas pixels are drawn in it. */
+const lossColourPixels = (frame: Frame) => frame.evaluate(() => {
+  const css = getComputedStyle(document.documentElement).getPropertyValue('--vscode-charts-blue').trim();
+  const probe = document.createElement('canvas').getContext('2d')!;
+  probe.fillStyle = css;
+  probe.fillRect(0, 0, 1, 1);
+  const [r, g, b] = probe.getImageData(0, 0, 1, 1).data;
+  const canvas = document.getElementById('chart') as HTMLCanvasElement;
+  const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+  let matches = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    if (Math.abs(data[i] - r) < 12 && Math.abs(data[i + 1] - g) < 12 && Math.abs(data[i + 2] - b) < 12 && data[i + 3] > 200) matches++;
+  }
+  return { css, matches };
+});
 
 test('the Tunelab activity bar entry opens the Runs view', { timeout: 120_000 }, async () => {
   const entry = page.locator('.part.activitybar .action-item a[aria-label^="Tunelab"]');
@@ -87,24 +105,19 @@ test('Start Run from the palette trains for real and the chart and Runs view fol
   assert.ok(await pointsIn(frame) >= 2 * E2E_MAX_STEPS, 'every step has a loss and a learning-rate point');
 
   // The chart is drawn in the theme's colours: the loss series colour (--vscode-charts-blue) is on the canvas.
-  const colour = await frame.evaluate(() => {
-    const css = getComputedStyle(document.documentElement).getPropertyValue('--vscode-charts-blue').trim();
-    const probe = document.createElement('canvas').getContext('2d')!;
-    probe.fillStyle = css;
-    probe.fillRect(0, 0, 1, 1);
-    const [r, g, b] = probe.getImageData(0, 0, 1, 1).data;
-    const canvas = document.getElementById('chart') as HTMLCanvasElement;
-    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-    let matches = 0;
-    for (let i = 0; i < data.length; i += 4) {
-      if (Math.abs(data[i] - r) < 12 && Math.abs(data[i + 1] - g) < 12 && Math.abs(data[i + 2] - b) < 12 && data[i + 3] > 200) matches++;
-    }
-    return { css, matches };
-  });
+  const colour = await lossColourPixels(frame);
   assert.ok(colour.css, 'the webview sees the theme variable --vscode-charts-blue');
   assert.ok(colour.matches > 20, `the canvas has pixels in ${colour.css} (found ${colour.matches})`);
-
+  assert.equal(await stopDisabled(frame), true, 'a finished run cannot be stopped from the panel');
   await page.screenshot({ path: join(results, 'e2e-metrics.png') });
+
+  // The toolbar's series checkboxes: switching loss off takes its line off the canvas.
+  assert.equal(await visibleSeries(frame), 'loss evalLoss learningRate');
+  await frame.click('vscode-checkbox[data-series="loss"]');
+  await waitFor('the loss series to be hidden', async () => (await visibleSeries(frame)) === 'evalLoss learningRate' || undefined, { timeoutMs: 10_000 });
+  const hidden = await lossColourPixels(frame);
+  assert.ok(hidden.matches < colour.matches / 10, `the loss line left the canvas (${colour.matches} → ${hidden.matches} pixels in ${colour.css})`);
+  assert.equal(await frame.$eval('body', (b) => b.dataset.cspViolations), '0', 'the toolkit components ran under the CSP without violations');
   const runs = readdirSync(join(agentRoot, 'runs'));
   assert.equal(runs.length, 1, 'exactly one run was started');
   assert.match(readFileSync(join(agentRoot, 'runs', runs[0], 'config.yaml'), 'utf8'), new RegExp(`name: ${E2E_RUN_NAME}`));
@@ -119,21 +132,28 @@ test('a bad run config is refused with a message that names the key', { timeout:
   assert.equal(readdirSync(join(agentRoot, 'runs')).length, 1, 'the refused config created no run');
 });
 
-test('Stop Run on a running run in the Runs view stops its training process', { timeout: 300_000 }, async () => {
+test('the metrics panel\'s Stop button stops a running run and its training process', { timeout: 300_000 }, async () => {
   await openFile(page, E2E_LONG_CONFIG);
   await runCommand(page, 'Tunelab: Start Run');
   const frame = await findFrame(page, '#run-name', 'the metrics webview of the long run', 120_000, E2E_LONG_RUN_NAME);
   await waitFor('the long run to be training', async () => (await pointsIn(frame)) > 0 || undefined, { timeoutMs: 180_000 });
+  assert.equal(await stopDisabled(frame), false, 'a running run can be stopped from the panel');
 
   const row = page.locator('.part.sidebar .monaco-list-row', { hasText: E2E_LONG_RUN_NAME }).first();
   await row.hover();
-  // The inline Stop action exists only for contextValue run.active (package.json menus).
-  await row.locator('.action-label[aria-label="Stop Run"]').click();
+  // The inline Stop action exists only for contextValue run.active (package.json menus); both share one stop path.
+  assert.equal(await row.locator('.action-label[aria-label="Stop Run"]').count(), 1, 'a running run offers the inline Stop action');
+
+  await page.screenshot({ path: join(results, 'e2e-metrics-running.png') });
+  await frame.click('#stop-run');
+  assert.equal(await stopDisabled(frame), true, 'the button disables while the stop is pending');
 
   await waitFor('the panel to show the run stopped', async () =>
     (await frame.$eval('#run-state', (e) => e.textContent)) === 'stopped' || undefined, { timeoutMs: 120_000 });
   await waitFor('the Runs view to show the run stopped', async () => (await row.textContent())?.includes('stopped') || undefined, { timeoutMs: 30_000 });
   assert.equal(await row.locator('.action-label[aria-label="Stop Run"]').count(), 0, 'a stopped run offers no Stop action');
+  assert.equal(await stopDisabled(frame), true, 'a stopped run cannot be stopped again from the panel');
+  assert.equal(await frame.$eval('body', (b) => b.dataset.cspViolations), '0');
 
   const runId = readdirSync(join(agentRoot, 'runs')).find((r) => r.includes(E2E_LONG_RUN_NAME))!;
   const { pid } = JSON.parse(readFileSync(join(agentRoot, 'runs', runId, 'run.json'), 'utf8')) as { pid: number };

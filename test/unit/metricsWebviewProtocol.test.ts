@@ -32,7 +32,8 @@ test('the webview takes stopDone with a boolean outcome and nothing else', () =>
 
 test('the webview accepts init/append with a valid run and points, and nothing else', () => {
   const points = [{ kind: 'train', step: 1, loss: 2, learningRate: 1e-3, tokensPerSec: null }, { kind: 'eval', step: 1, evalLoss: 2.1 }];
-  assert.equal(parseHostMessage({ type: 'init', run, points })?.points.length, 2);
+  const init = parseHostMessage({ type: 'init', run, points });
+  assert.equal(init?.type === 'init' && init.points.length, 2);
   assert.equal(parseHostMessage({ type: 'append', run, points: [] })?.type, 'append');
   assert.equal(parseHostMessage({ type: 'init', run: { ...run, state: 'exploded' }, points }), undefined);
   assert.equal(parseHostMessage({ type: 'init', run, points: [{ kind: 'train', step: -1, loss: 1, learningRate: 1, tokensPerSec: 1 }] }), undefined);
@@ -42,17 +43,20 @@ test('the webview accepts init/append with a valid run and points, and nothing e
   assert.equal(parseHostMessage({ type: 'append', run }), undefined);
 });
 
-test('the panel HTML carries a strict CSP with a fresh nonce on its only script', () => {
+test('the panel HTML carries a strict CSP with fresh, separate script and style nonces', () => {
   const a = makeNonce();
   const b = makeNonce();
   assert.notEqual(a, b);
   assert.match(a, /^[A-Za-z0-9_-]{20,}$/);
-  const csp = contentSecurityPolicy('https://x.vscode-cdn.net', a);
-  assert.equal(csp, `default-src 'none'; script-src 'nonce-${a}'; style-src https://x.vscode-cdn.net 'nonce-${a}'; img-src https://x.vscode-cdn.net data:; font-src https://x.vscode-cdn.net`);
-  const html = metricsHtml({ cspSource: 'https://x.vscode-cdn.net', scriptUri: 'https://x/metrics.js', styleUri: 'https://x/metrics.css', nonce: a, title: '<b>run</b>' });
+  const csp = contentSecurityPolicy('https://x.vscode-cdn.net', a, b);
+  assert.equal(csp, `default-src 'none'; script-src 'nonce-${a}'; style-src https://x.vscode-cdn.net 'nonce-${b}'; img-src https://x.vscode-cdn.net data:; font-src https://x.vscode-cdn.net`);
+  const html = metricsHtml({ cspSource: 'https://x.vscode-cdn.net', scriptUri: 'https://x/metrics.js', styleUri: 'https://x/metrics.css', scriptNonce: a, styleNonce: b, title: '<b>run</b>' });
   assert.ok(html.includes(`content="${csp}"`));
   assert.equal((html.match(/<script/g) ?? []).length, 1);
   assert.ok(html.includes(`<script nonce="${a}" src="https://x/metrics.js">`));
+  // The toolkit (FAST) reads its style nonce from this meta; only the style nonce is published there.
+  assert.ok(html.includes(`<meta property="csp-nonce" content="${b}">`));
+  assert.equal(html.split(a).length - 1, 2, 'the script nonce appears only in the CSP and on the script');
   assert.ok(html.includes('&lt;b&gt;run&lt;/b&gt;'), 'the run name is escaped');
   assert.ok(!html.includes('<b>run</b>'));
   assert.match(html, /<canvas id="chart" data-points="0"/);

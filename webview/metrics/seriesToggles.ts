@@ -6,11 +6,11 @@ export const isSeriesKey = (v: unknown): v is SeriesKey => SERIES.includes(v as 
 
 /** Checks each box unless its series is in `hidden`, then reports every change (and the initial state) to `onChange`. */
 export function bindSeriesToggles(root: ParentNode, hidden: readonly SeriesKey[], onChange: (key: SeriesKey, visible: boolean) => void): void {
-  for (const box of root.querySelectorAll<Checkbox>('vscode-checkbox[data-series]')) {
+  root.querySelectorAll<Checkbox>('vscode-checkbox[data-series]').forEach((box) => {
     const key = box.dataset.series;
-    if (!isSeriesKey(key)) continue;
+    if (!isSeriesKey(key)) return;
     box.checked = !hidden.includes(key);
     onChange(key, box.checked);
     box.addEventListener('change', () => onChange(key, box.checked));
-  }
+  });
 }
