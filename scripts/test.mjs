@@ -9,6 +9,8 @@ import { agentPython } from './paths.mjs';
 const root = new URL('..', import.meta.url).pathname;
 const wanted = process.argv.slice(2);
 const suites = wanted.length ? wanted : ['types', 'unit', 'python', 'integration', 'e2e'];
+// pip in tests (the agent-environment test) must fail over to a local index at once, not back off for minutes.
+process.env.PIP_RETRIES ??= '0';
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const started = Date.now();
 

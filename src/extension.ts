@@ -1,8 +1,10 @@
 // Entry point: wires the Tunelab services into VS Code. Behaviour lives in src/vscode and src/core.
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { RunStore } from './core/runs/runStore';
-import { AgentConnection } from './vscode/agentConnection';
+import { AgentConnection, SETUP_AGENT_COMMAND } from './vscode/agentConnection';
 import { refreshRunsCommand, showMetricsCommand, stopRun, stopRunCommand } from './vscode/commands/runCommands';
+import { setupAgentCommand } from './vscode/commands/setupAgent';
 import { startRunCommand } from './vscode/commands/startRun';
 import { MetricsPanels } from './vscode/metricsPanels';
 import { RunsTreeProvider } from './vscode/runsTree';
@@ -13,7 +15,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const version = String(context.extension.packageJSON.version ?? '0.0.0');
   const log = vscode.window.createOutputChannel('Tunelab', { log: true });
   const store = new RunStore();
-  const connection = new AgentConnection(context.extensionUri.fsPath, `tunelab-vscode/${version}`, store, log);
+  const connection = new AgentConnection(
+    context.extensionUri.fsPath, join(context.globalStorageUri.fsPath, 'agent-venv'), `tunelab-vscode/${version}`, store, log);
   const panels = new MetricsPanels(store, context.extensionUri, log, (run) => stopRun(run, connection, log));
   const tree = new RunsTreeProvider(store);
   const view = vscode.window.createTreeView('tunelab.runs', { treeDataProvider: tree, showCollapseAll: false });
@@ -24,6 +27,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('tunelab.stopRun', stopRunCommand(store, connection, log)),
     vscode.commands.registerCommand('tunelab.showMetrics', showMetricsCommand(store, panels)),
     vscode.commands.registerCommand('tunelab.refreshRuns', refreshRunsCommand(connection)),
+    vscode.commands.registerCommand(SETUP_AGENT_COMMAND, setupAgentCommand(context.extensionUri.fsPath, connection, log)),
     vscode.commands.registerCommand(SHOW_LOG_COMMAND, () => log.show()),
     vscode.workspace.onDidChangeConfiguration((e) => { if (affectsAgentSettings(e)) void connection.restart(); }),
     // A folder added later must be readable by the agent; ensureLocalAgent restarts the server serving it too.

@@ -1,5 +1,6 @@
 // Owns the AgentClient for the local agent: starts the agent when needed, feeds its events into
 // the RunStore, and tells the rest of the extension how the link is doing.
+import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { AgentClient, type ConnectionState } from '../core/agent/client';
 import { ensureLocalAgent } from '../core/host/localAgent';
@@ -18,6 +19,8 @@ export class AgentConnection implements vscode.Disposable {
 
   constructor(
     private readonly extensionRoot: string,
+    /** Where Set Up Agent puts the agent's environment when the extension folder has none. */
+    readonly managedVenvDir: string,
     private readonly clientName: string,
     private readonly store: RunStore,
     private readonly log: vscode.LogOutputChannel,
@@ -38,6 +41,10 @@ export class AgentConnection implements vscode.Disposable {
       await this.connected();
     } catch (e) {
       this.log.error(`could not connect to the Tunelab agent: ${message(e)}`);
+      if (e instanceof AgentEnvironmentMissing) {
+        const choice = await vscode.window.showInformationMessage(e.message, SETUP_AGENT_TITLE);
+        if (choice === SETUP_AGENT_TITLE) await vscode.commands.executeCommand(SETUP_AGENT_COMMAND);
+      }
     }
   }
 
@@ -45,7 +52,7 @@ export class AgentConnection implements vscode.Disposable {
   async restart(): Promise<void> {
     const oldRoot = this.settings?.root;
     this.dropClient();
-    const root = readAgentSettings(this.extensionRoot).root;
+    const root = readAgentSettings(this.extensionRoot, this.managedVenvDir).root;
     // Seqs belong to one agent root; runs of the old root would otherwise linger.
     if (oldRoot !== undefined && oldRoot !== root) this.store.clear();
     await this.start();
@@ -56,6 +63,12 @@ export class AgentConnection implements vscode.Disposable {
     if (!vscode.workspace.isTrusted) {
       this.setState({ kind: 'restricted' });
       throw new Error('Tunelab does not start its agent in an untrusted workspace. Trust this workspace to start runs.');
+    }
+    const settings = readAgentSettings(this.extensionRoot, this.managedVenvDir);
+    if (!this.client && settings.pythonSource === 'managed' && !existsSync(settings.python)) {
+      const e = new AgentEnvironmentMissing();
+      this.setState({ kind: 'failed', reason: e.message });
+      throw e;
     }
     const client = this.client ?? this.createClient();
     await client.connect();
@@ -70,7 +83,7 @@ export class AgentConnection implements vscode.Disposable {
   }
 
   private createClient(): AgentClient {
-    const settings = (this.settings = readAgentSettings(this.extensionRoot));
+    const settings = (this.settings = readAgentSettings(this.extensionRoot, this.managedVenvDir));
     this.log.info(`agent: python ${settings.python}, root ${settings.root}, data folders ${settings.dataDirs.join(', ') || '(none)'}`);
     const client = new AgentClient({
       clientName: this.clientName,
@@ -116,6 +129,16 @@ export class AgentConnection implements vscode.Disposable {
   dispose(): void {
     this.dropClient();
     this.stateChanged.dispose();
+  }
+}
+
+export const SETUP_AGENT_COMMAND = 'tunelab.setupAgent';
+export const SETUP_AGENT_TITLE = 'Set Up Agent';
+
+/** An installed extension whose agent has no Python environment yet (and no tunelab.pythonPath). */
+export class AgentEnvironmentMissing extends Error {
+  constructor() {
+    super('Tunelab needs a Python environment for its training agent (torch, transformers, peft). Set it up now, or set tunelab.pythonPath to a Python that has tunelab-agent installed.');
   }
 }
 

@@ -2,10 +2,14 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import * as vscode from 'vscode';
+import { existsSync } from 'node:fs';
+import { venvPython } from '../core/host/agentEnvironment';
 import { defaultPython } from '../core/host/localAgent';
 
 export interface AgentSettings {
   python: string;
+  /** setting: tunelab.pythonPath; bundled: the extension folder's python-agent/.venv (a source checkout); managed: made by Set Up Agent. */
+  pythonSource: 'setting' | 'bundled' | 'managed';
   root: string;
   dataDirs: string[];
 }
@@ -14,12 +18,15 @@ function expandHome(p: string): string {
   return p === '~' || p.startsWith('~/') ? join(homedir(), p.slice(1)) : p;
 }
 
-export function readAgentSettings(extensionRoot: string): AgentSettings {
+export function readAgentSettings(extensionRoot: string, managedVenvDir: string): AgentSettings {
   const config = vscode.workspace.getConfiguration('tunelab');
   const python = config.get<string>('pythonPath', '').trim();
   const root = config.get<string>('agentRoot', '').trim();
+  const bundled = defaultPython(extensionRoot);
   return {
-    python: python ? expandHome(python) : defaultPython(extensionRoot),
+    ...(python ? { python: expandHome(python), pythonSource: 'setting' as const }
+      : existsSync(bundled) ? { python: bundled, pythonSource: 'bundled' as const }
+        : { python: venvPython(managedVenvDir), pythonSource: 'managed' as const }),
     root: root ? resolve(expandHome(root)) : join(homedir(), '.tunelab'),
     // The agent only reads configs and datasets inside folders it was told about: the open workspace.
     dataDirs: (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file' && isAbsolute(f.uri.fsPath)).map((f) => f.uri.fsPath),
