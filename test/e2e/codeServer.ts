@@ -1,7 +1,8 @@
 // Starts code-server (VS Code in a browser) on a free loopback port with throwaway profile folders.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './waitFor';
 
@@ -51,7 +52,7 @@ export async function startCodeServer(o: CodeServerOptions): Promise<CodeServer>
     // Its own process group, so stop() also ends the extension host and other helpers it spawns.
     detached: true,
     stdio: ['ignore', log, log],
-    env: { ...process.env, XDG_CONFIG_HOME: join(o.homeDir, 'config'), XDG_DATA_HOME: join(o.homeDir, 'data') },
+    env: { ...process.env, ...pipConfigEnv(), XDG_CONFIG_HOME: join(o.homeDir, 'config'), XDG_DATA_HOME: join(o.homeDir, 'data') },
   });
   closeSync(log);
   let exited: string | undefined;
@@ -73,4 +74,10 @@ export async function startCodeServer(o: CodeServerOptions): Promise<CodeServer>
       });
     },
   };
+}
+
+/** code-server gets fresh XDG folders, which would hide the person's pip config (their package index) from Set Up Agent. */
+function pipConfigEnv(): Record<string, string> {
+  const file = join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'pip', 'pip.conf');
+  return !process.env.PIP_CONFIG_FILE && existsSync(file) ? { PIP_CONFIG_FILE: file } : {};
 }

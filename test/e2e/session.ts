@@ -30,6 +30,8 @@ export interface SessionOptions {
   /** false: workspace trust is on and the folder is opened in restricted mode. */
   trusted: boolean;
   prepareWorkspace(dir: string): void;
+  /** false: no tunelab.pythonPath, as after installing the .vsix (the agent's environment is then set up in VS Code). */
+  pythonPathSet?: boolean;
 }
 
 export async function openSession(o: SessionOptions): Promise<Session> {
@@ -65,7 +67,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       logFile: join(results, `${o.name}-code-server.log`),
       settings: {
         'tunelab.agentRoot': agentRoot,
-        'tunelab.pythonPath': python,
+        ...(o.pythonPathSet === false ? {} : { 'tunelab.pythonPath': python }),
         'workbench.startupEditor': 'none',
         // A dark theme makes the screenshot show that the chart takes its colours from the theme.
         'workbench.colorTheme': 'Default Dark Modern',

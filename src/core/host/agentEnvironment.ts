@@ -80,14 +80,15 @@ export async function createAgentEnvironment(opts: EnvironmentOptions): Promise<
   await mustRun(base, ['-m', 'venv', building], out, 'creating the virtual environment');
   // pip builds a local project inside its folder; the extension's own folder is no place for build output.
   const source = `${building}-src`;
-  cpSync(opts.agentSource, source, { recursive: true, filter: (p) => !/(^|\/)(\.venv|__pycache__|build|tests|[^/]*\.egg-info)$/.test(p) });
+  cpSync(opts.agentSource, source, { recursive: true, dereference: true, filter: (p) => !/(^|\/)(\.venv|__pycache__|build|tests|[^/]*\.egg-info)$/.test(p) });
   step('installing tunelab-agent with torch, transformers, peft and websockets (this can take several minutes)');
   try {
     await mustRun(venvPython(building), ['-m', 'pip', 'install', '--disable-pip-version-check', source], out, 'pip install');
   } finally {
     rmSync(source, { recursive: true, force: true });
   }
-  await mustRun(venvPython(building), ['-m', 'tunelab_agent', '--help'], out, 'checking the installed agent');
+  step('checking that torch, transformers, peft and the agent import');
+  await mustRun(venvPython(building), ['-c', 'import torch, transformers, peft, websockets, tunelab_agent'], out, 'checking the installed agent');
   writeFileSync(stampFile(building), `${version}\n`);
   rmSync(opts.venvDir, { recursive: true, force: true });
   // venv scripts hard-code their folder; a moved venv keeps working through bin/python, which is all we use.
