@@ -15,27 +15,40 @@ import { exactMatch, exactMatchRate } from './cli/score';
 
 const repo = resolve(__dirname, '..');
 
-interface Options { root: string; config: string; heldout: string; python: string }
+interface Options { root: string; config: string; heldout: string; python: string; makeTinyModel: boolean }
+
+const SAMPLE_CONFIG = join(repo, 'samples', 'sentiment.tunelab.yaml');
 
 function parseArgs(argv: string[]): Options {
   const opts: Options = {
     // The extension's default root too, so the demo's run shows up in VS Code's Runs view.
     root: process.env.TUNELAB_ROOT ?? join(homedir(), '.tunelab'),
-    config: join(repo, 'samples', 'sentiment.tunelab.yaml'),
+    config: SAMPLE_CONFIG,
     heldout: join(repo, 'samples', 'sentiment', 'heldout.jsonl'),
     python: process.env.TUNELAB_PYTHON ?? defaultPython(repo),
+    makeTinyModel: false,
+  };
+  const withValue: Record<string, (v: string) => void> = {
+    '--root': (v) => (opts.root = resolve(v)),
+    '--config': (v) => (opts.config = resolve(v)),
+    '--heldout': (v) => (opts.heldout = resolve(v)),
+    '--python': (v) => (opts.python = resolve(v)),
   };
   for (let i = 0; i < argv.length; i++) {
-    const [flag, value] = [argv[i], argv[i + 1]];
-    if (flag === '--root' && value) opts.root = resolve(value);
-    else if (flag === '--config' && value) opts.config = resolve(value);
-    else if (flag === '--heldout' && value) opts.heldout = resolve(value);
-    else if (flag === '--python' && value) opts.python = resolve(value);
-    else if (flag === '--help' || flag === '-h') {
-      console.log('usage: npm run demo -- [--config FILE.tunelab.yaml] [--heldout FILE.jsonl] [--root AGENT_ROOT] [--python PYTHON]');
+    const flag = argv[i];
+    if (flag in withValue) {
+      const value = argv[++i];
+      if (value === undefined || value.startsWith('--')) throw new Error(`${flag} needs a value (see --help)`);
+      withValue[flag](value);
+    } else if (flag === '--make-tiny-model') {
+      opts.makeTinyModel = true;
+    } else if (flag === '--help' || flag === '-h') {
+      console.log('usage: npm run demo -- [--config FILE.tunelab.yaml] [--heldout FILE.jsonl] [--root AGENT_ROOT] [--python PYTHON] [--make-tiny-model]\n'
+        + '  --make-tiny-model  build a tiny random model where the config\'s model folder is missing (always done for the sample config)');
       process.exit(0);
-    } else throw new Error(`unknown argument "${flag}" (see --help)`);
-    i++;
+    } else {
+      throw new Error(`unknown argument "${flag}" (see --help)`);
+    }
   }
   return opts;
 }
@@ -53,7 +66,8 @@ async function ensureTinyModel(opts: Options): Promise<void> {
   const config = parseYaml(readFileSync(opts.config, 'utf8')) as { model?: string; dataset?: { train?: string } };
   if (!config.model || !config.dataset?.train) throw new Error(`${opts.config}: needs "model" and "dataset.train"`);
   const modelDir = resolve(dirname(opts.config), config.model);
-  if (existsSync(join(modelDir, 'config.json'))) return;
+  // Only where asked: a typo in a real config's model path must not quietly turn into a random model.
+  if (existsSync(join(modelDir, 'config.json')) || !(opts.makeTinyModel || opts.config === SAMPLE_CONFIG)) return;
   console.log(`demo: building the tiny base model in ${modelDir} (local, no download)`);
   // 256 wide and 4 deep: big enough to learn the sample task in about 300 steps, small enough for 2 CPU cores.
   await runPython(opts.python, ['-m', 'tunelab_agent', 'make-tiny-model', modelDir,
@@ -176,7 +190,16 @@ async function main(): Promise<void> {
   console.log(`\ntraining: ${formatDuration(trainSeconds)}, loss ${formatNumber(view.firstLoss)} → ${formatNumber(view.lastLoss)}; `
     + `exact match: base ${(scores[0] * 100).toFixed(0)}% → ${columns.at(-1)} ${(scores.at(-1)! * 100).toFixed(0)}%`);
   console.log(`The run stays in ${opts.root}; open VS Code with Tunelab to see it in the Runs view.`);
+  console.log(`The agent server keeps serving that folder for VS Code (pid ${agentPidOf(opts.root) ?? '?'}, listed in ${join(opts.root, 'agent.json')}).`);
   client.dispose();
+}
+
+function agentPidOf(root: string): number | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(root, 'agent.json'), 'utf8')) as { pid?: number }).pid;
+  } catch {
+    return undefined;
+  }
 }
 
 main().catch((e: Error) => {
