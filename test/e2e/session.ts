@@ -5,16 +5,17 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { killAgentProcesses } from './agentCleanup';
+import { defaultPython } from '../../src/core/host/localAgent';
+import { stopEverything } from '../support/agentProcesses';
 import { startCodeServer, type CodeServer } from './codeServer';
 import { installExtension } from './extensionInstall';
 import { ensureCodeServer } from './installCodeServer';
-import { repoRoot } from './repoRoot';
+import { repoRoot } from '../support/repoRoot';
 import { waitForWorkbench } from './workbench';
 
 export const repo = repoRoot();
 export const results = join(repo, 'test-results');
-export const python = join(repo, 'python-agent', '.venv', 'bin', 'python');
+export const python = defaultPython(repo);
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 export interface Session {
@@ -50,7 +51,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     copyAgentLogs(agentRoot, o.name);
     await browser?.close().catch(() => undefined);
     await server?.stop();
-    killAgentProcesses(agentRoot);
+    await stopEverything(agentRoot);
     rmSync(base, { recursive: true, force: true });
   };
   try {

@@ -10,9 +10,9 @@ import { after, before, test } from 'node:test';
 import { AgentClient, AgentError, AgentRefusedError, type AgentEndpoint } from '../../src/core/agent/client';
 import { defaultPython, ensureLocalAgent, uncoveredDirs } from '../../src/core/host/localAgent';
 import { FINAL_RUN_STATES, type AgentEvent } from '../../src/core/protocol/messages';
-import { agentPid, seqsOnDisk, stopEverything } from './support/agentProcesses';
-import { repoRoot } from './support/repoRoot';
-import { makeTinyModel, runConfig, writeDataset } from './support/trainingFixture';
+import { agentPid, seqsOnDisk, stopEverything } from '../support/agentProcesses';
+import { repoRoot } from '../support/repoRoot';
+import { makeTinyModel, runConfig, writeDataset } from '../support/trainingFixture';
 
 const python = defaultPython(repoRoot());
 let root = '';

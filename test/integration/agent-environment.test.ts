@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { agentSourceVersion, createAgentEnvironment } from '../../src/core/host/agentEnvironment';
-import { repoRoot } from './support/repoRoot';
+import { repoRoot } from '../support/repoRoot';
 
 test('Set Up Agent makes a working environment once, then reuses it', { timeout: 900_000 }, async () => {
   const source = join(repoRoot(), 'python-agent');

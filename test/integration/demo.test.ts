@@ -6,9 +6,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { stopEverything } from './support/agentProcesses';
-import { repoRoot } from './support/repoRoot';
-import { runConfig, writeDataset } from './support/trainingFixture';
+import { stopEverything } from '../support/agentProcesses';
+import { repoRoot } from '../support/repoRoot';
+import { runConfig, writeDataset } from '../support/trainingFixture';
 
 const repo = repoRoot();
 const dirs: string[] = [];

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { agentSourceVersion, environmentReady, findBasePython, newEnough, parsePythonVersion } from '../../src/core/host/agentEnvironment';
-import { repoRoot } from '../integration/support/repoRoot';
+import { repoRoot } from '../support/repoRoot';
 
 const root = repoRoot();
 

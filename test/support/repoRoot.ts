@@ -1,4 +1,4 @@
-// The repository root, found from wherever the compiled test runs (out/test/integration/...).
+// The repository root, found from wherever a compiled test runs (out/test/<suite>/...).
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 

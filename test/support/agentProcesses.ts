@@ -33,6 +33,8 @@ export async function stopEverything(root: string, waitMs = 15_000): Promise<voi
   for (const deadline = Date.now() + waitMs; pids.some(alive) && Date.now() < deadline; ) {
     await new Promise((r) => setTimeout(r, 50));
   }
+  // A run busy in a long eval may not reach its next step in time; a test must not leave it training.
+  for (const pid of pids.filter(alive)) process.kill(pid, 'SIGKILL');
 }
 
 /** Every seq on disk across all runs' events.jsonl, sorted. */
