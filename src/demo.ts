@@ -165,18 +165,17 @@ async function main(): Promise<void> {
   const { checkpoints } = await client.request('list_checkpoints', { run_id });
   const columns: Array<string | null> = [null, ...checkpoints.sort((a, b) => a.step - b.step).map((c) => c.name)];
   const prompts = readHeldout(opts.heldout);
-  const answers = new Map<string | null, string[]>();
-  for (const checkpoint of columns) {
-    const label = checkpoint ?? 'base model';
-    const outputs: string[] = [];
-    for (const [i, p] of prompts.entries()) {
-      if (process.stdout.isTTY) process.stdout.write(`\r\x1b[2Kdemo: generating with ${label}: ${i + 1}/${prompts.length}`);
-      const r = await client.request('generate', { run_id, checkpoint, prompt: p.prompt, max_new_tokens: 16 }, 120_000);
-      outputs.push(r.text);
-    }
-    answers.set(checkpoint, outputs);
-    if (!process.stdout.isTTY) console.log(`demo: generated ${prompts.length} answers with ${label}`);
+  const answers = new Map<string | null, string[]>(columns.map((c) => [c, []]));
+  // One request per prompt decodes the base model and every checkpoint side by side in one batch.
+  const adapters = columns.map((c) => c ?? 'base');
+  for (const [i, p] of prompts.entries()) {
+    if (process.stdout.isTTY) process.stdout.write(`\r\x1b[2Kdemo: generating with base + ${columns.length - 1} checkpoints: ${i + 1}/${prompts.length}`);
+    const { results } = await client.request('generate', {
+      run_id, adapters, messages: [{ role: 'user', content: p.prompt }], sampling: { max_new_tokens: 16, temperature: 0 }, stream: false,
+    }, 120_000);
+    for (const [j, c] of columns.entries()) answers.get(c)!.push(results.find((r) => r.adapter === adapters[j])?.text ?? '');
   }
+  if (!process.stdout.isTTY) console.log(`demo: generated ${prompts.length} answers with base + ${columns.length - 1} checkpoints`);
   if (process.stdout.isTTY) process.stdout.write('\r\x1b[2K');
 
   const header = ['#', 'held-out prompt', 'expected', ...columns.map((c) => c ?? 'base')];

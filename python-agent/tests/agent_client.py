@@ -22,6 +22,7 @@ class AgentClient:
         self.ws = connect(f"ws://127.0.0.1:{port}", max_size=None, legacy=True)  # a plain object, closed by close()
         self.ids = itertools.count(1)
         self.events: list[dict] = []
+        self.streams: list[dict] = []  # stream frames (generate tokens, progress), in arrival order
         if hello:
             self.send({"type": "hello", "protocol": 1, "token": token, "client": "tunelab-tests/0"})
             reply = self.recv()
@@ -43,12 +44,19 @@ class AgentClient:
             message = self.recv(timeout)
             if message["type"] == "event":
                 self.events.append(message)
+            elif message["type"] == "stream":
+                self.streams.append(message)
             elif message["re"] == re:
                 return message
 
-    def call(self, method: str, params: dict | None = None, timeout: float = 60) -> dict:
+    def request(self, method: str, params: dict | None = None) -> int:
+        """Send without waiting; returns the request id (for reply_to, or for cancel)."""
         request_id = next(self.ids)
         self.send({"type": "request", "id": request_id, "method": method, "params": params or {}})
+        return request_id
+
+    def call(self, method: str, params: dict | None = None, timeout: float = 60) -> dict:
+        request_id = self.request(method, params)
         reply = self.reply_to(request_id, timeout)
         if "error" in reply:
             raise AgentError(reply["error"]["code"], reply["error"]["message"])
@@ -65,6 +73,8 @@ class AgentClient:
                 self.events.append(message)
                 if done(message):
                     return self.events
+            elif message["type"] == "stream":
+                self.streams.append(message)
 
     def wait_for_end(self, run_id: str, timeout: float = 120) -> list[dict]:
         return self.events_until(lambda e: e["run_id"] == run_id and e["kind"] == "run_state"

@@ -1,6 +1,6 @@
 import os
 
-from tunelab_agent.checkpoints import list_checkpoints, verify, write_checkpoint
+from tunelab_agent.checkpoints import list_checkpoints, prune, verify, write_checkpoint
 
 
 def save_two_files(folder):
@@ -15,7 +15,7 @@ def test_checkpoint_has_a_manifest_with_matching_hashes(tmp_path):
     assert record["name"] == "checkpoint-20"
     assert sorted(f["name"] for f in record["files"]) == ["adapter_config.json", "adapter_model.safetensors"]
     assert verify(record) == []
-    assert list_checkpoints(str(tmp_path)) == [record]
+    assert list_checkpoints(str(tmp_path)) == [{**record, "eval_loss": None, "is_best": False}]
     assert not [n for n in os.listdir(tmp_path / "checkpoints") if n.startswith(".tmp")]
 
     with open(os.path.join(record["path"], "adapter_config.json"), "w") as f:
@@ -40,3 +40,23 @@ def test_a_failing_save_leaves_nothing_listed(tmp_path):
     except OSError:
         pass
     assert list_checkpoints(str(tmp_path)) == []
+
+
+def test_the_best_checkpoint_follows_the_metric_and_survives_pruning(tmp_path):
+    losses = {10: 0.9, 20: 0.4, 30: 0.6, 40: 0.7, 50: 0.8}
+    for step, loss in losses.items():
+        write_checkpoint(str(tmp_path), step, save_two_files,
+                         {"eval_loss": loss, "metric": {"name": "eval_loss", "value": loss, "mode": "min"}})
+    listed = list_checkpoints(str(tmp_path))
+    assert [c["eval_loss"] for c in listed] == list(losses.values())
+    assert [c["name"] for c in listed if c["is_best"]] == ["checkpoint-20"]
+
+    assert prune(str(tmp_path), keep_last=2) == ["checkpoint-10", "checkpoint-30"]
+    assert [c["name"] for c in list_checkpoints(str(tmp_path))] == ["checkpoint-20", "checkpoint-40", "checkpoint-50"]
+    assert sorted(os.listdir(tmp_path / "checkpoints")) == ["checkpoint-20", "checkpoint-40", "checkpoint-50"]
+
+
+def test_a_metric_to_maximise_picks_the_highest(tmp_path):
+    for step, f1 in {10: 0.5, 20: 0.9, 30: 0.7}.items():
+        write_checkpoint(str(tmp_path), step, save_two_files, {"metric": {"name": "eval_f1", "value": f1, "mode": "max"}})
+    assert [c["name"] for c in list_checkpoints(str(tmp_path)) if c["is_best"]] == ["checkpoint-20"]

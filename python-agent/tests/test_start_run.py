@@ -41,17 +41,32 @@ def test_paths_outside_the_served_folders_are_refused(start_server, data_dir, tm
     assert err.code == "bad_config" and "dataset.train" in err.message and "outside" in err.message
 
 
-def test_dataset_with_a_non_json_line_fails_the_run_naming_the_line(start_server, data_dir):
+def test_bad_rows_are_reported_by_line_and_skipped_until_too_many(start_server, data_dir):
     broken = data_dir / "broken"
     broken.mkdir(exist_ok=True)
-    (broken / "train.jsonl").write_text((data_dir / "train.jsonl").read_text().replace("\n", "\n{oops\n", 1))
-    config = json.loads(write_config(data_dir))
-    config["dataset"] = {"train": "broken/train.jsonl"}
+    good = (data_dir / "train.jsonl").read_text().splitlines(keepends=True)
+    # One bad row in 97 is under the default 5% limit: reported with its line, then skipped.
+    (broken / "train.jsonl").write_text(good[0] + "{oops\n" + "".join(good[1:]))
+    config = json.loads(write_config(data_dir, max_steps=2, eval_steps=2, save_steps=2))
+    config["dataset"] = {"train": "broken/train.jsonl", "eval": "eval.jsonl", "max_length": 96}
     client = start_server().client()
     client.call("subscribe", {"since": 0})
     run_id = client.call("start_run", {"config": json.dumps(config), "config_path": str(data_dir / "b.tunelab.yaml")})["run_id"]
     events = client.wait_for_end(run_id)
+    assert events[-1]["data"]["state"] == "completed"
+    bad = [e["data"] for e in events if e["kind"] == "bad_row"]
+    assert [(b["split"], b["file"], b["line"]) for b in bad] == [("train", "train.jsonl", 2)]
+    assert "not valid JSON" in bad[0]["reason"]
+    report = next(e["data"] for e in events if e["kind"] == "data_report" and e["data"]["split"] == "train")
+    assert (report["rows"], report["kept"], report["bad"]) == (97, 96, 1)
+
+    # Ten bad rows in 30 (33%) is over the limit: the run fails and says how many and where.
+    (broken / "train.jsonl").write_text("".join(good[:20]) + "[1, 2]\n" * 10)
+    client.events.clear()
+    run_id = client.call("start_run", {"config": json.dumps(config), "config_path": str(data_dir / "b.tunelab.yaml")})["run_id"]
+    events = client.wait_for_end(run_id)
     final = events[-1]["data"]
     assert final["state"] == "failed"
-    assert final["error"].startswith("train.jsonl line 2: not valid JSON")
-    assert client.call("list_runs")["runs"][0]["error"] == final["error"]
+    assert "train.jsonl" in final["error"] and "10 of 30" in final["error"] and "line 21" in final["error"], final["error"]
+    assert len([e for e in events if e["kind"] == "bad_row"]) == 10
+    assert next(r for r in client.call("list_runs")["runs"] if r["run_id"] == run_id)["error"] == final["error"]

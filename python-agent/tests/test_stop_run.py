@@ -14,9 +14,12 @@ def test_stop_run_ends_the_run_as_stopped(start_server, data_dir):
     client.events_until(lambda e: e["kind"] == "metrics")
     assert client.call("stop_run", {"run_id": run_id}) == {"run_id": run_id, "state": "stopped"}
     events = client.wait_for_end(run_id)
-    assert events[-1]["data"] == {"state": "stopped"}
+    assert events[-1]["data"] == {"state": "stopped", "segment": 0}
     last_step = max(e["data"]["step"] for e in events if e["kind"] == "metrics")
     assert last_step < 1000  # it stopped within a few steps, nowhere near max_steps
+    # A graceful stop saves where it stopped, so the work is not lost.
+    saved = [e["data"] for e in events if e["kind"] == "checkpoint"]
+    assert saved and saved[-1]["reason"] == "stop" and saved[-1]["step"] >= last_step
     # Stopping again is harmless and reports the final state.
     assert client.call("stop_run", {"run_id": run_id})["state"] == "stopped"
 

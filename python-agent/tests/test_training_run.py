@@ -31,7 +31,11 @@ def test_lora_run_through_the_server(start_server, data_dir):
     saved = [e["data"] for e in events if e["kind"] == "checkpoint"]
     assert [c["name"] for c in saved] == ["checkpoint-10", "checkpoint-20", "checkpoint-30"]
     listed = client.call("list_checkpoints", {"run_id": run_id})["checkpoints"]
-    assert listed == saved
+    assert [{k: c[k] for k in ("name", "step", "path", "files")} for c in listed] == \
+        [{k: c[k] for k in ("name", "step", "path", "files")} for c in saved]
+    # Each checkpoint carries the eval loss of its step, and the lowest one is marked best.
+    assert [c["eval_loss"] for c in listed] == [e["eval_loss"] for e in evals]
+    assert [c["is_best"] for c in listed] == [c["eval_loss"] == min(e["eval_loss"] for e in evals) for c in listed]
     for checkpoint in listed:
         assert verify(checkpoint) == []
         assert "adapter_model.safetensors" in {f["name"] for f in checkpoint["files"]}
@@ -42,12 +46,20 @@ def test_lora_run_through_the_server(start_server, data_dir):
     assert summary == [{"run_id": run_id, "name": "Real Run", "state": "completed", "created": summary[0]["created"],
                         "step": 30, "max_steps": 30, "loss": metrics[-1]["loss"], "error": None}]
 
-    # Base and checkpoint both answer; the trained adapter actually changes the answer.
+    # Base and checkpoint answer side by side; the trained adapter actually changes the answer.
     prompt = "Classify the sentiment of this review as positive or negative.\n\nThe soup was awful. Never again."
-    base = client.call("generate", {"run_id": run_id, "checkpoint": None, "prompt": prompt, "max_new_tokens": 8})
-    tuned = client.call("generate", {"run_id": run_id, "checkpoint": "checkpoint-30", "prompt": prompt, "max_new_tokens": 8})
-    assert base["checkpoint"] is None and tuned["checkpoint"] == "checkpoint-30"
+    messages = [{"role": "user", "content": prompt}]
+    results = client.call("generate", {"run_id": run_id, "adapters": ["base", "checkpoint-30"], "messages": messages,
+                                       "sampling": {"max_new_tokens": 8}})["results"]
+    base, tuned = results
+    assert base["adapter"] == "base" and tuned["adapter"] == "checkpoint-30"
     assert 0 < base["new_tokens"] <= 8 and base["text"]
     assert tuned["text"] in ("positive", "negative") and tuned["text"] != base["text"]
-    again = client.call("generate", {"run_id": run_id, "checkpoint": None, "prompt": prompt, "max_new_tokens": 8})
+    assert tuned["ttft_ms"] > 0 and tuned["finish_reason"] in ("eos", "length")
+    # The streamed pieces of each adapter add up to its answer.
+    for result in results:
+        pieces = "".join(m["data"]["text"] for m in client.streams if m["data"]["adapter"] == result["adapter"])
+        assert pieces.strip() == result["text"].strip()
+    again = client.call("generate", {"run_id": run_id, "adapters": ["base"], "messages": messages,
+                                     "sampling": {"max_new_tokens": 8}, "stream": False})["results"][0]
     assert again["text"] == base["text"]  # attaching adapters left the base untouched

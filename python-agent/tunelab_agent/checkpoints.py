@@ -25,8 +25,12 @@ def sha256_of(path: str) -> str:
     return digest.hexdigest()
 
 
-def write_checkpoint(run_dir: str, step: int, save_files) -> dict:
-    """`save_files(folder)` writes the checkpoint's files; returns the checkpoint record."""
+def write_checkpoint(run_dir: str, step: int, save_files, info: dict | None = None) -> dict:
+    """`save_files(folder)` writes the checkpoint's files; returns the checkpoint record.
+
+    `info` goes into the manifest beside the file list: eval_loss, the early-stopping metric
+    ({name, value, mode}) that decides which checkpoint is best, segment and reason.
+    """
     name = f"checkpoint-{step}"
     parent = checkpoints_dir(run_dir)
     tmp = os.path.join(parent, f".tmp-{name}")
@@ -36,14 +40,17 @@ def write_checkpoint(run_dir: str, step: int, save_files) -> dict:
     save_files(tmp)
     files = [{"name": rel, "size": os.path.getsize(os.path.join(tmp, rel)), "sha256": sha256_of(os.path.join(tmp, rel))}
              for rel in _relative_files(tmp)]
-    manifest = {"step": step, "files": files}
+    manifest = {"step": step, "files": files, **(info or {})}
     with open(os.path.join(tmp, MANIFEST), "w") as f:
         json.dump(manifest, f, indent=1)
         f.flush()
         os.fsync(f.fileno())
     shutil.rmtree(final, ignore_errors=True)
     os.rename(tmp, final)
-    return {"name": name, "step": step, "path": final, "files": files}
+    record = {"name": name, "step": step, "path": final, "files": files}
+    if info and "eval_loss" in info:
+        record["eval_loss"] = info["eval_loss"]
+    return record
 
 
 def _relative_files(folder: str) -> list[str]:
@@ -55,17 +62,59 @@ def _relative_files(folder: str) -> list[str]:
 
 
 def list_checkpoints(run_dir: str) -> list[dict]:
-    """Complete checkpoints (those with a manifest), by step."""
-    parent = checkpoints_dir(run_dir)
+    """Complete checkpoints (those with a manifest), by step, each with its eval loss and whether it is the best."""
     found = []
+    for name, manifest in _manifests(run_dir):
+        found.append({"name": name, "step": manifest["step"], "path": os.path.join(checkpoints_dir(run_dir), name),
+                      "files": manifest["files"], "eval_loss": manifest.get("eval_loss"), "is_best": False})
+    found.sort(key=lambda c: c["step"])
+    best = best_name(dict(_manifests(run_dir)))
+    for c in found:
+        c["is_best"] = c["name"] == best
+    return found
+
+
+def _manifests(run_dir: str):
+    parent = checkpoints_dir(run_dir)
     for name in os.listdir(parent) if os.path.isdir(parent) else []:
-        path = os.path.join(parent, name)
-        if name.startswith(".") or not os.path.isfile(os.path.join(path, MANIFEST)):
+        path = os.path.join(parent, name, MANIFEST)
+        if name.startswith(".") or not os.path.isfile(path):
             continue
-        with open(os.path.join(path, MANIFEST)) as f:
-            manifest = json.load(f)
-        found.append({"name": name, "step": manifest["step"], "path": path, "files": manifest["files"]})
-    return sorted(found, key=lambda c: c["step"])
+        try:
+            with open(path) as f:
+                yield name, json.load(f)
+        except (OSError, ValueError):
+            continue  # being removed right now, or damaged: not a complete checkpoint
+
+
+def best_name(manifests: dict[str, dict]) -> str | None:
+    """The checkpoint with the best early-stopping metric (eval loss when none was recorded); None without any."""
+    scored = []
+    for name, m in manifests.items():
+        metric = m.get("metric") or {"value": m.get("eval_loss"), "mode": "min"}
+        if isinstance(metric.get("value"), (int, float)):
+            sign = -1 if metric.get("mode") == "max" else 1
+            scored.append((sign * metric["value"], m["step"], name))
+    return min(scored)[2] if scored else None
+
+
+def prune(run_dir: str, keep_last: int) -> list[str]:
+    """Remove all but the last `keep_last` checkpoints and the best one; returns the names removed.
+
+    The manifest goes first, so a checkpoint being removed is never listed as complete.
+    """
+    manifests = dict(_manifests(run_dir))
+    by_step = sorted(manifests, key=lambda n: manifests[n]["step"])
+    keep = set(by_step[-keep_last:]) | {best_name(manifests)}
+    removed = []
+    for name in by_step:
+        if name in keep:
+            continue
+        folder = os.path.join(checkpoints_dir(run_dir), name)
+        os.remove(os.path.join(folder, MANIFEST))
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(name)
+    return removed
 
 
 def verify(checkpoint: dict) -> list[str]:

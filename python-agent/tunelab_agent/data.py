@@ -1,86 +1,169 @@
-"""Alpaca JSONL -> chat-rendered token ids, with the loss only on the assistant's answer.
+"""The agent's data API: a dataset file -> tokenised training items, with every bad row reported.
 
-Training and generate() share `render_prompt`, so a prompt at inference time is tokenized
-exactly like the user turn was during training.
+`load_split` is the one entry point for training: read the file in any supported format (formats.py),
+render and mask each sample (templating.py), drop rows that are bad or longer than max_length, emit a
+`bad_row` event per dropped row and one `data_report`, and fail only when too large a share is bad.
+The result is cached per (file hash, tokenizer, template, options) (token_cache.py).
+
+Generation shares `prompt_ids` with training, so a prompt at inference time is tokenised exactly like
+the same context was during training.
 """
 
-import json
 import os
+from dataclasses import dataclass, field
 
 import torch
 
-IGNORE = -100
+from . import token_cache
+from .formats import BadRow, FormatError, Rows, read_rows
+from .packing import PackingCollator, pack  # noqa: F401  (part of this module's API)
+from .templating import IGNORE, TemplateError, chat_template, encode_conversation, encode_text
+from .templating import prompt_ids as _prompt_ids
+from .templating import render_prompt as _render_prompt
+
+FIRST_REASONS = 3  # how many bad-row reasons a DatasetError quotes
 
 
 class DatasetError(ValueError):
-    pass
+    """The dataset cannot be used; the message names the file."""
 
 
-def read_alpaca(path: str) -> list[dict]:
-    """Rows {instruction, input, output}; a bad line raises DatasetError naming the file and line."""
+@dataclass
+class Split:
+    items: list[dict]
+    bad: list[BadRow] = field(default_factory=list)
+    total: int = 0
+    format: str = ""
+    tokens: int = 0
+    cached: bool = False
+
+
+def load_split(path: str, dataset_opts: dict, tokenizer, cache_root: str, emit, split: str = "train",
+               emit_many=None) -> Split:
+    """Tokenised items of one dataset file; emits bad_row events and a data_report; raises DatasetError."""
     name = os.path.basename(path)
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"{name} line {number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-            rows.append(_check_row(row, name, number))
-    if not rows:
+    max_length, train_on = dataset_opts["max_length"], dataset_opts.get("train_on", "assistant")
+    requested = dataset_opts.get("format", "auto")
+    try:
+        key = token_cache.cache_key(token_cache.file_sha256(path), tokenizer, chat_template(tokenizer),
+                                    max_length, train_on, requested)
+    except OSError as exc:
+        raise DatasetError(f"{name}: cannot read ({exc.strerror})") from None
+    hit = token_cache.load(cache_root, key) if cache_root else None
+    if hit:
+        items, meta = hit
+        result = Split(items, [BadRow(name, line, reason) for line, reason in meta["bad"]], meta["total"],
+                       meta["format"], meta["tokens"], cached=True)
+    else:
+        result = tokenise_file(path, requested, tokenizer, max_length, train_on)
+        if cache_root:
+            token_cache.store(cache_root, key, result.items, {
+                "format": result.format, "total": result.total, "tokens": result.tokens,
+                "bad": [(b.line, b.reason) for b in result.bad]})
+    report(result, name, split, emit, emit_many)
+    check(result, name, dataset_opts.get("max_bad_rows", 0.0))
+    return result
+
+
+def tokenise_file(path: str, format: str, tokenizer, max_length: int, train_on: str) -> Split:
+    name = os.path.basename(path)
+    try:
+        rows: Rows = read_rows(path, format)
+    except (FormatError, UnicodeDecodeError) as exc:
+        raise DatasetError(str(exc) if isinstance(exc, FormatError) else f"{name}: not UTF-8 text") from None
+    bad = list(rows.bad)
+    kept: list[tuple[int, dict]] = []
+    for sample in rows.samples:
+        try:
+            encoded = encode_sample(tokenizer, sample, train_on)
+        except TemplateError as exc:
+            bad.append(BadRow(name, sample.line, str(exc)))
+            continue
+        length = max(len(e["input_ids"]) for e in encoded)
+        if length > max_length:
+            bad.append(BadRow(name, sample.line, f"{length} tokens, over max_length {max_length}"))
+            continue
+        if not any(label != IGNORE for e in encoded for label in e["labels"]):
+            bad.append(BadRow(name, sample.line, "no token carries loss"))
+            continue
+        # preference pairs are only validated for now: nothing of them is trained
+        if sample.messages is not None or sample.text is not None:
+            kept.append((sample.line, encoded[0]))
+        else:
+            kept.append((sample.line, {"input_ids": [], "labels": []}))
+    bad.sort(key=lambda b: b.line)
+    items = [item for _, item in kept]
+    return Split(items, bad, rows.total, rows.format, sum(len(i["input_ids"]) for i in items))
+
+
+def encode_sample(tokenizer, sample, train_on: str) -> list[dict]:
+    if sample.text is not None:
+        return [encode_text(tokenizer, sample.text)]
+    if sample.messages is not None:
+        return [encode_conversation(tokenizer, sample.messages, train_on)]
+    return [encode_conversation(tokenizer, sample.prompt + [{"role": "assistant", "content": answer}], "assistant")
+            for answer in (sample.chosen, sample.rejected)]
+
+
+def report(result: Split, name: str, split: str, emit, emit_many=None) -> None:
+    events = [("bad_row", {"split": split, "file": b.file, "line": b.line, "reason": b.reason}) for b in result.bad]
+    events.append(("data_report", {"split": split, "file": name, "format": result.format, "rows": result.total,
+                                   "kept": len(result.items), "bad": len(result.bad), "cached": result.cached,
+                                   "tokens": result.tokens}))
+    if emit_many is not None:
+        emit_many(events)
+    else:
+        for kind, data in events:
+            emit(kind, data)
+
+
+def check(result: Split, name: str, max_bad_share: float) -> None:
+    if result.total == 0:
         raise DatasetError(f"{name}: no rows")
-    return rows
+    share = len(result.bad) / result.total
+    if share > max_bad_share:
+        first = "; ".join(f"line {b.line}: {b.reason}" for b in result.bad[:FIRST_REASONS])
+        raise DatasetError(f"{name}: {len(result.bad)} of {result.total} rows are bad ({share:.1%}), over the "
+                           f"dataset.max_bad_rows limit of {max_bad_share:.1%}; first: {first}")
+    if not result.items:
+        raise DatasetError(f"{name}: no usable rows")
+    if result.format == "preference":
+        raise DatasetError(f"{name}: {len(result.items)} preference pairs are validated but training them "
+                           "needs DPO, which is not available yet")
 
 
-def _check_row(row, name: str, number: int) -> dict:
-    if not isinstance(row, dict):
-        raise DatasetError(f"{name} line {number}: expected an object with instruction/input/output")
-    for key in ("instruction", "output"):
-        if not isinstance(row.get(key), str):
-            raise DatasetError(f"{name} line {number}: \"{key}\" must be a string")
-    if not isinstance(row.get("input", ""), str):
-        raise DatasetError(f"{name} line {number}: \"input\" must be a string")
-    return {"instruction": row["instruction"], "input": row.get("input", ""), "output": row["output"]}
+# --- generation side -----------------------------------------------------------------------------------
+
+def user_messages(text: str) -> list[dict]:
+    return [{"role": "user", "content": text}]
 
 
-def user_message(row: dict) -> str:
-    return row["instruction"] + "\n\n" + row["input"] if row.get("input") else row["instruction"]
+def _conversation(messages) -> list[dict]:
+    return user_messages(messages) if isinstance(messages, str) else messages
 
 
-def render_prompt(tokenizer, user_text: str) -> str:
-    return tokenizer.apply_chat_template([{"role": "user", "content": user_text}], tokenize=False, add_generation_prompt=True)
+def render_prompt(tokenizer, messages) -> str:
+    """The rendered generation prompt of a conversation ([{role, content}], optional system first)."""
+    return _render_prompt(tokenizer, _conversation(messages))
 
 
-def prompt_ids(tokenizer, user_text: str) -> list[int]:
-    return tokenizer(render_prompt(tokenizer, user_text), add_special_tokens=False)["input_ids"]
+def prompt_ids(tokenizer, messages) -> list[int]:
+    """Token ids of the generation prompt, split exactly as training splits the same context.
+
+    A plain string is taken as one user message (the old signature).
+    """
+    return _prompt_ids(tokenizer, _conversation(messages))
 
 
-def encode_row(tokenizer, row: dict, max_length: int) -> dict | None:
-    """input_ids + labels masked to the answer; None when truncation leaves no answer token."""
-    user = user_message(row)
-    prompt = render_prompt(tokenizer, user)
-    full = tokenizer.apply_chat_template(
-        [{"role": "user", "content": user}, {"role": "assistant", "content": row["output"]}], tokenize=False)
-    if not full.startswith(prompt):
-        raise DatasetError("the chat template renders the user turn differently with and without the answer")
-    # Tokenizing the two halves separately keeps the prompt's ids identical to what generate() feeds the model.
-    head = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-    answer = tokenizer(full[len(prompt):], add_special_tokens=False)["input_ids"]
-    ids = (head + answer)[:max_length]
-    labels = ([IGNORE] * len(head) + answer)[:max_length]
-    if all(label == IGNORE for label in labels):
-        return None
-    return {"input_ids": ids, "labels": labels}
+# --- collation -----------------------------------------------------------------------------------------
 
-
-class Collator:
-    """Pads a batch; counts real tokens on the CPU so tokens/s needs no device sync."""
+class PaddingCollator:
+    """Pads a batch to its longest row; counts real tokens and samples on the CPU (no device sync)."""
 
     def __init__(self, pad_id: int):
         self.pad_id = pad_id
         self.tokens_seen = 0
+        self.samples_seen = 0
 
     def __call__(self, batch: list[dict]) -> dict:
         width = max(len(item["input_ids"]) for item in batch)
@@ -91,4 +174,37 @@ class Collator:
             labels.append(item["labels"] + [IGNORE] * pad)
             mask.append([1] * len(item["input_ids"]) + [0] * pad)
             self.tokens_seen += len(item["input_ids"])
+        self.samples_seen += len(batch)
         return {"input_ids": torch.tensor(ids), "labels": torch.tensor(labels), "attention_mask": torch.tensor(mask)}
+
+
+Collator = PaddingCollator  # the name train.py and the benches used before packing existed
+
+
+# --- the first slice's API, kept for its callers (bench/train_overhead.py, tests/test_data.py) -------------
+
+def read_alpaca(path: str) -> list[dict]:
+    """Rows {instruction, input, output}; the first bad row raises DatasetError naming the file and line."""
+    rows = read_rows(path, "alpaca")
+    if rows.bad:
+        raise DatasetError(rows.bad[0].describe())
+    if not rows.samples:
+        raise DatasetError(f"{os.path.basename(path)}: no rows")
+    return [_alpaca_row(s.messages) for s in rows.samples]
+
+
+def _alpaca_row(messages: list[dict]) -> dict:
+    instruction, _, extra = messages[-2]["content"].partition("\n\n")
+    return {"instruction": instruction, "input": extra, "output": messages[-1]["content"]}
+
+
+def user_message(row: dict) -> str:
+    return row["instruction"] + "\n\n" + row["input"] if row.get("input") else row["instruction"]
+
+
+def encode_row(tokenizer, row: dict, max_length: int) -> dict | None:
+    """An Alpaca row truncated to max_length; None when truncation leaves no answer token."""
+    item = encode_conversation(tokenizer, [{"role": "user", "content": user_message(row)},
+                                           {"role": "assistant", "content": row["output"]}])
+    ids, labels = item["input_ids"][:max_length], item["labels"][:max_length]
+    return {"input_ids": ids, "labels": labels} if any(label != IGNORE for label in labels) else None

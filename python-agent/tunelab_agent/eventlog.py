@@ -55,17 +55,26 @@ def _write_head(root: str, seq: int) -> None:
 
 def append(root: str, run_id: str, kind: str, data: dict, only_if=None) -> dict | None:
     """Append one event and return it. `only_if(root, run_id)` runs under the lock; False skips the append."""
+    appended = append_many(root, run_id, [(kind, data)], only_if)
+    return appended[0] if appended else None
+
+
+def append_many(root: str, run_id: str, items: list[tuple[str, dict]], only_if=None) -> list[dict]:
+    """Append several events of one run under one lock and one fsync (e.g. a file's bad rows)."""
+    if not items:
+        return []
     with locked(root, exclusive=True):
         if only_if is not None and not only_if(root, run_id):
-            return None
-        seq = read_head(root) + 1
-        ev = event_message(seq, time.time(), run_id, kind, data)
+            return []
+        head = read_head(root)
+        now = time.time()
+        events = [event_message(head + i + 1, now, run_id, kind, data) for i, (kind, data) in enumerate(items)]
         with open(events_path(root, run_id), "a") as f:
-            f.write(json.dumps(ev) + "\n")
+            f.write("".join(json.dumps(ev) + "\n" for ev in events))
             f.flush()
             os.fsync(f.fileno())
-        _write_head(root, seq)
-        return ev
+        _write_head(root, events[-1]["seq"])
+        return events
 
 
 def read_run_events(root: str, run_id: str) -> list[dict]:

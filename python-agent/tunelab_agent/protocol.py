@@ -8,7 +8,7 @@ from jsonschema import Draft7Validator
 
 from . import PROTOCOL_VERSION, __version__
 
-CAPABILITIES = ["runs", "events", "checkpoints", "generate"]
+CAPABILITIES = ["runs", "events", "checkpoints", "generate", "stream", "control", "resume", "evaluate", "export", "host_info", "preflight"]
 
 
 @lru_cache(maxsize=None)
@@ -57,3 +57,7 @@ def error(re: int | None, code: str, message: str) -> dict:
 
 def event(seq: int, time: float, run_id: str, kind: str, data: dict) -> dict:
     return {"type": "event", "seq": seq, "time": time, "run_id": run_id, "kind": kind, "data": data}
+
+
+def stream(re: int, kind: str, data: dict) -> dict:
+    return {"type": "stream", "re": re, "kind": kind, "data": data}

@@ -11,6 +11,7 @@ from importlib import resources
 
 import yaml
 from jsonschema import Draft7Validator
+from jsonschema.exceptions import best_match
 
 
 class ConfigError(ValueError):
@@ -49,6 +50,7 @@ def load_run_config(text: str, source: str = "run config") -> dict:
 
     problems = []
     for err in Draft7Validator(schema()).iter_errors(config):
+        err = _specific(err)
         path = list(err.absolute_path)
         if err.validator == "additionalProperties":  # point at the unknown key itself, not its parent
             path += sorted(set(err.instance) - set(err.schema.get("properties", {})))[:1]
@@ -60,6 +62,16 @@ def load_run_config(text: str, source: str = "run config") -> dict:
     if problems:
         raise ConfigError("\n".join(msg for _, msg in sorted(problems)))
     return with_defaults(config)
+
+
+def _specific(err):
+    """For a value that matches no branch of a oneOf, the error of the branch it came closest to."""
+    while err.validator == "oneOf" and err.context:
+        typed = [e for e in err.context if e.validator not in ("type", "const")]
+        if not typed:
+            return err
+        err = best_match(typed)
+    return err
 
 
 def _explain(err, path: list) -> str:
@@ -78,12 +90,20 @@ def _explain(err, path: list) -> str:
         return ", ".join(f"{key + '.' if key else ''}{name}" for name in missing) + ": required key is missing"
     if err.validator == "enum":
         return f"{prefix}expected one of {', '.join(map(str, err.validator_value))}, got {describe(err.instance)}"
+    if err.validator == "oneOf":
+        return f"{prefix}expected {_shapes(err.validator_value)}, got {describe(err.instance)}"
     if err.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "minItems"):
         words = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "more than",
                  "exclusiveMaximum": "less than", "minLength": "a length of at least",
                  "maxLength": "a length of at most", "minItems": "at least this many items:"}
         return f"{prefix}must be {words[err.validator]} {err.validator_value}, got {describe(err.instance)}"
     return f"{prefix}{err.message}"
+
+
+def _shapes(branches: list) -> str:
+    return " or ".join(json.dumps(b["const"]) if "const" in b else
+                       ("an array of " + b["items"].get("type", "value") + "s" if b.get("type") == "array" else
+                        b.get("type", "value")) for b in branches)
 
 
 def _line_of(node, path: list) -> int | None:
@@ -105,8 +125,22 @@ def _line_of(node, path: list) -> int | None:
 
 
 def with_defaults(config: dict) -> dict:
-    """A copy of `config` with every schema default filled in (lora and training sections included)."""
-    return _fill(copy.deepcopy(config), schema())
+    """A copy of `config` with every schema default filled in, every section present, and `model`
+    always in its object form ({name, revision, dtype, ...})."""
+    config = copy.deepcopy(config)
+    if isinstance(config.get("model"), str):
+        config["model"] = {"name": config["model"]}
+    config = _fill(config, schema())
+    model_branch = next(b for b in schema()["properties"]["model"]["oneOf"] if b.get("type") == "object")
+    _fill(config["model"], model_branch)
+    for section in ("length_penalty", "kl"):
+        config["loss"].setdefault(section, {})
+        _fill(config["loss"][section], schema()["properties"]["loss"]["properties"][section])
+    config["evaluation"].setdefault("targets", {})
+    _fill(config["evaluation"]["targets"], schema()["properties"]["evaluation"]["properties"]["targets"])
+    config["training"].setdefault("early_stopping", {})
+    _fill(config["training"]["early_stopping"], schema()["properties"]["training"]["properties"]["early_stopping"])
+    return config
 
 
 def _fill(value: dict, node: dict) -> dict:

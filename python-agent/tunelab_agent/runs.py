@@ -13,10 +13,16 @@ import subprocess
 import sys
 import time
 
-from . import eventlog
+from . import control, eventlog, launch
 from .checkpoints import list_checkpoints
+from .hostinfo import gpu_count
+from .run_config import load_run_config
 
 ACTIVE = ("starting", "running")
+
+
+class RunConflict(Exception):
+    """The run is in a state that does not allow the request (e.g. resuming a run that still trains)."""
 DIED = "the training process exited unexpectedly; see train.log"
 
 
@@ -61,11 +67,42 @@ def create_and_launch(root: str, name: str, config_text: str, config_path: str |
     return run_id
 
 
+def read_config(root: str, run_id: str) -> dict:
+    meta = read_meta(root, run_id)
+    with open(os.path.join(run_dir(root, run_id), "config.yaml")) as f:
+        return load_run_config(f.read(), os.path.basename(meta.get("config_path") or "config.yaml"))
+
+
+def resume(root: str, run_id: str, checkpoint: dict) -> int:
+    """Relaunch a finished run from one of its checkpoints; its events continue in a new segment."""
+    folder = run_dir(root, run_id)
+    with eventlog.locked(root, exclusive=False):
+        state = last_state(root, run_id)
+    if state in ACTIVE and pid_alive(read_meta(root, run_id).get("pid"), folder):
+        raise RunConflict(f"run {run_id} is still {state}; stop it before resuming")
+    meta = read_meta(root, run_id)
+    segment = meta.get("segment", 0) + 1
+    meta.update(segment=segment, resume={"checkpoint": checkpoint["path"], "name": checkpoint["name"]})
+    write_meta(root, run_id, meta)
+    eventlog.append(root, run_id, "run_state", {"state": "starting", "segment": segment, "resumed_from": checkpoint["name"]})
+    meta["pid"] = spawn(root, folder)
+    write_meta(root, run_id, meta)
+    return segment
+
+
+def training_on_this_host(root: str) -> str | None:
+    """A sentence naming the runs that train right now, for messages about a busy GPU; None when none does."""
+    active = [r for r in all_run_ids(root) if last_state(root, r) in ACTIVE]
+    return f"training run {', '.join(active)} is using this host" if active else None
+
+
 def spawn(root: str, folder: str) -> int:
     # A new session: the run outlives the server, the SSH link and VS Code; stop_run signals the group.
+    with open(os.path.join(folder, "config.yaml")) as f:
+        config = load_run_config(f.read())
     with open(os.path.join(folder, "train.log"), "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tunelab_agent", "run", folder, "--root", root],
+            launch.command(folder, root, config),
             start_new_session=True, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             cwd=folder, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     _children[process.pid] = process
@@ -138,8 +175,17 @@ def reap_dead_runs(root: str) -> None:
 
 
 def stop(root: str, run_id: str) -> None:
+    """Ask the run to save a checkpoint and stop at its next step.
+
+    The request goes through the run's control file, which every rank of a multi-GPU run reads at the same
+    step. A single-process run also gets SIGTERM, which reaches it even while it loads data or a model.
+    """
+    folder = run_dir(root, run_id)
     pid = read_meta(root, run_id).get("pid")
-    if pid_alive(pid, run_dir(root, run_id)):
+    if not pid_alive(pid, folder):
+        return
+    control.send(folder, "stop")
+    if launch.process_count(read_config(root, run_id), gpu_count()) == 1:
         try:
             os.killpg(pid, signal.SIGTERM)
         except ProcessLookupError:
@@ -158,6 +204,7 @@ def summary(root: str, run_id: str) -> dict:
             out["max_steps"] = data.get("max_steps", out["max_steps"])
         elif ev["kind"] == "metrics":
             out["step"], out["max_steps"], out["loss"] = data["step"], data["max_steps"], data["loss"]
+
     return out
 
 

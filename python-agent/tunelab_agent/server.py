@@ -11,18 +11,22 @@ import logging
 import os
 import secrets
 import signal
+import threading
 import time
 
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
-from . import PROTOCOL_VERSION, __version__, eventlog, protocol, runs
-from .generate import Generator
+from . import PROTOCOL_VERSION, __version__, control, evaluate, eventlog, export, hostinfo, launch, preflight, protocol, runs
+from .export import ExportError
+from .generate import GenerationError, GenerationService
 from .paths import PathError, looks_like_hub_id, resolve_inside
 from .protocol import ProtocolError
 from .run_config import ConfigError, load_run_config
 
 log = logging.getLogger("tunelab_agent")
+# Methods whose handler takes the request context: they stream partial output or can be cancelled.
+STREAMING = {"generate", "cancel", "evaluate", "export_checkpoint"}
 POLL_S = 0.1
 REAP_S = 2.0
 HELLO_TIMEOUT_S = 10
@@ -47,7 +51,7 @@ class Agent:
         self.allowed = [self.root] + [os.path.realpath(d) for d in data_dirs]
         os.makedirs(eventlog.runs_dir(self.root), exist_ok=True)
         self.token = ensure_token(self.root)
-        self.generator = Generator()
+        self.generator = GenerationService()
         self.finished: set[str] = set()  # runs in a final state never change again; skip them when reaping
 
     # --- connection -------------------------------------------------------------------------
@@ -57,6 +61,7 @@ class Agent:
             return
         subscription: asyncio.Task | None = None
         requests: set[asyncio.Task] = set()
+        cancels: dict[int, threading.Event] = {}  # request id -> its cancel flag, for `cancel`
         try:
             async for frame in ws:
                 request = await self.parse(ws, frame)
@@ -67,12 +72,15 @@ class Agent:
                         subscription.cancel()
                     subscription = await self.subscribe(ws, request)
                     continue
-                task = asyncio.create_task(self.answer(ws, request))
+                ctx = RequestContext(ws, request["id"], cancels)
+                task = asyncio.create_task(self.answer(ws, request, ctx))
                 requests.add(task)
                 task.add_done_callback(requests.discard)
         except ConnectionClosed:
             pass
         finally:
+            for flag in cancels.values():
+                flag.set()  # a generation nobody will read stops at its next token
             for task in [subscription, *requests]:
                 if task:
                     task.cancel()
@@ -131,16 +139,22 @@ class Agent:
             return None
         return message
 
-    async def answer(self, ws, request: dict) -> None:
+    async def answer(self, ws, request: dict, ctx: "RequestContext") -> None:
         re, method, params = request["id"], request["method"], request["params"]
         try:
-            value = await getattr(self, f"do_{method}")(params)
+            handler = getattr(self, f"do_{method}")
+            value = await (handler(params, ctx) if method in STREAMING else handler(params))
+            await ctx.flush()
             reply = protocol.result(re, value)
         except ProtocolError as exc:
             reply = protocol.error(re, exc.code, exc.message)
+        except (GenerationError, ExportError) as exc:
+            reply = protocol.error(re, "unavailable", str(exc))
         except Exception as exc:  # a bug must answer the request, not hang it
             log.exception("%s failed", method)
             reply = protocol.error(re, "internal", f"{type(exc).__name__}: {exc}")
+        finally:
+            ctx.done()
         try:
             await self.send(ws, reply)
         except ConnectionClosed:
@@ -176,12 +190,19 @@ class Agent:
         return {"runs": [await asyncio.to_thread(runs.summary, self.root, r) for r in ids]}
 
     async def do_start_run(self, params: dict) -> dict:
-        name, resolved, config_path = self.check_run_request(params)
+        config, resolved, source, config_path = self.check_config(params)
+        try:
+            await asyncio.to_thread(launch.process_count, config, hostinfo.gpu_count())
+        except launch.LaunchError as exc:
+            raise ProtocolError("bad_config", f"{source}: {exc}") from None
+        stem = source.split(".")[0] if config_path else "run"
+        name = params.get("name") or config.get("name") or stem
         run_id = await asyncio.to_thread(runs.create_and_launch, self.root, name, params["config"], config_path, resolved)
         log.info("started run %s", run_id)
         return {"run_id": run_id}
 
-    def check_run_request(self, params: dict) -> tuple[str, dict, str | None]:
+    def check_config(self, params: dict, require_files: bool = True) -> tuple[dict, dict, str, str | None]:
+        """The validated config and its paths resolved inside the served folders (bad_config otherwise)."""
         config_path = None
         base_dir, source = self.root, "run config"
         if params.get("config_path"):
@@ -195,23 +216,29 @@ class Agent:
         except ConfigError as exc:
             raise ProtocolError("bad_config", str(exc)) from None
 
-        def local(key: str, value: str, want_dir: bool) -> str:
+        def local(key: str, value: str, want_dir: bool, base: str = base_dir) -> str:
             try:
-                path = resolve_inside(value, base_dir, self.allowed)
+                path = resolve_inside(value, base, self.allowed)
             except PathError as exc:
                 raise ProtocolError("bad_config", f"{source}: {key}: {exc}") from None
-            if not (os.path.isdir(path) if want_dir else os.path.isfile(path)):
+            if require_files and not (os.path.isdir(path) if want_dir else os.path.isfile(path)):
                 raise ProtocolError("bad_config", f"{source}: {key}: {'folder' if want_dir else 'file'} not found: {path}")
             return path
 
-        model = config["model"]
+        model = config["model"]["name"]
         resolved = {"model": model if looks_like_hub_id(model, base_dir) else local("model", model, True),
                     "train": local("dataset.train", config["dataset"]["train"], False)}
         if config["dataset"].get("eval"):
             resolved["eval"] = local("dataset.eval", config["dataset"]["eval"], False)
-        stem = source.split(".")[0] if config_path else "run"
-        name = params.get("name") or config.get("name") or stem
-        return name, resolved, config_path
+        resume = config["training"].get("resume_from")
+        if resume:
+            # "run-id/checkpoint-N" names another run's checkpoint; anything else is a folder path.
+            in_runs = os.path.join(eventlog.runs_dir(self.root), resume.split("/")[0], "checkpoints", *resume.split("/")[1:])
+            path = in_runs if "/" in resume and os.path.isdir(in_runs) else local("training.resume_from", resume, True)
+            if require_files and not os.path.isfile(os.path.join(path, "manifest.json")):
+                raise ProtocolError("bad_config", f"{source}: training.resume_from: {path} is not a complete checkpoint (no manifest.json)")
+            resolved["resume_from"] = path
+        return config, resolved, source, config_path
 
     async def do_stop_run(self, params: dict) -> dict:
         run_id = self.known_run(params["run_id"])
@@ -228,19 +255,93 @@ class Agent:
         run_id = self.known_run(params["run_id"])
         return {"checkpoints": await asyncio.to_thread(runs.checkpoints, self.root, run_id)}
 
-    async def do_generate(self, params: dict) -> dict:
+    async def do_resume_run(self, params: dict) -> dict:
         run_id = self.known_run(params["run_id"])
-        checkpoint = None
-        if params.get("checkpoint"):
-            found = [c for c in runs.checkpoints(self.root, run_id) if c["name"] == params["checkpoint"]]
-            if not found:
-                raise ProtocolError("not_found", f"run {run_id} has no complete checkpoint {params['checkpoint']}")
-            checkpoint = found[0]
+        checkpoint = self.checkpoint_of(run_id, params["checkpoint"])
+        try:
+            segment = await asyncio.to_thread(runs.resume, self.root, run_id, checkpoint)
+        except runs.RunConflict as exc:
+            raise ProtocolError("conflict", str(exc)) from None
+        log.info("resumed run %s from %s (segment %d)", run_id, checkpoint["name"], segment)
+        return {"run_id": run_id, "segment": segment}
+
+    async def do_control_run(self, params: dict) -> dict:
+        run_id = self.known_run(params["run_id"])
+        if await asyncio.to_thread(runs.last_state, self.root, run_id) not in runs.ACTIVE:
+            raise ProtocolError("conflict", f"run {run_id} is not running")
+        if params["action"] == "set_logging_steps" and "value" not in params:
+            raise ProtocolError("bad_params", "control_run: set_logging_steps needs a value (the new interval in steps)")
+        request_id = await asyncio.to_thread(control.send, runs.run_dir(self.root, run_id), params["action"], params.get("value"))
+        return {"run_id": run_id, "action": params["action"], "id": request_id}
+
+    async def do_generate(self, params: dict, ctx: "RequestContext") -> dict:
+        run_id = self.known_run(params["run_id"])
+        adapters = [(name, None if name == "base" else self.checkpoint_of(run_id, name)["path"]) for name in params["adapters"]]
         model = runs.read_meta(self.root, run_id)["resolved"]["model"]
+        on_token = ctx.streamer("token") if params.get("stream", True) else None
+        sampling = params.get("sampling", {})
+        busy = await asyncio.to_thread(runs.training_on_this_host, self.root)
         # Torch work blocks; a thread keeps the event loop serving other requests and events meanwhile.
-        return await asyncio.get_running_loop().run_in_executor(
-            None, lambda: self.generator.generate(model, params["prompt"], params.get("max_new_tokens", 64),
-                                                  run_id, checkpoint))
+        results = await asyncio.get_running_loop().run_in_executor(None, lambda: self.generator.generate(
+            model, adapters, params["messages"], sampling,
+            on_token=(lambda adapter, text: on_token({"adapter": adapter, "text": text})) if on_token else None,
+            cancel=ctx.cancel, busy_reason=busy))
+        return {"results": results}
+
+    async def do_cancel(self, params: dict, ctx: "RequestContext") -> dict:
+        return {"request_id": params["request_id"], "cancelled": ctx.cancel_other(params["request_id"])}
+
+    async def do_evaluate(self, params: dict, ctx: "RequestContext") -> dict:
+        run_id = self.known_run(params["run_id"])
+        checkpoint = self.checkpoint_of(run_id, params["checkpoint"]) if params.get("checkpoint") else None
+        path = self.served_file("file", params["file"])
+        config = runs.read_config(self.root, run_id)
+        targets = {**config["evaluation"]["targets"], **params.get("targets", {})}
+        model = runs.read_meta(self.root, run_id)["resolved"]["model"]
+        progress = ctx.streamer("progress")
+        adapter = (checkpoint["name"], checkpoint["path"]) if checkpoint else ("base", None)
+        out_dir = checkpoint["path"] if checkpoint else None
+        result = await asyncio.get_running_loop().run_in_executor(None, lambda: evaluate.evaluate(
+            self.generator, model, adapter, path, targets, params.get("max_new_tokens", 32),
+            on_progress=lambda done, total: progress({"done": done, "total": total}),
+            out_dir=out_dir, cancel=ctx.cancel, dataset_opts=config["dataset"]))
+        return result
+
+    async def do_export_checkpoint(self, params: dict, ctx: "RequestContext") -> dict:
+        run_id = self.known_run(params["run_id"])
+        checkpoint = self.checkpoint_of(run_id, params["checkpoint"])
+        try:
+            dest = resolve_inside(params["dest"], self.root, self.allowed)
+        except PathError as exc:
+            raise ProtocolError("bad_params", f"dest: {exc}") from None
+        model = runs.read_meta(self.root, run_id)["resolved"]["model"]
+        progress = ctx.streamer("progress")
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: export.export_merged(
+            model, checkpoint["path"], dest,
+            on_progress=lambda stage, fraction: progress({"done": round(fraction * 100), "total": 100, "message": stage})))
+
+    async def do_host_info(self, params: dict) -> dict:
+        return await asyncio.to_thread(hostinfo.host_info, self.root)
+
+    async def do_preflight(self, params: dict) -> dict:
+        config, resolved = self.check_config(params, require_files=False)
+        host = await asyncio.to_thread(hostinfo.host_info, self.root)
+        return await asyncio.to_thread(preflight.preflight, config, resolved, host, self.root)
+
+    def checkpoint_of(self, run_id: str, name: str) -> dict:
+        found = [c for c in runs.checkpoints(self.root, run_id) if c["name"] == name]
+        if not found:
+            raise ProtocolError("not_found", f"run {run_id} has no complete checkpoint {name}")
+        return found[0]
+
+    def served_file(self, key: str, value: str) -> str:
+        try:
+            path = resolve_inside(value, self.root, self.allowed)
+        except PathError as exc:
+            raise ProtocolError("bad_params", f"{key}: {exc}") from None
+        if not os.path.isfile(path):
+            raise ProtocolError("not_found", f"{key}: file not found: {path}")
+        return path
 
     def known_run(self, run_id: str) -> str:
         if not runs.exists(self.root, run_id):
@@ -299,3 +400,44 @@ async def serve_forever(root: str, data_dirs: list[str], port: int) -> None:
     except (OSError, ValueError):
         pass
     log.info("stopped")
+
+
+class RequestContext:
+    """One request's side channel: stream frames sent before its response, and its cancel flag."""
+
+    def __init__(self, ws, request_id: int, cancels: dict):
+        self.ws, self.id, self.cancels = ws, request_id, cancels
+        self.cancel = threading.Event()
+        cancels[request_id] = self.cancel
+        self.loop = asyncio.get_running_loop()
+        self.sending: list[asyncio.Future] = []
+
+    def streamer(self, kind: str):
+        """A thread-safe function that sends one stream frame of `kind` (called from torch worker threads)."""
+
+        def send(data: dict) -> None:
+            frame = json.dumps(protocol.stream(self.id, kind, data))
+            # Scheduled in call order, so frames arrive in order and all before the response (see flush).
+            self.sending.append(asyncio.run_coroutine_threadsafe(self._send(frame), self.loop))
+
+        return send
+
+    async def _send(self, frame: str) -> None:
+        try:
+            await self.ws.send(frame)
+        except ConnectionClosed:
+            self.cancel.set()
+
+    async def flush(self) -> None:
+        if self.sending:
+            await asyncio.gather(*(asyncio.wrap_future(f) for f in self.sending), return_exceptions=True)
+
+    def cancel_other(self, request_id: int) -> bool:
+        flag = self.cancels.get(request_id)
+        if flag is None or request_id == self.id:
+            return False
+        flag.set()
+        return True
+
+    def done(self) -> None:
+        self.cancels.pop(self.id, None)

@@ -133,9 +133,15 @@ test('list_checkpoints returns the checkpoints the run announced, with sha256 ma
     }
   }
   const last = checkpoints.reduce((a, b) => (a.step > b.step ? a : b));
-  const answer = await client.request('generate', { run_id: completedRunId, checkpoint: last.name, prompt: 'Classify the sentiment.\n\nI loved this film', max_new_tokens: 4 }, 120_000);
-  assert.equal(answer.checkpoint, last.name);
-  assert.ok(answer.new_tokens <= 4);
+  const pieces: string[] = [];
+  const { results } = await client.request('generate', {
+    run_id: completedRunId, adapters: [last.name, 'base'],
+    messages: [{ role: 'user', content: 'Classify the sentiment.\n\nI loved this film' }], sampling: { max_new_tokens: 4 },
+  }, 120_000, { onStream: (m) => m.kind === 'token' && m.data.adapter === last.name && pieces.push(m.data.text) });
+  assert.deepEqual(results.map((r) => r.adapter), [last.name, 'base']);
+  assert.ok(results.every((r) => r.new_tokens <= 4));
+  // The streamed pieces are the checkpoint's answer, as it was produced.
+  assert.equal(pieces.join('').trim(), results[0].text.trim());
 });
 
 test('a wrong token is refused with a clear error, without endless retries', async () => {

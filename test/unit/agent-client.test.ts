@@ -77,14 +77,14 @@ test('a request the agent never answers times out with a message naming the meth
   let lateAnswer: (() => void) | undefined;
   server.handler = (req, ws) => {
     if (req.method === 'generate') {
-      lateAnswer = () => ws.send(JSON.stringify({ type: 'response', re: req.id, result: { text: 'late', checkpoint: null, new_tokens: 1, seconds: 1 } }));
+      lateAnswer = () => ws.send(JSON.stringify({ type: 'response', re: req.id, result: { results: [] } }));
       return 'silent';
     }
     return { result: { runs: [] } };
   };
   await client.connect();
   await assert.rejects(
-    client.request('generate', { run_id: 'r1', prompt: 'hi' }, 50),
+    client.request('generate', { run_id: 'r1', adapters: ['base'], messages: [{ role: 'user', content: 'hi' }] }, 50),
     (e: unknown) => e instanceof AgentRequestError && e.reason === 'timeout' && e.message === 'the agent did not answer generate within 50 ms (request 1)',
   );
   lateAnswer!();
@@ -115,7 +115,7 @@ test('malformed frames are logged with the reason and ignored; the link keeps wo
   const bad = logs.filter((l) => l.startsWith('ignored a malformed frame'));
   assert.equal(bad.length, 4, logs.join('\n'));
   assert.match(bad[0], /not valid JSON/);
-  assert.match(bad[1], /\/type: expected "hello", "response" or "event", got "bogus"/);
+  assert.match(bad[1], /\/type: expected "hello", "response", "event" or "stream", got "bogus"/);
   assert.match(bad[2], /event frame: \/data: must have required property 'max_steps'.*\/data\/step: must be integer/);
   assert.match(bad[3], /\/data: unknown property "extra"/);
   assert.equal(client.lastSeq, 0, 'a malformed event must not advance the seq');
@@ -204,7 +204,7 @@ test('requests in flight when the link drops are rejected with the method named'
   const { server, client } = await setup();
   server.handler = () => 'silent';
   await client.connect();
-  const pending = client.request('generate', { run_id: 'r1', prompt: 'hi', checkpoint: null });
+  const pending = client.request('generate', { run_id: 'r1', adapters: ['base'], messages: [{ role: 'user', content: 'hi' }] });
   client.dropConnectionForTest();
   await assert.rejects(pending, (e: unknown) => e instanceof AgentRequestError && e.reason === 'disconnected' && /dropped before it answered generate \(request 1\)/.test(e.message));
 });

@@ -23,6 +23,7 @@ import {
   type ResponseMessage,
   type ResultOf,
   type ServerHello,
+  type StreamMessage,
 } from '../../src/core/protocol/messages';
 import { definitionValidator, formatErrors } from '../../src/core/protocol/validate';
 
@@ -35,17 +36,33 @@ const checkpoint: Checkpoint = {
   step: 20,
   path: '/root/runs/r1/checkpoints/checkpoint-20',
   files: [{ name: 'adapter_model.safetensors', size: 1234, sha256: sha }],
+  eval_loss: 0.5,
+  is_best: true,
 };
+const runId = '20250101-120000-demo-ab12';
 
 // Required<> makes every sample carry the optional TS fields too, so a field that exists only
 // in TS reaches ajv and is rejected there as an unknown property.
 const params: { [M in Method]: Required<ParamsOf<M>> } = {
   list_runs: {},
   start_run: { config: 'model: m\n', config_path: '/data/demo.tunelab.yaml', name: 'demo' },
-  stop_run: { run_id: '20250101-120000-demo-ab12' },
+  stop_run: { run_id: runId },
+  resume_run: { run_id: runId, checkpoint: 'checkpoint-20' },
+  control_run: { run_id: runId, action: 'set_logging_steps', value: 5 },
   subscribe: { since: 0 },
-  list_checkpoints: { run_id: '20250101-120000-demo-ab12' },
-  generate: { run_id: '20250101-120000-demo-ab12', checkpoint: 'checkpoint-20', prompt: 'hi', max_new_tokens: 16 },
+  list_checkpoints: { run_id: runId },
+  generate: {
+    run_id: runId,
+    adapters: ['base', 'checkpoint-20'],
+    messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hi' }],
+    sampling: { max_new_tokens: 16, temperature: 0.7, top_p: 0.9, top_k: 50, seed: 1 },
+    stream: true,
+  },
+  cancel: { request_id: 4 },
+  evaluate: { run_id: runId, checkpoint: 'checkpoint-20', file: '/data/eval.jsonl', max_new_tokens: 8, targets: { precision: 0.92, recall: 0.92, ttft_ms: 300 } },
+  export_checkpoint: { run_id: runId, checkpoint: 'checkpoint-20', dest: '/data/merged' },
+  host_info: {},
+  preflight: { config: 'model: m\n', config_path: '/data/demo.tunelab.yaml' },
 };
 
 const results: { [M in Method]: Required<ResultOf<M>> } = {
@@ -54,18 +71,43 @@ const results: { [M in Method]: Required<ResultOf<M>> } = {
   },
   start_run: { run_id: 'r1' },
   stop_run: { run_id: 'r1', state: 'stopped' },
+  resume_run: { run_id: 'r1', segment: 1 },
+  control_run: { run_id: 'r1', action: 'save', id: 'c1' },
   subscribe: { head: 12 },
   list_checkpoints: { checkpoints: [checkpoint] },
-  generate: { text: 'hello', checkpoint: null, new_tokens: 3, seconds: 0.25 },
+  generate: { results: [{ adapter: 'base', text: 'hello', new_tokens: 3, ttft_ms: 12.5, tokens_per_sec: 40, finish_reason: 'eos' }] },
+  cancel: { request_id: 4, cancelled: true },
+  evaluate: {
+    checkpoint: 'checkpoint-20', rows: 40, loss: 0.3, perplexity: 1.35, exact_match: 0.9,
+    labels: { positive: { precision: 1, recall: 0.8, f1: 0.89, support: 20 } },
+    macro: { precision: 0.95, recall: 0.9, f1: 0.92 },
+    ttft_ms_median: 21, targets: { precision: { target: 0.92, value: 0.95, met: true } }, seconds: 3.2,
+  },
+  export_checkpoint: { path: '/data/merged', files: [{ name: 'model.safetensors', size: 99, sha256: sha }] },
+  host_info: {
+    gpus: [{ index: 0, name: 'NVIDIA H100', memory_total_mb: 81559, memory_free_mb: 80000, utilization: 3, bf16: true }],
+    cpu_count: 16, ram_total_mb: 128000, ram_available_mb: 100000, disk_free_mb: 50000, versions: { torch: '2.13.0', cuda: null },
+  },
+  preflight: { errors: ['training.gpus: 4 requested but this host has 2 GPUs'], warnings: ['no GPU: training runs on the CPU'], estimate: { total_mb: 1500, device: 'cuda' } },
 };
 
 const eventData: { [K in EventKind]: Required<EventDataOf<K>> } = {
   run_created: { name: 'demo', config: 'model: m\n' },
-  run_state: { state: 'failed', error: 'train.jsonl line 7: not valid JSON', max_steps: 40 },
-  metrics: { step: 3, max_steps: 40, epoch: 0.5, loss: 2.5, learning_rate: 0.0002, grad_norm: 1.1, tokens_per_sec: 900, eta_s: 12 },
-  eval: { step: 10, eval_loss: 2.1 },
-  checkpoint,
-  log: { level: 'warning', message: 'careful' },
+  run_state: { state: 'failed', error: 'train.jsonl line 7: not valid JSON', max_steps: 40, segment: 1, resumed_from: 'checkpoint-20' },
+  metrics: {
+    step: 3, max_steps: 40, epoch: 0.5, loss: 2.5, learning_rate: 0.0002, grad_norm: 1.1, tokens_per_sec: 900, eta_s: 12,
+    segment: 0, samples_per_sec: 12.5, loss_terms: { ce_loss: 2.4, kl: 0.1 }, lr_groups: { default: 0.0002 },
+    gpu: { allocated_mb: 1000, reserved_mb: 1200, peak_mb: 1500, utilization: null },
+  },
+  eval: { step: 10, eval_loss: 2.1, segment: 0, metrics: { eval_runtime: 1.5 }, best: true },
+  checkpoint: { name: 'checkpoint-20', step: 20, path: '/p', files: checkpoint.files, eval_loss: 0.5, reason: 'scheduled', segment: 0 },
+  checkpoint_removed: { name: 'checkpoint-10', reason: 'save_total_limit 3' },
+  log: { level: 'warning', message: 'careful', code: 'grad_norm_band', step: 12 },
+  param_groups: { groups: [{ name: 'attn-4-6', pattern: 'layers\\.[4-6]\\.self_attn', learning_rate: 1e-5, tensors: 12, parameters: 98304 }] },
+  data_report: { split: 'train', file: 'train.jsonl', format: 'alpaca', rows: 100, kept: 98, bad: 2, cached: false, tokens: 5000 },
+  bad_row: { split: 'train', file: 'train.jsonl', line: 7, reason: 'not valid JSON' },
+  early_stop: { step: 40, reason: 'eval_loss did not improve for 3 evaluations', metric: 'eval_loss', best_value: 0.4, best_step: 10 },
+  control_done: { id: 'c1', action: 'set_logging_steps', step: 12, value: 5, checkpoint: 'checkpoint-12', error: 'no eval split' },
 };
 
 const clientHello: ClientHello = { type: 'hello', protocol: 1, token: 'secret', client: 'tunelab-vscode/0.1.0' };
@@ -75,6 +117,10 @@ const responses: ResponseMessage[] = [
   ...METHODS.map((m, i): ResponseMessage => ({ type: 'response', re: i + 1, result: results[m] })),
   { type: 'response', re: 7, error: { code: 'bad_config', message: 'demo.tunelab.yaml: training.learning_rate: expected number' } },
   { type: 'response', re: null, error: { code: 'bad_message', message: 'not JSON' } },
+];
+const streams: StreamMessage[] = [
+  { type: 'stream', re: 3, kind: 'token', data: { adapter: 'checkpoint-20', text: 'hel' } },
+  { type: 'stream', re: 4, kind: 'progress', data: { done: 3, total: 40, message: 'checkpoint-20' } },
 ];
 const events: AgentEvent[] = EVENT_KINDS.map((kind, i) => ({ type: 'event', seq: i + 1, time: 1700000000 + i, run_id: 'r1', kind, data: eventData[kind] }) as AgentEvent);
 
@@ -130,8 +176,9 @@ for (const [section, samples] of Object.entries(sections)) {
 }
 
 test('every whole frame sample is a valid protocol message', () => {
-  const frames: unknown[] = [clientHello, serverHello, ...requests, ...responses, ...events];
+  const frames: unknown[] = [clientHello, serverHello, ...requests, ...responses, ...events, ...streams];
   for (const f of frames) assertValid('message', f);
+  for (const m of streams) assert.deepEqual(missingProperties((defs.streamData as Json)[m.kind] as Json, m.data, `stream.${m.kind}`), []);
   for (const e of events) assert.deepEqual(missingProperties(defs.event as Json, e, 'event'), []);
   assert.deepEqual(missingProperties(defs.clientHello as Json, clientHello, 'clientHello'), []);
   assert.deepEqual(missingProperties(defs.serverHello as Json, serverHello, 'serverHello'), []);

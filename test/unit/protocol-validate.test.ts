@@ -23,7 +23,7 @@ test('a JSON value that is not an object is refused', () => {
 
 test('an unknown frame type names the field and the allowed types', () => {
   const v = validateServerMessage('{"type":"request","id":1,"method":"list_runs","params":{}}');
-  assert.equal(v.ok ? null : v.error, '/type: expected "hello", "response" or "event", got "request"');
+  assert.equal(v.ok ? null : v.error, '/type: expected "hello", "response", "event" or "stream", got "request"');
 });
 
 test('event data errors name the path inside data, not just "must match then"', () => {
@@ -51,6 +51,6 @@ test('an unknown error code lists the allowed ones', () => {
 test('result validators check each method\'s result shape', () => {
   assert.deepEqual(validateResult('subscribe', { head: 3 }), { ok: true, value: { head: 3 } });
   assert.deepEqual(validateResult('subscribe', { head: -1 }), { ok: false, error: '/head: must be >= 0' });
-  const sha = validateResult('list_checkpoints', { checkpoints: [{ name: 'c', step: 1, path: '/p', files: [{ name: 'f', size: 1, sha256: 'XYZ' }] }] });
+  const sha = validateResult('list_checkpoints', { checkpoints: [{ name: 'c', step: 1, path: '/p', files: [{ name: 'f', size: 1, sha256: 'XYZ' }], eval_loss: null, is_best: false }] });
   assert.deepEqual(sha, { ok: false, error: '/checkpoints/0/files/0/sha256: must match pattern "^[0-9a-f]{64}$"' });
 });

@@ -1,6 +1,6 @@
 // The extension's connection to one agent: typed requests, and an event stream that survives
 // dropped links by resubscribing from the last seq it saw (the agent replays the gap from disk).
-import type { AgentEvent, Method, ParamsOf, RequestMessage, ResultOf, ServerMessage } from '../protocol/messages';
+import type { AgentEvent, Method, ParamsOf, RequestMessage, ResultOf, ServerMessage, StreamMessage } from '../protocol/messages';
 import { validateClientMessage, validateResult } from '../protocol/validate';
 import { backoffDelay } from './backoff';
 import { AgentError, AgentRefusedError, AgentRequestError } from './errors';
@@ -17,6 +17,11 @@ export type ConnectionState =
   | { kind: 'reconnecting'; attempt: number; reason: string; delayMs: number }
   | { kind: 'closed' }
   | { kind: 'failed'; reason: string };
+
+export interface RequestHooks {
+  onStream?: (m: StreamMessage) => void;
+  onSent?: (id: number) => void;
+}
 
 export interface AgentClientOptions {
   /** Called before every connection attempt: the agent may have restarted on another port with a new token. */
@@ -89,14 +94,17 @@ export class AgentClient {
     return this.opening;
   }
 
-  /** Sends one request; rejects with AgentError when the agent answers with an error, AgentRequestError when no answer comes. */
-  request<M extends Method>(method: M, params: ParamsOf<M>, timeoutMs = this.requestTimeoutMs): Promise<ResultOf<M>> {
+  /**
+   * Sends one request; rejects with AgentError when the agent answers with an error, AgentRequestError when no answer comes.
+   * `hooks.onStream` receives the request's stream frames (generate tokens, progress); `hooks.onSent` its id, for `cancel`.
+   */
+  request<M extends Method>(method: M, params: ParamsOf<M>, timeoutMs = this.requestTimeoutMs, hooks: RequestHooks = {}): Promise<ResultOf<M>> {
     if (this.disposed) return Promise.reject(new AgentRequestError(`cannot send ${method}: the agent client was disposed`, 'disposed'));
     const socket = this.socket;
     if (!socket && (this.current.kind === 'reconnecting' || this.current.kind === 'connecting')) {
       // A link that is coming back is the common case after a drop or an agent restart: a Stop pressed
       // meanwhile should go through when it returns, within the request's own time budget.
-      return this.requestAfterReconnect(method, params, timeoutMs);
+      return this.requestAfterReconnect(method, params, timeoutMs, hooks);
     }
     if (!socket) {
       return Promise.reject(new AgentRequestError(`cannot send ${method}: not connected to the agent (${describeState(this.current)})`, 'not_connected'));
@@ -105,9 +113,10 @@ export class AgentClient {
     const frame = { type: 'request', id, method, params } as RequestMessage;
     const checked = validateClientMessage(frame);
     if (!checked.ok) return Promise.reject(new Error(`${method} request does not match the protocol: ${checked.error}`));
-    const answer = this.pending.add(id, method, timeoutMs);
+    const answer = this.pending.add(id, method, timeoutMs, hooks.onStream);
     try {
       socket.send(frame);
+      hooks.onSent?.(id);
     } catch (e) {
       this.pending.take(id);
       return Promise.reject(new AgentRequestError(`cannot send ${method}: ${describe(e)}`, 'disconnected'));
@@ -218,7 +227,7 @@ export class AgentClient {
     }, delayMs);
   }
 
-  private async requestAfterReconnect<M extends Method>(method: M, params: ParamsOf<M>, timeoutMs: number): Promise<ResultOf<M>> {
+  private async requestAfterReconnect<M extends Method>(method: M, params: ParamsOf<M>, timeoutMs: number, hooks: RequestHooks): Promise<ResultOf<M>> {
     const deadline = Date.now() + timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
@@ -233,7 +242,7 @@ export class AgentClient {
     } finally {
       clearTimeout(timer);
     }
-    return this.request(method, params, Math.max(1, deadline - Date.now()));
+    return this.request(method, params, Math.max(1, deadline - Date.now()), hooks);
   }
 
   private waitForConnection(): Promise<void> {
@@ -258,6 +267,10 @@ export class AgentClient {
   private onFrame(m: ServerMessage): void {
     if (m.type === 'event') return this.onAgentEvent(m);
     if (m.type === 'hello') return this.log('ignored a second hello from the agent');
+    if (m.type === 'stream') {
+      if (!this.pending.stream(m)) this.log(`ignored a ${m.kind} frame for request ${m.re}, which already ended`);
+      return;
+    }
     if (m.re === null) {
       const detail = 'error' in m ? `${m.error.code}: ${m.error.message}` : 'a result';
       return this.log(`the agent sent a response not tied to a request (${detail})`);

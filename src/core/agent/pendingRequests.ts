@@ -1,6 +1,6 @@
 // Requests sent and not yet answered: each settles exactly once, by its response, its timeout,
 // or the link going away.
-import type { Method } from '../protocol/messages';
+import type { Method, StreamMessage } from '../protocol/messages';
 import { AgentRequestError } from './errors';
 
 interface Pending {
@@ -8,6 +8,7 @@ interface Pending {
   resolve: (result: unknown) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
+  onStream?: (m: StreamMessage) => void;
 }
 
 export class PendingRequests {
@@ -18,14 +19,22 @@ export class PendingRequests {
   }
 
   /** Registers request `id`; the promise rejects with a timeout error naming the method after `timeoutMs`. */
-  add(id: number, method: Method, timeoutMs: number): Promise<unknown> {
+  add(id: number, method: Method, timeoutMs: number, onStream?: (m: StreamMessage) => void): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.byId.delete(id);
         reject(new AgentRequestError(`the agent did not answer ${method} within ${formatMs(timeoutMs)} (request ${id})`, 'timeout'));
       }, timeoutMs);
-      this.byId.set(id, { method, resolve, reject, timer });
+      this.byId.set(id, { method, resolve, reject, timer, onStream });
     });
+  }
+
+  /** Hands a stream frame to the request it belongs to; false when that request is no longer waiting. */
+  stream(m: StreamMessage): boolean {
+    const p = this.byId.get(m.re);
+    if (!p) return false;
+    p.onStream?.(m);
+    return true;
   }
 
   methodOf(id: number): Method | undefined {

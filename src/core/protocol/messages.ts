@@ -17,7 +17,9 @@ export type ErrorCode =
   | 'bad_config'
   | 'not_found'
   | 'conflict'
-  | 'internal';
+  | 'internal'
+  | 'cancelled'
+  | 'unavailable';
 
 export interface ErrorBody {
   code: ErrorCode;
@@ -36,6 +38,111 @@ export interface Checkpoint {
   step: number;
   path: string;
   files: ManifestFile[];
+  eval_loss: number | null;
+  is_best: boolean;
+}
+
+export type CheckpointReason = 'scheduled' | 'requested' | 'stop' | 'last_good' | 'final';
+
+/** What the checkpoint event says at the moment it was written (best is decided later, by listing). */
+export interface CheckpointSaved {
+  name: string;
+  step: number;
+  path: string;
+  files: ManifestFile[];
+  eval_loss?: number | null;
+  reason?: CheckpointReason;
+  segment?: number;
+}
+
+export type ControlAction = 'stop' | 'save' | 'eval' | 'set_logging_steps';
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface Sampling {
+  max_new_tokens?: number;
+  /** 0 decodes greedily. */
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  seed?: number;
+}
+
+export interface Targets {
+  precision?: number;
+  recall?: number;
+  ttft_ms?: number;
+}
+
+export interface TargetCheck {
+  target: number;
+  value: number | null;
+  met: boolean;
+}
+
+export interface LabelScore {
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+
+export interface Generation {
+  adapter: string;
+  text: string;
+  new_tokens: number;
+  ttft_ms: number | null;
+  tokens_per_sec: number | null;
+  finish_reason: 'eos' | 'length' | 'cancelled';
+}
+
+export interface EvaluationResult {
+  checkpoint: string | null;
+  rows: number;
+  loss: number | null;
+  perplexity: number | null;
+  exact_match: number | null;
+  labels: Record<string, LabelScore>;
+  macro: { precision: number; recall: number; f1: number } | null;
+  ttft_ms_median: number | null;
+  targets: Record<string, TargetCheck>;
+  seconds: number;
+}
+
+export interface Gpu {
+  index: number;
+  name: string;
+  memory_total_mb: number;
+  memory_free_mb: number;
+  utilization: number | null;
+  bf16: boolean;
+}
+
+export interface HostInfo {
+  gpus: Gpu[];
+  cpu_count: number;
+  ram_total_mb: number;
+  ram_available_mb: number;
+  disk_free_mb: number;
+  versions: Record<string, string | null>;
+}
+
+export interface GpuMemory {
+  allocated_mb: number;
+  reserved_mb: number;
+  peak_mb: number;
+  utilization: number | null;
+}
+
+export interface ParamGroup {
+  name: string;
+  pattern: string | null;
+  learning_rate: number;
+  tensors: number;
+  parameters: number;
 }
 
 export interface RunSummary {
@@ -56,18 +163,34 @@ export interface ParamsMap {
   list_runs: Record<string, never>;
   start_run: { config: string; config_path?: string; name?: string };
   stop_run: { run_id: RunId };
+  resume_run: { run_id: RunId; checkpoint: string };
+  control_run: { run_id: RunId; action: ControlAction; value?: number };
   subscribe: { since: number };
   list_checkpoints: { run_id: RunId };
-  generate: { run_id: RunId; checkpoint?: string | null; prompt: string; max_new_tokens?: number };
+  /** `adapters` names checkpoints of the run and/or "base"; tokens arrive as stream frames. */
+  generate: { run_id: RunId; adapters: string[]; messages: ChatMessage[]; sampling?: Sampling; stream?: boolean };
+  cancel: { request_id: number };
+  evaluate: { run_id: RunId; checkpoint: string | null; file: string; max_new_tokens?: number; targets?: Targets };
+  export_checkpoint: { run_id: RunId; checkpoint: string; dest: string };
+  host_info: Record<string, never>;
+  preflight: { config: string; config_path?: string };
 }
 
 export interface ResultMap {
   list_runs: { runs: RunSummary[] };
   start_run: { run_id: RunId };
   stop_run: { run_id: RunId; state: RunState };
+  resume_run: { run_id: RunId; segment: number };
+  control_run: { run_id: RunId; action: ControlAction; id: string };
   subscribe: { head: number };
   list_checkpoints: { checkpoints: Checkpoint[] };
-  generate: { text: string; checkpoint: string | null; new_tokens: number; seconds: number };
+  generate: { results: Generation[] };
+  cancel: { request_id: number; cancelled: boolean };
+  evaluate: EvaluationResult;
+  export_checkpoint: { path: string; files: ManifestFile[] };
+  host_info: HostInfo;
+  /** `estimate`: memory per training process (sizes in MB, parameter counts); null when the model's size is unknown. */
+  preflight: { errors: string[]; warnings: string[]; estimate: Record<string, unknown> | null };
 }
 
 export type Method = keyof ParamsMap & keyof ResultMap;
@@ -78,7 +201,7 @@ export type ResultOf<M extends Method> = ResultMap[M];
 
 export interface EventDataMap {
   run_created: { name: string; config: string };
-  run_state: { state: RunState; error?: string; max_steps?: number };
+  run_state: { state: RunState; error?: string; max_steps?: number; segment?: number; resumed_from?: string };
   metrics: {
     step: number;
     max_steps: number;
@@ -88,10 +211,23 @@ export interface EventDataMap {
     grad_norm: number | null;
     tokens_per_sec: number | null;
     eta_s: number | null;
+    /** 0 for the first launch, +1 per resume: a step logged again after a resume is a new point, not a duplicate. */
+    segment?: number;
+    samples_per_sec?: number | null;
+    loss_terms?: Record<string, number | null>;
+    lr_groups?: Record<string, number | null>;
+    gpu?: GpuMemory | null;
   };
-  eval: { step: number; eval_loss: number | null };
-  checkpoint: Checkpoint;
-  log: { level: 'info' | 'warning' | 'error'; message: string };
+  eval: { step: number; eval_loss: number | null; segment?: number; metrics?: Record<string, number | null>; best?: boolean };
+  checkpoint: CheckpointSaved;
+  checkpoint_removed: { name: string; reason?: string };
+  /** `code` names warnings a UI reacts to: grad_norm_band, non_finite_loss, eval_loss_rising, warmup_capped, ... */
+  log: { level: 'info' | 'warning' | 'error'; message: string; code?: string; step?: number };
+  param_groups: { groups: ParamGroup[] };
+  data_report: { split: 'train' | 'eval'; file: string; format: string; rows: number; kept: number; bad: number; cached?: boolean; tokens?: number };
+  bad_row: { split: 'train' | 'eval'; file: string; line: number; reason: string };
+  early_stop: { step: number; reason: string; metric: string; best_value: number | null; best_step: number | null };
+  control_done: { id: string; action: ControlAction; step: number; value?: number; checkpoint?: string; error?: string };
 }
 
 export type EventKind = keyof EventDataMap;
@@ -129,8 +265,18 @@ export type ResponseMessage =
   | { type: 'response'; re: number | null; result: unknown }
   | { type: 'response'; re: number | null; error: ErrorBody };
 
+export interface StreamDataMap {
+  token: { adapter: string; text: string };
+  progress: { done: number; total: number; message?: string };
+}
+
+/** Partial output of a long request (generate tokens, evaluate/export progress), sent before its response. */
+export type StreamMessage = {
+  [K in keyof StreamDataMap]: { type: 'stream'; re: number; kind: K; data: StreamDataMap[K] };
+}[keyof StreamDataMap];
+
 export type ClientMessage = ClientHello | RequestMessage;
-export type ServerMessage = ServerHello | ResponseMessage | AgentEvent;
+export type ServerMessage = ServerHello | ResponseMessage | AgentEvent | StreamMessage;
 
 // ---- runtime lists, checked against the unions above ----------------------
 
@@ -138,10 +284,16 @@ export type ServerMessage = ServerHello | ResponseMessage | AgentEvent;
 // a member or names an unknown one fails to type-check.
 type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
-export const METHODS = ['list_runs', 'start_run', 'stop_run', 'subscribe', 'list_checkpoints', 'generate'] as const satisfies readonly Method[];
+export const METHODS = [
+  'list_runs', 'start_run', 'stop_run', 'resume_run', 'control_run', 'subscribe', 'list_checkpoints',
+  'generate', 'cancel', 'evaluate', 'export_checkpoint', 'host_info', 'preflight',
+] as const satisfies readonly Method[];
 const methodsComplete: Exact<(typeof METHODS)[number], Method> = true;
 
-export const EVENT_KINDS = ['run_created', 'run_state', 'metrics', 'eval', 'checkpoint', 'log'] as const satisfies readonly EventKind[];
+export const EVENT_KINDS = [
+  'run_created', 'run_state', 'metrics', 'eval', 'checkpoint', 'checkpoint_removed', 'log',
+  'param_groups', 'data_report', 'bad_row', 'early_stop', 'control_done',
+] as const satisfies readonly EventKind[];
 const eventKindsComplete: Exact<(typeof EVENT_KINDS)[number], EventKind> = true;
 
 export const RUN_STATES = ['starting', 'running', 'completed', 'failed', 'stopped'] as const satisfies readonly RunState[];
@@ -149,7 +301,7 @@ const runStatesComplete: Exact<(typeof RUN_STATES)[number], RunState> = true;
 
 export const ERROR_CODES = [
   'bad_message', 'unauthorized', 'unsupported_protocol', 'unknown_method', 'bad_params',
-  'bad_config', 'not_found', 'conflict', 'internal',
+  'bad_config', 'not_found', 'conflict', 'internal', 'cancelled', 'unavailable',
 ] as const satisfies readonly ErrorCode[];
 const errorCodesComplete: Exact<(typeof ERROR_CODES)[number], ErrorCode> = true;
 

@@ -25,6 +25,7 @@ const serverFrames = {
   hello: definitionValidator('serverHello'),
   response: definitionValidator('response'),
   event: definitionValidator('event'),
+  stream: definitionValidator('stream'),
 };
 const clientFrames = { hello: definitionValidator('clientHello'), request: definitionValidator('request') };
 const results = Object.fromEntries(METHODS.map((m) => [m, definitionValidator(`results/${m}`)])) as Record<Method, ValidateFunction>;
@@ -59,7 +60,7 @@ export function validateServerMessage(raw: string): FrameValidation {
   // Dispatching on `type` first gives errors about the intended message instead of a oneOf over all five.
   const validator = typeof type === 'string' ? serverFrames[type as keyof typeof serverFrames] : undefined;
   if (!validator) {
-    return { ok: false, error: `/type: expected "hello", "response" or "event", got ${JSON.stringify(type)}`, parsed };
+    return { ok: false, error: `/type: expected "hello", "response", "event" or "stream", got ${JSON.stringify(type)}`, parsed };
   }
   if (!validator(parsed)) return { ok: false, error: `${type} frame: ${formatErrors(validator.errors)}`, parsed };
   return { ok: true, msg: parsed as ServerMessage };

@@ -1,0 +1,97 @@
+"""Conversations -> token ids and labels through the tokenizer's own chat template.
+
+The template is rendered prefix by prefix: after each message, and before each assistant turn with the
+generation prompt. The text between two consecutive prefixes is a "piece"; pieces are tokenised one by
+one and concatenated. Two things follow from that:
+
+- the loss mask is exact: an assistant piece is precisely what the model must write after the generation
+  prompt (its content plus the template's end-of-turn tokens), and nothing else carries loss unless
+  train_on is "all";
+- generation uses the same split (`prompt_ids`), so the ids of a prompt at inference are exactly the
+  ids the model saw before that answer in training, even where a BPE merge could cross a turn boundary.
+
+Multi-turn dialogue keeps the whole history in context and trains every assistant turn.
+A template that re-renders earlier turns differently once later ones exist (some "thinking" templates
+drop old reasoning) cannot be split this way; such a conversation is reported as a bad row.
+"""
+
+IGNORE = -100
+
+# For tokenizers without a chat template (base models): a plain ChatML-like layout.
+FALLBACK_TEMPLATE = (
+    "{% for m in messages %}{{ '<|' + m['role'] + '|>\n' + m['content'] + eos_token + '\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif %}"
+)
+
+
+class TemplateError(ValueError):
+    """This conversation cannot be rendered prefix by prefix with this template."""
+
+
+def chat_template(tokenizer) -> str:
+    return tokenizer.chat_template or FALLBACK_TEMPLATE
+
+
+def _render(tokenizer, messages: list[dict], generation_prompt: bool) -> str:
+    if not messages and not generation_prompt:
+        return ""
+    try:
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation_prompt,
+                                             chat_template=chat_template(tokenizer))
+    except Exception as exc:  # templates raise_exception() on what they refuse, e.g. a system turn
+        raise TemplateError(f"the chat template refused this conversation: {exc}") from None
+
+
+def pieces(tokenizer, messages: list[dict], add_generation_prompt: bool = False) -> list[tuple[str, bool]]:
+    """[(text, is_assistant_answer)] whose concatenation is the rendered conversation."""
+    out: list[tuple[str, bool]] = []
+    done = ""
+
+    def cut(upto: str, answer: bool) -> None:
+        nonlocal done
+        if not upto.startswith(done):
+            raise TemplateError("the chat template renders earlier turns differently once later turns "
+                                "are added, so this conversation cannot be masked turn by turn")
+        if len(upto) > len(done):
+            out.append((upto[len(done):], answer))
+        done = upto
+
+    for i, message in enumerate(messages):
+        if message["role"] == "assistant":
+            cut(_render(tokenizer, messages[:i], True), False)
+        cut(_render(tokenizer, messages[: i + 1], False), message["role"] == "assistant")
+    if add_generation_prompt:
+        cut(_render(tokenizer, messages, True), False)
+    return out
+
+
+def _tokenise(tokenizer, texts: list[str]) -> list[list[int]]:
+    return tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
+
+
+def encode_conversation(tokenizer, messages: list[dict], train_on: str = "assistant") -> dict:
+    """{"input_ids", "labels"}: labels copy the ids on assistant answers (or everywhere), IGNORE elsewhere."""
+    parts = pieces(tokenizer, messages)
+    ids, labels = [], []
+    for (_, answer), piece_ids in zip(parts, _tokenise(tokenizer, [text for text, _ in parts])):
+        ids += piece_ids
+        labels += piece_ids if answer or train_on == "all" else [IGNORE] * len(piece_ids)
+    return {"input_ids": ids, "labels": labels}
+
+
+def encode_text(tokenizer, text: str) -> dict:
+    """A plain-text sample: the tokenizer's own special tokens, the text, then EOS; loss on every token."""
+    ids = tokenizer(text, add_special_tokens=True)["input_ids"]
+    if tokenizer.eos_token_id is not None and (not ids or ids[-1] != tokenizer.eos_token_id):
+        ids = ids + [tokenizer.eos_token_id]
+    return {"input_ids": ids, "labels": list(ids)}
+
+
+def prompt_ids(tokenizer, messages: list[dict]) -> list[int]:
+    """The ids a model sees before writing the next assistant turn, split exactly as in training."""
+    parts = pieces(tokenizer, messages, add_generation_prompt=True)
+    return [i for piece_ids in _tokenise(tokenizer, [text for text, _ in parts]) for i in piece_ids]
+
+
+def render_prompt(tokenizer, messages: list[dict]) -> str:
+    return _render(tokenizer, messages, True)
