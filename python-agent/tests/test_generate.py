@@ -1,5 +1,6 @@
 """Generation service on a real tiny Llama with real peft adapters (random lora_B, nothing trained)."""
 
+import os
 import threading
 
 import pytest
@@ -151,3 +152,22 @@ def test_compat_generator(setup):
     model_dir, a, _, service = setup
     out = Generator(service).generate(model_dir, "hi", 4, "r1", {"name": "checkpoint-10", "path": a})
     assert out["checkpoint"] == "checkpoint-10" and 1 <= out["new_tokens"] <= 4
+
+
+def test_least_recently_used_adapter_is_dropped(setup, monkeypatch):
+    import tunelab_agent.generate as generate
+
+    model_dir, a, b, _ = setup
+    monkeypatch.setattr(generate, "MAX_ADAPTERS", 2)
+    service = GenerationService(device="cpu")
+    first = service.generate(model_dir, [("a", a)], "hi", {"max_new_tokens": 3})
+    service.generate(model_dir, [("b", b), ("base", None)], "hi", {"max_new_tokens": 3})
+    loaded = service.load(model_dir)
+    assert list(loaded.adapters.values()) == [a, b]
+    service.generate(model_dir, [("b", b)], "hi", {"max_new_tokens": 3})  # b is now the most recent
+    extra = make_adapter(model_dir, os.path.join(os.path.dirname(a), "checkpoint-40"), seed=9)
+    service.generate(model_dir, [("extra", extra)], "hi", {"max_new_tokens": 3})
+    assert list(loaded.adapters.values()) == [b, extra]
+    assert set(loaded.model.peft_config) == set(loaded.adapters)
+    assert service.generate(model_dir, [("a", a)], "hi", {"max_new_tokens": 3}) == [
+        {**first[0], "ttft_ms": pytest.approx(0, abs=1e9), "tokens_per_sec": pytest.approx(0, abs=1e9)}]

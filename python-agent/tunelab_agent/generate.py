@@ -207,17 +207,21 @@ class StackedLora:
             weight = layer.lora_A[used[0]].weight
             down = torch.zeros(len(keys), layer.in_features, rank, dtype=weight.dtype, device=weight.device)
             up = torch.zeros(len(keys), rank, layer.out_features, dtype=weight.dtype, device=weight.device)
-            for row, key in enumerate(keys):
-                if key in used:
-                    r = layer.r[key]
-                    down[row, :, :r] = layer.lora_A[key].weight.t()
-                    up[row, :r, :] = layer.lora_B[key].weight.t() * layer.scaling[key]
+            with torch.no_grad():
+                for row, key in enumerate(keys):
+                    if key in used:
+                        r = layer.r[key]
+                        down[row, :, :r] = layer.lora_A[key].weight.t()
+                        up[row, :r, :] = layer.lora_B[key].weight.t() * layer.scaling[key]
             self.handles.append(layer.register_forward_hook(self.hook(down, up), with_kwargs=True))
 
     @staticmethod
     def hook(down: torch.Tensor, up: torch.Tensor):
         def add_lora(module, args, kwargs, output):
             x = args[0] if args else kwargs["x"]
+            if x.dim() != 3 or x.shape[0] != down.shape[0]:  # e.g. MoE layers that regroup tokens
+                raise GenerationError("this architecture feeds LoRA layers a regrouped batch; "
+                                      "compare its adapters one at a time")
             return output + torch.bmm(torch.bmm(x.to(down.dtype), down), up).to(output.dtype)
         return add_lora
 

@@ -301,11 +301,20 @@ class Agent:
         progress = ctx.streamer("progress")
         adapter = (checkpoint["name"], checkpoint["path"]) if checkpoint else ("base", None)
         out_dir = checkpoint["path"] if checkpoint else None
-        result = await asyncio.get_running_loop().run_in_executor(None, lambda: evaluate.evaluate(
-            self.generator, model, adapter, path, targets, params.get("max_new_tokens", 32),
-            on_progress=lambda done, total: progress({"done": done, "total": total}),
-            out_dir=out_dir, cancel=ctx.cancel, dataset_opts=config["dataset"]))
-        return result
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(None, lambda: evaluate.evaluate(
+                self.generator, model, adapter, path, targets, params.get("max_new_tokens", 32),
+                on_progress=lambda done, total: progress({"done": done, "total": total}),
+                out_dir=out_dir, cancel=ctx.cancel, dataset_opts=config["dataset"]))
+        except evaluate.EvaluationError as exc:
+            raise ProtocolError("bad_params", str(exc)) from None
+        if result["cancelled"]:
+            raise ProtocolError("cancelled", f"evaluation cancelled after {result['rows']} rows")
+        labels = result["labels"] or {}
+        return {"checkpoint": checkpoint["name"] if checkpoint else None, "rows": result["rows"],
+                "loss": result["loss"], "perplexity": result["perplexity"], "exact_match": result["exact_match"],
+                "labels": labels.get("per_label", {}), "macro": labels.get("macro"),
+                "ttft_ms_median": result["ttft_ms_median"], "targets": result["targets"], "seconds": result["seconds"]}
 
     async def do_export_checkpoint(self, params: dict, ctx: "RequestContext") -> dict:
         run_id = self.known_run(params["run_id"])
@@ -324,7 +333,7 @@ class Agent:
         return await asyncio.to_thread(hostinfo.host_info, self.root)
 
     async def do_preflight(self, params: dict) -> dict:
-        config, resolved = self.check_config(params, require_files=False)
+        config, resolved, _, _ = self.check_config(params, require_files=False)
         host = await asyncio.to_thread(hostinfo.host_info, self.root)
         return await asyncio.to_thread(preflight.preflight, config, resolved, host, self.root)
 

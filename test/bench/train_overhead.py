@@ -1,99 +1,210 @@
-"""Benchmark: the agent's training recipe against a bare PyTorch loop on the same model, data and LoRA.
+"""Benchmark: the agent's training recipe against a bare PyTorch loop, same model, rows, LoRA and batches.
 
-Both run in this one process on the same tiny model (the demo's size) and the same encoded rows. The
-agent side is the real `tunelab_agent.train.run` with its Trainer and event callback (an fsync'd event per
-step, logging_steps 1, the worst case), timed between its own step events, as the bare loop is timed
-between steps. The ratio is steps/s agent / steps/s bare.
+Both sides run in this one process. The agent side is the real recipe (tunelab_agent.train.Recipe:
+setup, train, cleanup) with its TunelabTrainer, EventCallback and fsync'd event log, on a run folder
+written as the server writes one; it is timed between its own `metrics` events, so model loading and
+the final save are not counted. With logging_steps 1 (the default here) every step writes an event
+and syncs with the device for the Trainer's log: the worst case.
 
-Usage: python-agent/.venv/bin/python test/bench/train_overhead.py [--steps 60] [--batch 16]
+The bare side is what one would write by hand for the same training: the model, LoRA and rows come from
+the same Recipe setup (so dtype, attention, LoRA options and tokenised rows are identical), then a plain
+loop of forward, backward, gradient clipping (training.max_grad_norm, as the agent does) and the same
+optimizer the Trainer picks, under the same autocast. It replays exactly the batches the agent's Trainer
+drew, in the same order, so both sides do the same work; it is timed over the same steps.
+
+The ratio is steps/s agent / steps/s bare (goal >= 0.99). It runs on the GPU when there is one (bf16,
+as the agent's dtype auto picks), else on the CPU; see run_all_gpu.sh for GPU-sized settings.
+
+Usage: python-agent/.venv/bin/python test/bench/train_overhead.py [--size tiny|1b] [--seq 0|N]
+       [--batch 8] [--steps 30] [--warmup 3] [--logging-steps 1] [--targets q_proj,v_proj|all-linear]
 """
 
 import argparse
+import contextlib
+import gc
 import json
+import math
 import os
 import sys
 import tempfile
 import time
 
 import torch
-from peft import LoraConfig, get_peft_model
-from transformers import AutoModelForCausalLM, AutoTokenizer
+import yaml
+from transformers import Trainer
+from transformers.utils import logging as hf_logging
 
-from tunelab_agent import eventlog, train
-from tunelab_agent.data import Collator, encode_row, read_alpaca
-from tunelab_agent.tiny_model import make_tiny_model
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_model import SAMPLE, SIZES, long_rows, make_model  # noqa: E402
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DATA = os.path.join(REPO, "samples", "sentiment", "train.jsonl")
-TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-LR, MAX_LENGTH, WARMUP = 1e-3, 96, 3
+from tunelab_agent import eventlog, train  # noqa: E402
+from tunelab_agent.callbacks import StopFlag  # noqa: E402
+from tunelab_agent.data import PaddingCollator  # noqa: E402
 
-
-def bare_loop(model_dir: str, steps: int, batch: int) -> float:
-    """Steps per second of forward, backward and AdamW step on the peft model, after WARMUP steps."""
-    torch.manual_seed(0)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    rows = [encode_row(tokenizer, r, MAX_LENGTH) for r in read_alpaca(DATA)]
-    rows = [r for r in rows if r is not None]
-    model = get_peft_model(AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32),
-                           LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules=TARGETS, task_type="CAUSAL_LM"))
-    model.train()
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=LR)
-    collate = Collator(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id)
-    order = torch.randperm(len(rows)).tolist()
-    started = None
-    for step in range(WARMUP + steps):
-        if step == WARMUP:
-            started = time.perf_counter()
-        ids = [order[(step * batch + i) % len(order)] for i in range(batch)]
-        loss = model(**collate([rows[i] for i in ids])).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-    return steps / (time.perf_counter() - started)
+ALL_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+RUN_ID = "bench-run"
 
 
-def agent_run(model_dir: str, root: str, steps: int, batch: int) -> float:
-    """Steps per second of the agent's recipe, from its own step events (so model loading is not counted)."""
-    run_id = "bench-run"
-    folder = os.path.join(eventlog.runs_dir(root), run_id)
+def write_run(root: str, model_dir: str, data: str, args, max_length: int, max_steps: int) -> str:
+    """A run folder as the server leaves it for `python -m tunelab_agent run` (config.yaml + run.json)."""
+    folder = os.path.join(eventlog.runs_dir(root), RUN_ID)
     os.makedirs(folder)
-    config = f"""name: bench
-model: {model_dir}
-dataset: {{ train: {DATA}, eval_ratio: 0, max_length: {MAX_LENGTH} }}
-lora: {{ r: 16, alpha: 32, dropout: 0.05, target_modules: {json.dumps(TARGETS)} }}
-training: {{ learning_rate: {LR}, scheduler: constant, warmup_steps: 0, batch_size: {batch},
-            max_steps: {WARMUP + steps}, save_steps: 100000, logging_steps: 1 }}
-"""
+    targets = "all-linear" if args.targets == "all-linear" else args.targets.split(",")
+    config = {
+        "name": "bench",
+        "model": {"name": model_dir},
+        "dataset": {"train": data, "eval_ratio": 0, "max_length": max_length},
+        "lora": {"r": 16, "alpha": 32, "dropout": 0.1, "target_modules": targets},
+        # Constant LR and no warmup: the schedule costs nothing and would only add a warmup_capped warning.
+        # save_steps beyond the run: the only save is the final one, after the last timed event.
+        "training": {"scheduler": "constant", "warmup_steps": 0, "batch_size": args.batch, "max_steps": max_steps,
+                     "save_steps": 10 * max_steps, "logging_steps": args.logging_steps},
+    }
     with open(os.path.join(folder, "config.yaml"), "w") as f:
-        f.write(config)
+        yaml.safe_dump(config, f)
     with open(os.path.join(folder, "run.json"), "w") as f:
         json.dump({"name": "bench", "created": time.time(), "config_path": None, "pid": os.getpid(),
-                   "resolved": {"model": model_dir, "train": DATA}}, f)
-    if train.run(folder, root) != 0:
-        sys.exit(f"the agent's run failed; see {folder}/events.jsonl")
-    metrics = [e for e in eventlog.read_run_events(root, run_id) if e["kind"] == "metrics"]
-    first = next(e for e in metrics if e["data"]["step"] == WARMUP)
-    last = metrics[-1]
-    return (last["data"]["step"] - first["data"]["step"]) / (last["time"] - first["time"])
+                   "resolved": {"model": model_dir, "train": data}}, f)
+    return folder
+
+
+class BatchRecorder:
+    """Passes batches through to the agent's collator and notes which rows each one held (a dict lookup
+    per row, so the agent's side pays nothing measurable for it)."""
+
+    def __init__(self, collator, items: list[dict]):
+        self.collator = collator
+        self.index = {id(item): i for i, item in enumerate(items)}
+        self.batches: list[list[int]] = []
+
+    def __call__(self, batch: list[dict]) -> dict:
+        self.batches.append([self.index[id(item)] for item in batch])
+        return self.collator(batch)
+
+
+def agent_side(run_dir: str, root: str, first: int) -> dict:
+    """Runs the recipe as train.run does; returns the batches its Trainer drew and its timed window."""
+    recipe = train.Recipe(run_dir, root)
+    recipe.setup(StopFlag())
+    recorder = BatchRecorder(recipe.trainer.data_collator, recipe.train_items)
+    recipe.trainer.data_collator = recorder
+    # In a real run stdout is train.log; the Trainer prints each log there too.
+    with open(os.path.join(run_dir, "train.log"), "w") as log, contextlib.redirect_stdout(log):
+        outcome = recipe.train()
+        recipe.cleanup(outcome)
+    events = eventlog.read_run_events(root, RUN_ID)
+    if outcome != "completed":
+        errors = [e["data"].get("message") for e in events if e["kind"] == "log" and e["data"].get("level") == "error"]
+        sys.exit(f"the agent's run ended {outcome}: {errors or recipe.ctx.extra.get('error')}")
+    metrics = [e for e in events if e["kind"] == "metrics" and e["data"]["step"] >= first]
+    start, end = metrics[0], metrics[-1]
+    result = {
+        "batches": recorder.batches, "first": start["data"]["step"], "last": end["data"]["step"],
+        "seconds": end["time"] - start["time"], "events": len(events),
+        "dtype": str(recipe.model.get_base_model().dtype).replace("torch.", ""),
+        "device": str(recipe.trainer.args.device),
+    }
+    del recipe, recorder
+    release_memory()
+    return result
+
+
+def bare_side(run_dir: str, root: str, batches: list[list[int]], first: int, last: int) -> float:
+    """Seconds of a hand-written loop over steps first+1..last of the same batches."""
+    recipe = train.Recipe(run_dir, root)
+    recipe.is_writer = False  # only its loaders are wanted; its events would mix into the agent's log
+    recipe.setup(StopFlag())
+    args = recipe.trainer.args
+    device = args.device
+    model = recipe.model.to(device)
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer_cls, optimizer_kwargs = Trainer.get_optimizer_cls_and_kwargs(args, model)
+    optimizer = optimizer_cls(params, weight_decay=args.weight_decay, **optimizer_kwargs)
+    half = torch.bfloat16 if args.bf16 else torch.float16
+    collate = PaddingCollator(recipe.tokenizer.pad_token_id)
+    items = recipe.train_items
+
+    started = None
+    for step, rows in enumerate(batches[:last], start=1):
+        if step == first + 1:
+            synchronize(device)
+            started = time.perf_counter()
+        batch = {k: v.to(device, non_blocking=True) for k, v in collate([items[i] for i in rows]).items()}
+        with torch.autocast(device.type, dtype=half, enabled=args.bf16 or args.fp16):
+            loss = model(**batch, use_cache=False).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, args.max_grad_norm)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    synchronize(device)
+    seconds = time.perf_counter() - started
+    del recipe, model, optimizer
+    release_memory()
+    return seconds
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def release_memory() -> None:
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def rounded_up(value: int, multiple: int) -> int:
+    return max(multiple, math.ceil(value / multiple) * multiple)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=60)
-    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--size", choices=SIZES, default="tiny", help="model shape (see bench_model.py)")
+    parser.add_argument("--seq", type=int, default=0,
+                        help="0: the sentiment sample rows (max_length 96); N: synthetic rows of about N tokens")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=30, help="timed steps")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps first, on both sides")
+    parser.add_argument("--logging-steps", type=int, default=1, help="the agent's training.logging_steps")
+    parser.add_argument("--targets", default=",".join(ALL_PROJECTIONS),
+                        help="LoRA target_modules, comma-separated, or all-linear")
     args = parser.parse_args()
-    torch.set_num_threads(os.cpu_count() or 1)
+    hf_logging.disable_progress_bar()
+    # Timing is read at logging steps only, so the window starts and ends on one.
+    first = rounded_up(args.warmup, args.logging_steps)
+    last = first + rounded_up(args.steps, args.logging_steps)
+
     with tempfile.TemporaryDirectory(prefix="tunelab-bench-") as tmp:
-        model_dir = os.path.join(tmp, "model")
-        make_tiny_model(model_dir, DATA, hidden=256, layers=4)
-        bare = bare_loop(model_dir, args.steps, args.batch)
-        agent = agent_run(model_dir, os.path.join(tmp, "root"), args.steps, args.batch)
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores)"
-    print(f"device: {device}; tiny Llama 256x4, LoRA r=16 on 7 projections, batch {args.batch}, {args.steps} timed steps")
-    print(f"bare PyTorch loop : {bare:6.2f} steps/s")
-    print(f"agent recipe      : {agent:6.2f} steps/s (Trainer + an fsync'd event per step)")
-    print(f"ratio agent/bare  : {agent / bare:.2f}")
+        model_dir = make_model(os.path.join(tmp, "model"), args.size)
+        if args.seq:
+            from transformers import AutoTokenizer
+
+            data = long_rows(os.path.join(tmp, "rows.jsonl"), AutoTokenizer.from_pretrained(model_dir),
+                             count=8 * args.batch, length=args.seq)
+            max_length = args.seq
+        else:
+            data, max_length = SAMPLE, 96
+        root = os.path.join(tmp, "root")
+        run_dir = write_run(root, model_dir, data, args, max_length, last)
+        agent = agent_side(run_dir, root, first)
+        bare = bare_side(run_dir, root, agent["batches"], agent["first"], agent["last"])
+
+    steps = agent["last"] - agent["first"]
+    device = agent["device"]
+    if device.startswith("cuda"):
+        device = f"{device} ({torch.cuda.get_device_name(0)})"
+    else:
+        device = f"cpu ({torch.get_num_threads()} threads)"
+    print(f"device {device}, {agent['dtype']}; model {args.size}, rows "
+          f"{'sample, max_length 96' if not args.seq else f'~{args.seq} tokens'}, batch {args.batch}, "
+          f"LoRA r=16 on {args.targets}; steps {agent['first'] + 1}..{agent['last']} timed "
+          f"({steps}), logging_steps {args.logging_steps}")
+    print(f"bare PyTorch loop : {steps / bare:8.3f} steps/s")
+    print(f"agent recipe      : {steps / agent['seconds']:8.3f} steps/s "
+          f"(Trainer + EventCallback, {agent['events']} fsync'd events)")
+    print(f"agent / bare steps/s ratio: {bare / agent['seconds']:.3f}x (goal >= 0.99x)")
 
 
 if __name__ == "__main__":

@@ -80,7 +80,8 @@ export interface Targets {
 export interface TargetCheck {
   target: number;
   value: number | null;
-  met: boolean;
+  /** null when the metric does not apply (e.g. precision on rows without labels). */
+  met: boolean | null;
 }
 
 export interface LabelScore {
