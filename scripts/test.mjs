@@ -53,7 +53,7 @@ async function nodeSuite(name) {
 }
 
 function pythonSuite() {
-  const r = run(agentPython(root), ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'python-agent/tests']);
+  const r = run(agentPython(root), ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', '-o', 'faulthandler_timeout=300', 'python-agent/tests']);
   const m = (label) => Number((r.stdout.match(new RegExp(`(\\d+) ${label}`)) ?? [])[1] ?? 0);
   totals.passed += m('passed');
   totals.failed += m('failed') + m('error') + (r.status !== 0 && m('failed') + m('error') === 0 ? 1 : 0);

@@ -44,3 +44,12 @@ def test_defaults_are_filled_from_the_schema():
     assert config["lora"]["target_modules"] == ["q_proj", "v_proj"]
     assert config["dataset"]["eval_ratio"] == 0.1
     assert "max_steps" not in config["training"]  # no default: epochs decide
+
+
+def test_exponent_numbers_read_as_numbers_like_in_the_editor():
+    # YAML 1.1 (PyYAML's default) would read 1e-5 as a string and reject the config.
+    from tunelab_agent.run_config import load_run_config
+
+    config = load_run_config("model: m\ndataset: {train: a.jsonl}\ntraining: {learning_rate: 1e-5}\n"
+                             "layer_lr: [{pattern: 'layers\\.0\\.', learning_rate: 5E-6}]\n", "x.yaml")
+    assert config["training"]["learning_rate"] == 1e-5 and config["layer_lr"][0]["learning_rate"] == 5e-6

@@ -6,6 +6,7 @@ Errors name the file, the YAML line and the key path, e.g.
 
 import copy
 import json
+import re
 from functools import lru_cache
 from importlib import resources
 
@@ -16,6 +17,20 @@ from jsonschema.exceptions import best_match
 
 class ConfigError(ValueError):
     pass
+
+
+class Loader(yaml.SafeLoader):
+    """YAML 1.2 numbers: PyYAML (YAML 1.1) reads `1e-5` as a string, while the editor's YAML reads a number."""
+
+
+Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+    |\.[0-9_]+(?:[eE][-+][0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."))
 
 
 @lru_cache(maxsize=None)
@@ -36,8 +51,8 @@ def describe(value) -> str:
 def load_run_config(text: str, source: str = "run config") -> dict:
     """Parse and validate; raise ConfigError with one line per problem."""
     try:
-        root_node = yaml.compose(text, Loader=yaml.SafeLoader)
-        config = yaml.safe_load(text)
+        root_node = yaml.compose(text, Loader=Loader)
+        config = yaml.load(text, Loader=Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""

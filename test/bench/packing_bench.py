@@ -5,14 +5,18 @@ exactly the same samples, so both see the same real tokens; throughput is real (
 second of forward + backward + AdamW step, after one untimed warm-up step. Chat lengths are long-tailed
 (lognormal: most answers short, a few long), as in real SFT data, which is where padding wastes most.
 
+On a GPU the model trains in bf16 (the agent's dtype auto) under bf16 autocast, as the Trainer does;
+--size 1b builds a 1.1B random Llama there (see bench_model.py).
+
 Usage: python-agent/.venv/bin/python test/bench/packing_bench.py [--samples 256] [--max-length 512]
-       [--batch 8] [--device auto|cpu|cuda]
+       [--batch 8] [--device auto|cpu|cuda] [--size tiny|1b]
 """
 
 import argparse
 import math
 import os
 import random
+import sys
 import tempfile
 import time
 
@@ -25,6 +29,9 @@ from tunelab_agent.data import PaddingCollator
 from tunelab_agent.packing import PackingCollator, pack
 from tunelab_agent.templating import encode_conversation
 from tunelab_agent.tiny_model import make_tiny_model
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_model import SIZES, default_dtype, make_model  # noqa: E402
 
 WORDS = "the food was good and the service slow but we would come back for the bread next time".split()
 
@@ -48,7 +55,7 @@ def chats(count: int, max_length: int, tokenizer, seed: int = 0) -> list[dict]:
 def train_epoch(model_dir: str, batches: list[dict], device: str) -> float:
     """Seconds for one pass over `batches` (the first one is an untimed warm-up, then repeated timed)."""
     torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).to(device)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=default_dtype(device)).to(device)
     model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0, task_type="CAUSAL_LM",
                                              target_modules=["q_proj", "k_proj", "v_proj", "o_proj"]))
     model.train()
@@ -56,7 +63,11 @@ def train_epoch(model_dir: str, batches: list[dict], device: str) -> float:
     to_device = lambda b: {k: v.to(device) if torch.is_tensor(v) else v for k, v in b.items()}
 
     def step(batch):
-        model(**to_device(batch)).loss.backward()
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=device == "cuda"):
+            # No KV cache on either side (the packing collator already says so in its batch): a padded
+            # batch would otherwise fill a cache it never reads, which is not what the agent trains with.
+            loss = model(**{"use_cache": False, **to_device(batch)}).loss
+        loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
@@ -79,12 +90,17 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--size", choices=SIZES, default=None,
+                        help="a bench_model shape instead of --hidden/--layers (1b: for GPUs)")
     args = parser.parse_args()
     hf_logging.disable_progress_bar()
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
 
     with tempfile.TemporaryDirectory() as folder:
-        model_dir = make_tiny_model(os.path.join(folder, "model"), hidden=args.hidden, layers=args.layers)
+        if args.size:
+            model_dir = make_model(os.path.join(folder, "model"), args.size)
+        else:
+            model_dir = make_tiny_model(os.path.join(folder, "model"), hidden=args.hidden, layers=args.layers)
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         items = chats(args.samples, args.max_length, tokenizer)
         random.Random(1).shuffle(items)
@@ -104,7 +120,7 @@ def main() -> None:
         padding_tps = real_tokens / train_epoch(model_dir, padded, device)
         packing_tps = real_tokens / train_epoch(model_dir, packed, device)
 
-    print(f"device {device}; {len(items)} chats, {real_tokens} real tokens, lengths "
+    print(f"device {device} ({default_dtype(device)}); {len(items)} chats, {real_tokens} real tokens, lengths "
           f"{min(len(i['input_ids']) for i in items)}..{max(len(i['input_ids']) for i in items)} "
           f"(mean {real_tokens / len(items):.0f}), max_length {args.max_length}")
     print(f"padding: {len(padded)} steps of {args.batch} samples, {real_tokens / slots(padded):.0%} of slots real, "

@@ -12,11 +12,13 @@ loop of forward, backward, gradient clipping (training.max_grad_norm, as the age
 optimizer the Trainer picks, under the same autocast. It replays exactly the batches the agent's Trainer
 drew, in the same order, so both sides do the same work; it is timed over the same steps.
 
-The ratio is steps/s agent / steps/s bare (goal >= 0.99). It runs on the GPU when there is one (bf16,
+The ratio is steps/s agent / steps/s bare (goal >= 0.99); the sides alternate --repeats times and the
+fastest pass of each counts (a shared machine only ever makes a pass slower). It runs on the GPU when there is one (bf16,
 as the agent's dtype auto picks), else on the CPU; see run_all_gpu.sh for GPU-sized settings.
 
 Usage: python-agent/.venv/bin/python test/bench/train_overhead.py [--size tiny|1b] [--seq 0|N]
-       [--batch 8] [--steps 30] [--warmup 3] [--logging-steps 1] [--targets q_proj,v_proj|all-linear]
+       [--batch 8] [--steps 30] [--warmup 3] [--logging-steps 1] [--repeats 3]
+       [--targets q_proj,v_proj|all-linear]
 """
 
 import argparse
@@ -42,12 +44,11 @@ from tunelab_agent.callbacks import StopFlag  # noqa: E402
 from tunelab_agent.data import PaddingCollator  # noqa: E402
 
 ALL_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-RUN_ID = "bench-run"
 
 
-def write_run(root: str, model_dir: str, data: str, args, max_length: int, max_steps: int) -> str:
+def write_run(root: str, run_id: str, model_dir: str, data: str, args, max_length: int, max_steps: int) -> str:
     """A run folder as the server leaves it for `python -m tunelab_agent run` (config.yaml + run.json)."""
-    folder = os.path.join(eventlog.runs_dir(root), RUN_ID)
+    folder = os.path.join(eventlog.runs_dir(root), run_id)
     os.makedirs(folder)
     targets = "all-linear" if args.targets == "all-linear" else args.targets.split(",")
     config = {
@@ -92,7 +93,7 @@ def agent_side(run_dir: str, root: str, first: int) -> dict:
     with open(os.path.join(run_dir, "train.log"), "w") as log, contextlib.redirect_stdout(log):
         outcome = recipe.train()
         recipe.cleanup(outcome)
-    events = eventlog.read_run_events(root, RUN_ID)
+    events = eventlog.read_run_events(root, os.path.basename(run_dir))
     if outcome != "completed":
         errors = [e["data"].get("message") for e in events if e["kind"] == "log" and e["data"].get("level") == "error"]
         sys.exit(f"the agent's run ended {outcome}: {errors or recipe.ctx.extra.get('error')}")
@@ -168,6 +169,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30, help="timed steps")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first, on both sides")
     parser.add_argument("--logging-steps", type=int, default=1, help="the agent's training.logging_steps")
+    parser.add_argument("--repeats", type=int, default=3, help="passes of both sides; the fastest of each counts")
     parser.add_argument("--targets", default=",".join(ALL_PROJECTIONS),
                         help="LoRA target_modules, comma-separated, or all-linear")
     args = parser.parse_args()
@@ -187,9 +189,13 @@ def main() -> None:
         else:
             data, max_length = SAMPLE, 96
         root = os.path.join(tmp, "root")
-        run_dir = write_run(root, model_dir, data, args, max_length, last)
-        agent = agent_side(run_dir, root, first)
-        bare = bare_side(run_dir, root, agent["batches"], agent["first"], agent["last"])
+        agent, bare = None, None
+        for attempt in range(args.repeats):
+            run_dir = write_run(root, f"bench-{attempt}", model_dir, data, args, max_length, last)
+            this = agent_side(run_dir, root, first)
+            seconds = bare_side(run_dir, root, this["batches"], this["first"], this["last"])
+            agent = this if agent is None or this["seconds"] < agent["seconds"] else agent
+            bare = seconds if bare is None else min(bare, seconds)
 
     steps = agent["last"] - agent["first"]
     device = agent["device"]

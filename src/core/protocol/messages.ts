@@ -42,7 +42,7 @@ export interface Checkpoint {
   is_best: boolean;
 }
 
-export type CheckpointReason = 'scheduled' | 'requested' | 'stop' | 'last_good' | 'final';
+export type CheckpointReason = 'scheduled' | 'requested' | 'stop' | 'early_stop' | 'last_good' | 'final';
 
 /** What the checkpoint event says at the moment it was written (best is decided later, by listing). */
 export interface CheckpointSaved {
