@@ -21,6 +21,7 @@ let endpoint: () => Promise<AgentEndpoint>;
 const clients: AgentClient[] = [];
 let completedRunId = '';
 const checkpointEvents: Array<Extract<AgentEvent, { kind: 'checkpoint' }>> = [];
+const removedEvents: Array<Extract<AgentEvent, { kind: 'checkpoint_removed' }>> = [];
 
 function newClient(ep = endpoint): AgentClient {
   const client = new AgentClient({ endpoint: ep, clientName: 'tunelab-integration-test/0.1.0', reconnectMinMs: 100, reconnectMaxMs: 1000, requestTimeoutMs: 60_000 });
@@ -74,6 +75,7 @@ test('a run streams every event exactly once through repeated drops and an agent
   client.onEvent((e) => {
     seen.push(e);
     if (e.kind === 'checkpoint') checkpointEvents.push(e);
+    if (e.kind === 'checkpoint_removed') removedEvents.push(e);
     if (runId && e.run_id === runId && e.kind === 'run_state' && FINAL_RUN_STATES.includes(e.data.state)) finish(e);
     const step = plan[0];
     if (!runId || !step?.when(e)) return;
@@ -121,7 +123,9 @@ test('list_checkpoints returns the checkpoints the run announced, with sha256 ma
   assert.ok(checkpoints.length > 0, 'no checkpoints');
   assert.deepEqual(
     checkpoints.map((c) => c.name).sort(),
-    checkpointEvents.filter((e) => e.run_id === completedRunId).map((e) => e.data.name).sort(),
+    // Retention (training.save_total_limit, default 3) announces each checkpoint it removes.
+    checkpointEvents.filter((e) => e.run_id === completedRunId).map((e) => e.data.name)
+      .filter((name) => !removedEvents.some((r) => r.run_id === completedRunId && r.data.name === name)).sort(),
   );
   for (const c of checkpoints) {
     assert.ok(isAbsolute(c.path), `checkpoint path ${c.path} is not absolute`);
