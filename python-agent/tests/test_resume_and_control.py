@@ -1,5 +1,7 @@
 """Control requests and resume, end to end through the agent server and a real training process."""
 
+import json
+
 import pytest
 
 from agent_client import AgentError
@@ -70,3 +72,24 @@ def test_resume_continues_the_event_stream_in_a_new_segment(start_server, data_d
     with pytest.raises(AgentError) as err:
         client.call("resume_run", {"run_id": run_id, "checkpoint": "checkpoint-3"})
     assert err.value.code == "not_found"
+
+
+def test_a_new_run_can_start_from_another_runs_checkpoint(start_server, data_dir):
+    client = start_server().client()
+    client.call("subscribe", {"since": 0})
+    config = write_config(data_dir, name="first", max_steps=20, save_steps=10, eval_steps=10)
+    first = client.call("start_run", {"config": config, "config_path": str(data_dir / "f.tunelab.yaml")})["run_id"]
+    assert client.wait_for_end(first)[-1]["data"]["state"] == "completed"
+
+    follow_up = json.loads(write_config(data_dir, name="second", max_steps=20, save_steps=10, eval_steps=10))
+    follow_up["training"]["resume_from"] = f"{first}/checkpoint-10"
+    client.events.clear()
+    second = client.call("start_run", {"config": json.dumps(follow_up), "config_path": str(data_dir / "f.tunelab.yaml")})["run_id"]
+    events = [e for e in client.wait_for_end(second) if e["run_id"] == second]
+    assert events[-1]["data"]["state"] == "completed"
+    assert [e["data"]["step"] for e in events if e["kind"] == "metrics"] == list(range(12, 21, 2))
+
+    follow_up["training"]["resume_from"] = "no-such-run/checkpoint-10"
+    with pytest.raises(AgentError) as err:
+        client.call("start_run", {"config": json.dumps(follow_up), "config_path": str(data_dir / "f.tunelab.yaml")})
+    assert err.value.code == "bad_config" and "training.resume_from" in err.value.message
