@@ -31,14 +31,15 @@ test('the webview takes stopDone with a boolean outcome and nothing else', () =>
 });
 
 test('the webview accepts init/append with a valid run and points, and nothing else', () => {
-  const points = [{ kind: 'train', step: 1, loss: 2, learningRate: 1e-3, tokensPerSec: null }, { kind: 'eval', step: 1, evalLoss: 2.1 }];
+  const points = [{ kind: 'train', step: 1, segment: 0, loss: 2, learningRate: 1e-3, tokensPerSec: null }, { kind: 'eval', step: 1, segment: 0, evalLoss: 2.1 }];
   const init = parseHostMessage({ type: 'init', run, points });
   assert.equal(init?.type === 'init' && init.points.length, 2);
   assert.equal(parseHostMessage({ type: 'append', run, points: [] })?.type, 'append');
   assert.equal(parseHostMessage({ type: 'init', run: { ...run, state: 'exploded' }, points }), undefined);
-  assert.equal(parseHostMessage({ type: 'init', run, points: [{ kind: 'train', step: -1, loss: 1, learningRate: 1, tokensPerSec: 1 }] }), undefined);
-  assert.equal(parseHostMessage({ type: 'init', run, points: [{ kind: 'train', step: 1, loss: '1', learningRate: 1, tokensPerSec: 1 }] }), undefined);
+  assert.equal(parseHostMessage({ type: 'init', run, points: [{ kind: 'train', step: -1, segment: 0, loss: 1, learningRate: 1, tokensPerSec: 1 }] }), undefined);
+  assert.equal(parseHostMessage({ type: 'init', run, points: [{ kind: 'train', step: 1, segment: 0, loss: '1', learningRate: 1, tokensPerSec: 1 }] }), undefined);
   assert.equal(parseHostMessage({ type: 'init', run, points: [{ kind: 'other', step: 1 }] }), undefined);
+  assert.equal(parseHostMessage({ type: 'init', run, points: [{ kind: 'eval', step: 1, evalLoss: 2 }] }), undefined, 'a point without its segment');
   assert.equal(parseHostMessage({ type: 'eval', run, points }), undefined);
   assert.equal(parseHostMessage({ type: 'append', run }), undefined);
 });

@@ -27,14 +27,25 @@ test('folds a run from creation through metrics, eval and completion', () => {
   assert.equal(run.loss, 2.25);
   assert.equal(run.tokensPerSec, 900);
   assert.deepEqual(store.points(RUN), [
-    { kind: 'train', step: 1, loss: 2.5, learningRate: 1e-3, tokensPerSec: 900 },
-    { kind: 'train', step: 2, loss: 2.25, learningRate: 1e-3, tokensPerSec: 900 },
-    { kind: 'eval', step: 2, evalLoss: 2.4 },
+    { kind: 'train', step: 1, segment: 0, loss: 2.5, learningRate: 1e-3, tokensPerSec: 900 },
+    { kind: 'train', step: 2, segment: 0, loss: 2.25, learningRate: 1e-3, tokensPerSec: 900 },
+    { kind: 'eval', step: 2, segment: 0, evalLoss: 2.4 },
   ]);
   store.apply(ev('run_state', { state: 'completed' }));
   run = store.get(RUN)!;
   assert.equal(run.state, 'completed');
   assert.equal(run.etaS, null, 'a finished run has no ETA');
+});
+
+test('points carry the segment of their event, so steps trained again after a resume are told apart', () => {
+  seq = 0;
+  const store = new RunStore();
+  store.apply(metrics(12, 1.5));
+  store.apply(ev('run_state', { state: 'starting', segment: 1, resumed_from: 'checkpoint-10' }));
+  store.apply(ev('metrics', { step: 12, max_steps: 40, epoch: 0.3, loss: 1.4, learning_rate: 1e-3, grad_norm: 1, tokens_per_sec: 900, eta_s: 28, segment: 1 }));
+  store.apply(ev('eval', { step: 12, eval_loss: 1.6, segment: 1 }));
+  assert.deepEqual(store.points(RUN).map((p) => [p.kind, p.step, p.segment]), [['train', 12, 0], ['train', 12, 1], ['eval', 12, 1]]);
+  assert.equal(store.get(RUN)!.loss, 1.4);
 });
 
 test('a null loss keeps the last known loss but is still a chart point', () => {
@@ -99,7 +110,7 @@ test('returned records and series are copies the caller cannot corrupt', () => {
   const store = new RunStore();
   store.apply(metrics(1, 2));
   store.get(RUN)!.step = 99;
-  store.points(RUN).push({ kind: 'eval', step: 5, evalLoss: 1 });
+  store.points(RUN).push({ kind: 'eval', step: 5, segment: 0, evalLoss: 1 });
   assert.equal(store.get(RUN)!.step, 1);
   assert.equal(store.points(RUN).length, 1);
 });

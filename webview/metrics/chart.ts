@@ -5,6 +5,7 @@ import {
   type ChartDataset,
 } from 'chart.js';
 import type { MetricPoint } from './protocol';
+import { SegmentedSeries } from './series';
 import { readThemeColors, type ChartColors } from './theme';
 
 // No Legend plugin: the toolbar's checkboxes are the legend, and a second, clickable one would fall out of step with them.
@@ -16,11 +17,14 @@ type Series = { x: number; y: number }[];
 export const SERIES = ['loss', 'evalLoss', 'learningRate'] as const;
 export type SeriesKey = (typeof SERIES)[number];
 
+// After a resume, the values a later segment replaced stay visible as faint dotted lines, toggled with their series.
+const EARLIER_OF: Partial<Record<SeriesKey, number>> = { loss: 3, evalLoss: 4 };
+
 export class MetricsChart {
   private readonly chart: Chart<'line', Series>;
-  private readonly loss: Series = [];
-  private readonly evalLoss: Series = [];
-  private readonly learningRate: Series = [];
+  private readonly loss = new SegmentedSeries();
+  private readonly evalLoss = new SegmentedSeries();
+  private readonly learningRate = new SegmentedSeries();
 
   constructor(private readonly canvas: HTMLCanvasElement) {
     const colors = readThemeColors();
@@ -32,6 +36,8 @@ export class MetricsChart {
           this.dataset('eval loss', 'y', colors.evalLoss, 3),
           // Dashed: the learning rate is a schedule on its own axis, not another loss curve.
           { ...this.dataset('learning rate', 'y1', colors.learningRate), borderDash: [5, 4] },
+          { ...this.dataset('loss before resume', 'y', colors.loss), borderDash: [2, 3], borderWidth: 1 },
+          { ...this.dataset('eval loss before resume', 'y', colors.evalLoss, 2), borderDash: [2, 3], borderWidth: 1 },
         ],
       },
       options: {
@@ -58,6 +64,8 @@ export class MetricsChart {
 
   setVisible(key: SeriesKey, visible: boolean): void {
     this.chart.setDatasetVisibility(SERIES.indexOf(key), visible);
+    const earlier = EARLIER_OF[key];
+    if (earlier !== undefined) this.chart.setDatasetVisibility(earlier, visible);
     this.chart.update('none');
     this.publishVisible();
   }
@@ -73,32 +81,35 @@ export class MetricsChart {
 
   /** Replaces everything (init) or adds points (append), then redraws once. */
   update(points: MetricPoint[], replace: boolean): void {
-    if (replace) for (const s of [this.loss, this.evalLoss, this.learningRate]) s.length = 0;
+    if (replace) for (const s of [this.loss, this.evalLoss, this.learningRate]) s.clear();
     for (const p of points) {
       if (p.kind === 'train') {
-        if (p.loss !== null) insertSorted(this.loss, p.step, p.loss);
-        if (p.learningRate !== null) insertSorted(this.learningRate, p.step, p.learningRate);
+        if (p.loss !== null) this.loss.add(p.step, p.loss, p.segment);
+        if (p.learningRate !== null) this.learningRate.add(p.step, p.learningRate, p.segment);
       } else if (p.evalLoss !== null) {
-        insertSorted(this.evalLoss, p.step, p.evalLoss);
+        this.evalLoss.add(p.step, p.evalLoss, p.segment);
       }
     }
-    const [loss, evalLoss, lr] = this.chart.data.datasets;
+    const [loss, evalLoss, lr, lossBefore, evalBefore] = this.chart.data.datasets;
     // Fresh arrays: assigning goes through decimation's setter and makes Chart.js re-read the data.
-    loss.data = this.loss.slice();
-    evalLoss.data = this.evalLoss.slice();
-    lr.data = this.learningRate.slice();
+    loss.data = this.loss.current.slice();
+    evalLoss.data = this.evalLoss.current.slice();
+    lr.data = this.learningRate.current.slice();
+    lossBefore.data = this.loss.earlier.slice();
+    evalBefore.data = this.evalLoss.earlier.slice();
     this.chart.update('none');
     this.canvas.dataset.points = String(this.pointCount);
   }
 
+  /** Points on the three main series; values a resume superseded are not counted. */
   get pointCount(): number {
-    return this.loss.length + this.evalLoss.length + this.learningRate.length;
+    return this.loss.current.length + this.evalLoss.current.length + this.learningRate.current.length;
   }
 
   applyColors(colors: ChartColors = readThemeColors()): void {
-    const [loss, evalLoss, lr] = this.chart.data.datasets;
-    loss.borderColor = loss.backgroundColor = colors.loss;
-    evalLoss.borderColor = evalLoss.backgroundColor = colors.evalLoss;
+    const [loss, evalLoss, lr, lossBefore, evalBefore] = this.chart.data.datasets;
+    loss.borderColor = loss.backgroundColor = lossBefore.borderColor = lossBefore.backgroundColor = colors.loss;
+    evalLoss.borderColor = evalLoss.backgroundColor = evalBefore.borderColor = evalBefore.backgroundColor = colors.evalLoss;
     lr.borderColor = lr.backgroundColor = colors.learningRate;
     Chart.defaults.color = colors.foreground;
     Chart.defaults.borderColor = colors.grid;
@@ -114,13 +125,4 @@ export class MetricsChart {
     }
     this.chart.update('none');
   }
-}
-
-// Steps normally arrive in order; a replayed or repeated step replaces the old value instead of doubling it.
-function insertSorted(series: Series, x: number, y: number): void {
-  const last = series[series.length - 1];
-  if (!last || last.x < x) { series.push({ x, y }); return; }
-  const i = series.findIndex((p) => p.x >= x);
-  if (series[i].x === x) series[i] = { x, y };
-  else series.splice(i, 0, { x, y });
 }

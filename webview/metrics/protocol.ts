@@ -37,7 +37,7 @@ export function isRunRecord(v: unknown): v is RunRecord {
 }
 
 export function isMetricPoint(v: unknown): v is MetricPoint {
-  if (!isObj(v) || !isStep(v.step)) return false;
+  if (!isObj(v) || !isStep(v.step) || !isStep(v.segment)) return false;
   if (v.kind === 'train') return isNumOrNull(v.loss) && isNumOrNull(v.learningRate) && isNumOrNull(v.tokensPerSec);
   if (v.kind === 'eval') return isNumOrNull(v.evalLoss);
   return false;

@@ -63,11 +63,11 @@ export class RunStore {
         if (d.loss !== null) run.loss = d.loss;
         run.tokensPerSec = d.tokens_per_sec;
         run.etaS = d.eta_s;
-        points.push({ kind: 'train', step: d.step, loss: d.loss, learningRate: d.learning_rate, tokensPerSec: d.tokens_per_sec });
+        points.push({ kind: 'train', step: d.step, segment: d.segment ?? 0, loss: d.loss, learningRate: d.learning_rate, tokensPerSec: d.tokens_per_sec });
         break;
       }
       case 'eval':
-        points.push({ kind: 'eval', step: event.data.step, evalLoss: event.data.eval_loss });
+        points.push({ kind: 'eval', step: event.data.step, segment: event.data.segment ?? 0, evalLoss: event.data.eval_loss });
         break;
       case 'checkpoint':
       case 'log':

@@ -21,6 +21,8 @@ export interface RunRecord {
 export interface TrainPoint {
   kind: 'train';
   step: number;
+  /** 0 for the first launch, +1 per resume (steps after the resumed checkpoint are logged again). */
+  segment: number;
   loss: number | null;
   learningRate: number | null;
   tokensPerSec: number | null;
@@ -30,6 +32,7 @@ export interface TrainPoint {
 export interface EvalPoint {
   kind: 'eval';
   step: number;
+  segment: number;
   evalLoss: number | null;
 }
 
