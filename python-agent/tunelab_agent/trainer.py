@@ -38,6 +38,11 @@ class TunelabTrainer(Trainer):
         self._step_rates: dict[str, float] | None = None
 
     # ---- loss ---------------------------------------------------------------------------------
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        if not getattr(model, "_zero_grad_trainable_only", False):
+            zero_grad_trainable_only(model)
+        return super().training_step(model, inputs, num_items_in_batch)
+
     def floating_point_ops(self, inputs: dict) -> int:
         """The Trainer's FLOP estimate (6 x tokens x non-embedding parameters), with the parameter count
         taken once: the stock version walks every parameter on every step, which on a small model costs
@@ -146,3 +151,25 @@ class TunelabTrainer(Trainer):
         if self._step_rates is not None:
             return dict(self._step_rates)
         return {g.name: g.learning_rate for g in self.groups if g.tensors}
+
+
+def zero_grad_trainable_only(model) -> None:
+    """Make `model.zero_grad()` visit only the trainable parameters.
+
+    The Trainer calls it after every optimizer step, and Module.zero_grad walks every parameter of the
+    model, frozen base weights included, which never hold a gradient under LoRA. Same result, without
+    the walk (about 3 ms a step on the tiny demo model, most of the gap to a bare loop there).
+    """
+    trainable = [p for p in model.parameters() if p.requires_grad]
+
+    def zero_grad(set_to_none: bool = True) -> None:
+        for p in trainable:
+            if p.grad is None:
+                continue
+            if set_to_none:
+                p.grad = None
+            else:
+                p.grad.detach_().zero_()
+
+    model.zero_grad = zero_grad
+    model._zero_grad_trainable_only = True
