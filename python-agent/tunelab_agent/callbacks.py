@@ -19,7 +19,7 @@ from transformers import TrainerCallback
 
 from .control import ControlReader
 from .gpu_stats import gpu_memory
-from .monitor import EarlyStopping, EvalLossTrend, GradNormBand, is_finite
+from .monitor import EarlyStopping, EvalLossTrend, GradNormBand, finite_or_none, is_finite
 
 
 class StopFlag:
@@ -180,14 +180,14 @@ class EventCallback(TrainerCallback):
             "max_steps": state.max_steps,
             "epoch": float(state.epoch or 0.0),
             "segment": getattr(self.ctx, "segment", 0),
-            "loss": _number(loss),
-            "learning_rate": _number(lr),
-            "grad_norm": _number(grad_norm),
+            "loss": finite_or_none(loss),
+            "learning_rate": finite_or_none(lr),
+            "grad_norm": finite_or_none(grad_norm),
             "tokens_per_sec": None if tokens is None else (tokens - start_tokens - self.paused[1]) / seconds,
             "samples_per_sec": None if samples is None else (samples - start_samples - self.paused[2]) / seconds,
             "eta_s": max(state.max_steps - step, 0) * (now - self.started) / done,
-            "loss_terms": {name: _number(value) for name, value in terms.items()},
-            "lr_groups": {name: _number(value) for name, value in (per_group() if per_group else {"default": lr}).items()},
+            "loss_terms": {name: finite_or_none(value) for name, value in terms.items()},
+            "lr_groups": {name: finite_or_none(value) for name, value in (per_group() if per_group else {"default": lr}).items()},
             "gpu": gpu_memory(),
         })
         self.window, self.paused = (now, tokens, samples), [0.0, 0, 0]
@@ -214,8 +214,8 @@ class EventCallback(TrainerCallback):
         self.emit("eval", {
             "step": step,
             "segment": getattr(self.ctx, "segment", 0),
-            "eval_loss": _number(eval_loss),
-            "metrics": {k: _number(v) for k, v in metrics.items()
+            "eval_loss": finite_or_none(eval_loss),
+            "metrics": {k: finite_or_none(v) for k, v in metrics.items()
                         if k.startswith("eval_") and k != "eval_loss" and isinstance(v, (int, float))},
             "best": improved,
         })
@@ -380,12 +380,3 @@ def _control_group():
 def _minus(a, b):
     return None if a is None or b is None else a - b
 
-
-def _number(value):
-    if value is None:
-        return None
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if is_finite(value) else None

@@ -103,12 +103,9 @@ def load_dtype(model_path: str, device: str) -> torch.dtype:
 
 def count_parameters(model_path: str) -> int:
     """Exact parameter count from the config alone: the model is built on the meta device (no memory)."""
-    from transformers import AutoConfig, AutoModelForCausalLM
+    from .preflight import empty_model, model_config
 
-    config = AutoConfig.from_pretrained(model_path)
-    with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(config)
-    return sum(p.numel() for p in model.parameters())
+    return sum(p.numel() for p in empty_model(model_config(model_path)).parameters())
 
 
 def free_bytes(device: str) -> int:

@@ -16,6 +16,11 @@ def is_finite(x) -> bool:
         return False
 
 
+def finite_or_none(x) -> float | None:
+    """The value as a float for an event, or None for what JSON cannot carry (NaN, inf, missing)."""
+    return float(x) if is_finite(x) else None
+
+
 class GradNormBand:
     """Warns once when the grad norm stays outside [low, high] for `patience` logged steps in a row.
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from . import eventlog
 from .callbacks import EventCallback, StopFlag
 from .checkpoints import prune, write_checkpoint
+from .monitor import finite_or_none
 from .data import DatasetError, PackingCollator, PaddingCollator, load_split, pack
 from .run_config import load_run_config
 
@@ -302,8 +303,8 @@ class Recipe:
         name = stopping["metric"] if stopping["metric"].startswith("eval_") else f"eval_{stopping['metric']}"
         for entry in reversed(self.trainer.state.log_history):
             if entry.get("step", 0) <= step and "eval_loss" in entry:
-                return {"eval_loss": _number(entry.get("eval_loss")),
-                        "metric": {"name": name, "value": _number(entry.get(name)), "mode": stopping["mode"]}}
+                return {"eval_loss": finite_or_none(entry.get("eval_loss")),
+                        "metric": {"name": name, "value": finite_or_none(entry.get(name)), "mode": stopping["mode"]}}
         return {}
 
     # --- cleanup ------------------------------------------------------------------------------
@@ -338,9 +339,3 @@ def _importable(module: str) -> bool:
 
     return importlib.util.find_spec(module) is not None
 
-
-def _number(value):
-    if value is None:
-        return None
-    value = float(value)
-    return value if value == value and abs(value) != float("inf") else None
