@@ -5,24 +5,17 @@ sha256 goes in last, and only then is the folder renamed to checkpoint-<step>. L
 folder without a manifest, so a run killed mid-save never shows a broken checkpoint.
 """
 
-import hashlib
 import json
 import os
 import shutil
+
+from .files import sha256_of
 
 MANIFEST = "manifest.json"
 
 
 def checkpoints_dir(run_dir: str) -> str:
     return os.path.join(run_dir, "checkpoints")
-
-
-def sha256_of(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_checkpoint(run_dir: str, step: int, save_files, info: dict | None = None) -> dict:

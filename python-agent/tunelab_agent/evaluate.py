@@ -9,13 +9,12 @@ TTFT < 300 ms by default) and stored beside the checkpoint as evaluation.json.
 The metric math is in pure functions (label_metrics, check_targets) so it can be checked by hand.
 """
 
-import json
 import math
 import os
 import statistics
-import tempfile
 import time
 
+from .files import write_json_atomically
 from .formats import read_rows
 from .generate import GenerationError
 
@@ -195,21 +194,5 @@ def evaluate(service, model_path: str, adapter: tuple, rows_path: str, targets: 
         "predictions": predictions[:KEPT_PREDICTIONS],
     }
     if out_dir and not result["cancelled"]:
-        write_atomically(os.path.join(out_dir, "evaluation.json"), result)
+        write_json_atomically(os.path.join(out_dir, "evaluation.json"), result)
     return result
-
-
-def write_atomically(path: str, data: dict) -> None:
-    """A reader sees the old file or the whole new one, never half of it."""
-    folder = os.path.dirname(path)
-    fd, temp = tempfile.mkstemp(dir=folder, prefix=".evaluation-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise

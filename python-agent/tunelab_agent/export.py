@@ -8,7 +8,7 @@ and renamed to `dest` only when every file is on disk, so an interrupted export 
 import os
 import shutil
 
-from .checkpoints import sha256_of
+from .files import sha256_of
 
 DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model")

@@ -14,19 +14,15 @@ written to a temp name and renamed; the .json goes last, so an entry without it 
 import hashlib
 import json
 import os
-import tempfile
 
 import torch
+
+from .files import sha256_of, write_atomically
 
 CACHE_VERSION = 1
 
 
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+file_sha256 = sha256_of  # the dataset file's identity in the cache key
 
 
 def tokenizer_identity(tokenizer) -> dict:
@@ -77,19 +73,5 @@ def store(cache_root: str, key: str, items: list[dict], meta: dict) -> None:
     flat = lambda k: torch.tensor([t for item in items for t in item[k]], dtype=torch.int32)
     tensors = {"input_ids": flat("input_ids"), "labels": flat("labels"),
                "offsets": torch.tensor(offsets, dtype=torch.int64)}
-    _atomic(os.path.join(folder, key + ".pt"), lambda f: torch.save(tensors, f))
-    _atomic(os.path.join(folder, key + ".json"), lambda f: f.write(json.dumps(meta).encode()))
-
-
-def _atomic(path: str, write) -> None:
-    fd, temp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
+    write_atomically(os.path.join(folder, key + ".pt"), lambda f: torch.save(tensors, f))
+    write_atomically(os.path.join(folder, key + ".json"), lambda f: f.write(json.dumps(meta).encode()))
