@@ -2,7 +2,7 @@
 // Idempotent and quick when nothing changed (stamps hold the hash of what was installed).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentPython, venvDir } from './paths.mjs';
 
@@ -24,20 +24,25 @@ function step(title, cmd, args, env = {}) {
 }
 
 // The end-to-end test drives a real VS Code (code-server) with Debian's Chromium; code-server's own install
-// needs ripgrep and the Kerberos headers. Only `npm test` asks for these (--for-tests).
+// needs ripgrep and the Kerberos headers. The SSH tests run a real OpenSSH sshd, ssh-agent and scp on
+// loopback. Only `npm test` asks for these (--for-tests).
 if (process.argv.includes('--for-tests')) {
   const missing = [];
   if (!existsSync('/usr/bin/chromium')) missing.push('chromium');
   if (spawnSync('sh', ['-c', 'command -v rg']).status !== 0) missing.push('ripgrep');
   if (spawnSync('dpkg', ['-s', 'libkrb5-dev'], { stdio: 'ignore' }).status !== 0) missing.push('libkrb5-dev');
+  if (!existsSync('/usr/sbin/sshd') || !existsSync('/usr/lib/openssh/sftp-server')) missing.push('openssh-server');
+  if (!existsSync('/usr/bin/scp') || !existsSync('/usr/bin/ssh-agent') || !existsSync('/usr/bin/ssh-keygen')) missing.push('openssh-client');
   if (missing.length) {
     if (process.getuid?.() !== 0 || spawnSync('sh', ['-c', 'command -v apt-get']).status !== 0) {
-      console.error(`setup: the end-to-end test needs these Debian packages: ${missing.join(' ')}. Install them (sudo apt-get install ${missing.join(' ')}) and run again.`);
+      console.error(`setup: the tests need these Debian packages: ${missing.join(' ')}. Install them (sudo apt-get install ${missing.join(' ')}) and run again.`);
       process.exit(1);
     }
     step('updating the Debian package lists', 'apt-get', ['update', '-qq']);
     step(`installing Debian packages: ${missing.join(' ')}`, 'apt-get', ['install', '-y', '-qq', ...missing], { DEBIAN_FRONTEND: 'noninteractive' });
   }
+  // sshd will not start without its privilege-separation folder, which systemd would otherwise create.
+  if (process.getuid?.() === 0 && !existsSync('/run/sshd')) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
 }
 
 const npmStamp = join(root, 'node_modules', '.tunelab-setup');
