@@ -1,0 +1,144 @@
+// A "remote" host reached through a real OpenSSH sshd on loopback: the agent is bootstrapped over SSH,
+// reached through an ssh2 port forward, and a run survives the SSH connection being killed over and
+// over, with every event seen exactly once. The host is this machine, so the test can read its disk.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Client } from 'ssh2';
+import { AgentClient } from '../../src/core/agent/client';
+import { defaultPython } from '../../src/core/host/localAgent';
+import { FINAL_RUN_STATES, type AgentEvent } from '../../src/core/protocol/messages';
+import type { ConnectUi } from '../../src/core/remote/auth';
+import { bootstrapAgent, BootstrapError } from '../../src/core/remote/bootstrap';
+import { connectHost } from '../../src/core/remote/connection';
+import { RemoteAgentLink } from '../../src/core/remote/remoteAgentLink';
+import { resolveHost } from '../../src/core/remote/sshConfig';
+import { SshRemoteHost } from '../../src/core/remote/sshHost';
+import { seqsOnDisk, stopEverything } from '../support/agentProcesses';
+import { repoRoot } from '../support/repoRoot';
+import { startSshd, TEST_HOST_ALIAS, type Sshd } from '../support/sshd';
+import { makeTinyModel, runConfig, writeDataset } from '../support/trainingFixture';
+
+const agentSource = join(repoRoot(), 'python-agent');
+const python = defaultPython(repoRoot());
+let sshd: Sshd;
+const roots: string[] = [];
+const disposers: Array<() => void> = [];
+
+// The product's connection path: the generated ~/.ssh/config entry, its IdentityFile and known_hosts.
+const neverAsked: ConnectUi = {
+  passphrase: async () => assert.fail('no passphrase should be asked'),
+  password: async () => assert.fail('no password should be asked'),
+  confirmUnknownHost: async () => assert.fail('the host key is in known_hosts'),
+};
+
+function connect(): Promise<Client> {
+  return connectHost(resolveHost(TEST_HOST_ALIAS, sshd.sshConfigPath), neverAsked);
+}
+
+function newRoot(): string {
+  const root = mkdtempSync(join(tmpdir(), 'tunelab-remote-root-'));
+  roots.push(root);
+  return root;
+}
+
+before(async () => {
+  assert.ok(existsSync(python), `no agent Python at ${python}: run "npm run setup" first`);
+  sshd = await startSshd();
+});
+
+after(async () => {
+  for (const d of disposers) d();
+  for (const root of roots) await stopEverything(root);
+  await sshd?.stop();
+  for (const root of roots) rmSync(root, { recursive: true, force: true, maxRetries: 5 });
+});
+
+test('a run on a bootstrapped remote agent survives 20 killed SSH connections, every event seen once', { timeout: 600_000 }, async () => {
+  const root = newRoot();
+  const data = join(root, 'data'); // the remote agent serves its root; the data lives inside it
+  mkdirSync(data);
+  writeDataset(join(data, 'train.jsonl'), 4);
+  makeTinyModel(python, join(data, 'model'), join(data, 'train.jsonl'));
+
+  const steps: string[] = [];
+  // The project's environment already holds this agent's code, so bootstrap reuses it instead of installing.
+  const link = new RemoteAgentLink({ label: 'loopback sshd', connect, agentSource, root, python, onStep: (s) => steps.push(s) });
+  disposers.push(() => link.dispose());
+  const client = new AgentClient({ endpoint: () => link.endpoint(), clientName: 'tunelab-remote-test/0', reconnectMinMs: 100, reconnectMaxMs: 1000, requestTimeoutMs: 60_000 });
+  disposers.push(() => client.dispose());
+  let reconnects = 0;
+  client.onState((s) => s.kind === 'reconnecting' && reconnects++);
+  await client.connect();
+  assert.equal(link.current?.reused, false);
+  assert.ok(steps.includes('starting the agent') && !steps.some((s) => s.startsWith('installing')), steps.join(' | '));
+  // Nothing listens on a public address: the agent's port is on the host's loopback only.
+  assert.equal(link.current?.root, root);
+
+  const seen: AgentEvent[] = [];
+  let runId = '';
+  let finish!: (e: AgentEvent) => void;
+  const finished = new Promise<AgentEvent>((resolve) => (finish = resolve));
+  client.onEvent((e) => {
+    seen.push(e);
+    if (e.run_id === runId && e.kind === 'run_state' && FINAL_RUN_STATES.includes(e.data.state)) finish(e);
+  });
+  await client.subscribe(0);
+  const configPath = join(data, 'remote.tunelab.yaml');
+  const config = runConfig({ name: 'remote', maxSteps: 3500, evalSteps: 700, saveSteps: 1750 });
+  writeFileSync(configPath, config);
+  ({ run_id: runId } = await client.request('start_run', { config, config_path: configPath }));
+
+  let kills = 0;
+  const deadline = Date.now() + 240_000;
+  while (kills < 20) {
+    assert.ok(Date.now() < deadline, `the link never came back after kill ${kills} (state: ${client.state.kind})`);
+    await new Promise((r) => setTimeout(r, 100 + Math.random() * 500));
+    if (client.state.kind !== 'connected') continue; // kill a live link, not one still coming back
+    if (sshd.killConnections() > 0) kills++;
+    const state = seen.filter((e) => e.run_id === runId && e.kind === 'run_state').at(-1);
+    assert.ok(!state || !FINAL_RUN_STATES.includes((state.data as { state: 'running' }).state),
+      `the run ended after only ${kills} kills; make it longer`);
+  }
+  const end = await finished;
+  assert.equal((end.data as { state: string }).state, 'completed');
+
+  const seqs = seen.map((e) => e.seq);
+  assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), 'seqs seen must be 1..N, none missing or twice');
+  assert.deepEqual(seqsOnDisk(root).filter((s) => s <= client.lastSeq), seqs, 'the client saw exactly what the host has on disk');
+  const logged = seen.filter((e) => e.kind === 'metrics').map((e) => (e.data as { step: number }).step);
+  assert.deepEqual(logged, Array.from({ length: 3500 }, (_, i) => i + 1));
+  assert.ok(reconnects >= 20, `only ${reconnects} reconnects for 20 kills`);
+});
+
+test('bootstrapping again reuses the agent that serves this code, and replaces one that does not', { timeout: 120_000 }, async () => {
+  const root = newRoot();
+  const conn = await connect();
+  disposers.push(() => conn.end());
+  const host = new SshRemoteHost(conn, 'loopback sshd');
+  const first = await bootstrapAgent(host, { agentSource, root, python });
+  const again = await bootstrapAgent(host, { agentSource, root, python });
+  assert.deepEqual({ ...again, reused: false }, first);
+  assert.equal(again.reused, true);
+
+  // An agent running other code (an older extension's) is stopped and a new one started.
+  writeFileSync(join(root, 'agent-hash'), `older\n${python}\n`);
+  const replaced = await bootstrapAgent(host, { agentSource, root, python });
+  assert.equal(replaced.reused, false);
+  assert.notEqual(replaced.pid, first.pid);
+  assert.throws(() => process.kill(first.pid, 0), 'the old agent is gone');
+  assert.equal(readFileSync(join(root, 'token'), 'utf8').trim(), replaced.token);
+});
+
+test('a host without a usable Python gets a clear message and nothing is started', { timeout: 60_000 }, async () => {
+  const root = newRoot();
+  const conn = await connect();
+  disposers.push(() => conn.end());
+  const host = new SshRemoteHost(conn, 'loopback sshd');
+  await assert.rejects(bootstrapAgent(host, { agentSource, root, python: '/opt/no-such-python/bin/python3' }), (e: unknown) =>
+    e instanceof BootstrapError
+    && /loopback sshd: the Python set for this host \(\/opt\/no-such-python\/bin\/python3\) cannot run the agent, which needs Python >= 3.10/.test(e.message));
+  assert.equal(existsSync(join(root, 'agent.json')), false);
+});
