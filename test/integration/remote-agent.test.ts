@@ -2,6 +2,7 @@
 // reached through an ssh2 port forward, and a run survives the SSH connection being killed over and
 // over, with every event seen exactly once. The host is this machine, so the test can read its disk.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +12,10 @@ import { AgentClient } from '../../src/core/agent/client';
 import { defaultPython } from '../../src/core/host/localAgent';
 import { FINAL_RUN_STATES, type AgentEvent } from '../../src/core/protocol/messages';
 import type { ConnectUi } from '../../src/core/remote/auth';
+import { agentSourceHash } from '../../src/core/remote/agentSource';
 import { bootstrapAgent, BootstrapError } from '../../src/core/remote/bootstrap';
 import { connectHost } from '../../src/core/remote/connection';
+import { LocalForward } from '../../src/core/remote/localForward';
 import { RemoteAgentLink } from '../../src/core/remote/remoteAgentLink';
 import { resolveHost } from '../../src/core/remote/sshConfig';
 import { SshRemoteHost } from '../../src/core/remote/sshHost';
@@ -141,4 +144,35 @@ test('a host without a usable Python gets a clear message and nothing is started
     e instanceof BootstrapError
     && /loopback sshd: the Python set for this host \(\/opt\/no-such-python\/bin\/python3\) cannot run the agent, which needs Python >= 3.10/.test(e.message));
   assert.equal(existsSync(join(root, 'agent.json')), false);
+});
+
+test('a host without the agent gets it uploaded over SFTP and installed with its own pip, then started', { timeout: 900_000 }, async () => {
+  const root = newRoot();
+  const conn = await connect();
+  disposers.push(() => conn.end());
+  const host = new SshRemoteHost(conn, 'loopback sshd');
+  // A plain interpreter without tunelab_agent: the whole install path runs, from the local package index.
+  const base = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
+  const steps: string[] = [];
+  const output: string[] = [];
+  const uploaded = join(root, 'agent', `src-${agentSourceHash(agentSource).slice(0, 12)}`);
+  const agent = await bootstrapAgent(host, {
+    agentSource, root, python: base, onStep: (s) => steps.push(s), onOutput: (l) => output.push(l),
+    pipEnv: { PIP_RETRIES: process.env.PIP_RETRIES ?? '0' }, // this machine has no internet; see shared/notes/python-env.md
+  });
+  assert.deepEqual(steps.filter((s) => /uploading|creating|installing|starting/.test(s)).map((s) => s.split(' ')[0]),
+    ['uploading', 'creating', 'installing', 'starting']);
+  assert.equal(agent.python, `${root}/agent/venv/bin/python`);
+  assert.ok(output.some((l) => /Successfully installed .*tunelab-agent/.test(l)), output.slice(-5).join('\n'));
+  assert.ok(existsSync(join(uploaded, 'tunelab_agent', 'server.py')), `nothing uploaded to ${uploaded}`);
+
+  // The installed agent serves: list_runs through a forward to its loopback port.
+  const forward = await LocalForward.open(() => conn, agent.port);
+  disposers.push(() => forward.close());
+  const client = new AgentClient({ endpoint: async () => ({ url: `ws://127.0.0.1:${forward.port}`, token: agent.token }), clientName: 'tunelab-remote-test/0' });
+  disposers.push(() => client.dispose());
+  await client.connect();
+  assert.deepEqual(await client.request('list_runs', {}), { runs: [] });
+  // Bootstrapping again finds it running and reuses it.
+  assert.equal((await bootstrapAgent(host, { agentSource, root, python: base })).reused, true);
 });

@@ -36,6 +36,8 @@ export interface BootstrapOptions {
   onOutput?: (line: string) => void;
   /** How long a started agent may take to announce its port. */
   startTimeoutMs?: number;
+  /** Extra environment for pip on the host, e.g. PIP_INDEX_URL for a host's own mirror. */
+  pipEnv?: Record<string, string>;
 }
 
 export interface RemoteAgent {
@@ -142,7 +144,8 @@ async function installedAgentPython(host: RemoteHost, base: string, root: string
     await mustRun(host, [base, '-m', 'venv', venv], `create a virtual environment with ${base}`, out);
   }
   step('installing the agent and its dependencies with the host\'s pip (this can take minutes)');
-  await mustRun(host, [venvPython, '-m', 'pip', 'install', '--upgrade', src], 'install the agent with pip', out);
+  const env = Object.entries(opts.pipEnv ?? {}).map(([k, v]) => `${k}=${v}`);
+  await mustRun(host, [...(env.length ? ['env', ...env] : []), venvPython, '-m', 'pip', 'install', '--upgrade', src], 'install the agent with pip', out);
   const installed = await probe(host, venvPython);
   if (installed?.hash !== hash) throw new BootstrapError(`${host.label}: pip finished but ${venvPython} does not import this agent (${installed ? `hash ${installed.hash.slice(0, 12)}` : 'no tunelab_agent'})`);
   return venvPython;
