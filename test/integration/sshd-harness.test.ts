@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { startSshAgent, startSshd, TEST_HOST_ALIAS, type Sshd } from '../support/sshd';
+import { isAlive, startSshAgent, startSshd, TEST_HOST_ALIAS, type Sshd } from '../support/sshd';
 
 const started: Sshd[] = [];
 after(async () => {
@@ -38,14 +38,6 @@ function fingerprintOf(pubPath: string): string {
   return spawnSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', pubPath], { encoding: 'utf8' }).stdout.split(' ')[1];
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 test('the OpenSSH client logs in through the generated config and known_hosts', async () => {
   const sshd = await newSshd();
@@ -123,7 +115,7 @@ test('ssh-agent: a key added to the agent logs in without an IdentityFile; stop(
   } finally {
     await agent.stop();
   }
-  assert.equal(alive(agent.pid), false);
+  assert.equal(isAlive(agent.pid), false);
   assert.equal(existsSync(agent.sock), false);
 });
 
@@ -138,7 +130,7 @@ test('killConnections() ends a live session; stop() leaves no sshd process', asy
   client.stdin.write('ping\n');
   assert.ok(await until(() => echoed.includes('ping'), 15_000), 'the session never came up');
   const detached = Number(/detached=(\d+)/.exec(echoed)?.[1]);
-  assert.ok(alive(detached));
+  assert.ok(isAlive(detached));
 
   const connectionPids = sshd.connectionPids();
   assert.equal(connectionPids.length, 1);
@@ -148,7 +140,7 @@ test('killConnections() ends a live session; stop() leaves no sshd process', asy
   // The socket closes while the process is still exiting; it is gone a moment later.
   assert.ok(await until(() => sshd.connectionPids().length === 0), `still there: ${sshd.connectionPids()}`);
   assert.equal(sshd.killConnections(), 0);
-  assert.ok(alive(detached), 'killConnections() killed a detached process started in the session');
+  assert.ok(isAlive(detached), 'killConnections() killed a detached process started in the session');
   process.kill(detached, 'SIGKILL');
 
   // A second session, left open on purpose: stop() must end it too.
@@ -159,8 +151,8 @@ test('killConnections() ends a live session; stop() leaves no sshd process', asy
   assert.equal(open.length, 1);
   await sshd.stop();
   started.splice(started.indexOf(sshd), 1);
-  assert.equal(alive(sshd.pid), false, 'the listening sshd is still running');
-  for (const pid of [...connectionPids, ...open]) assert.equal(alive(pid), false, `per-connection sshd ${pid} is still running`);
+  assert.equal(isAlive(sshd.pid), false, 'the listening sshd is still running');
+  for (const pid of [...connectionPids, ...open]) assert.equal(isAlive(pid), false, `per-connection sshd ${pid} is still running`);
   assert.equal(existsSync(sshd.dir), false);
   await secondExited;
   const stillListening = ssh(['-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5', '-p', String(sshd.port), '127.0.0.1', 'true']);

@@ -88,7 +88,7 @@ function portAccepts(port: number): Promise<boolean> {
   });
 }
 
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     // A zombie still answers signal 0; it is gone for our purposes.
