@@ -4,7 +4,11 @@ import * as vscode from 'vscode';
 import { RunStore } from './core/runs/runStore';
 import { AgentConnection, SETUP_AGENT_COMMAND } from './vscode/agentConnection';
 import { refreshRunsCommand, showMetricsCommand, stopRun, stopRunCommand } from './vscode/commands/runCommands';
+import { downloadCheckpointCommand } from './vscode/commands/downloadCheckpoint';
+import { selectHostCommand } from './vscode/commands/selectHost';
 import { setupAgentCommand } from './vscode/commands/setupAgent';
+import { forgetSavedSecrets } from './vscode/connectUi';
+import { affectsHostSettings } from './vscode/hostSettings';
 import { startRunCommand } from './vscode/commands/startRun';
 import { MetricsPanels } from './vscode/metricsPanels';
 import { RunsTreeProvider } from './vscode/runsTree';
@@ -14,22 +18,32 @@ import { SHOW_LOG_COMMAND, createStatusBar } from './vscode/statusBar';
 export function activate(context: vscode.ExtensionContext): void {
   const version = String(context.extension.packageJSON.version ?? '0.0.0');
   const log = vscode.window.createOutputChannel('Tunelab', { log: true });
+  // pip's output while the agent is installed on an SSH host: long and noisy, so apart from the log.
+  const installOutput = vscode.window.createOutputChannel('Tunelab: Remote Agent Install');
   const store = new RunStore();
   const connection = new AgentConnection(
-    context.extensionUri.fsPath, join(context.globalStorageUri.fsPath, 'agent-venv'), `tunelab-vscode/${version}`, store, log);
+    context.extensionUri.fsPath, join(context.globalStorageUri.fsPath, 'agent-venv'), `tunelab-vscode/${version}`, store, log,
+    context.secrets, installOutput);
   const panels = new MetricsPanels(store, context.extensionUri, log, (run) => stopRun(run, connection, log));
   const tree = new RunsTreeProvider(store);
   const view = vscode.window.createTreeView('tunelab.runs', { treeDataProvider: tree, showCollapseAll: false });
 
   context.subscriptions.push(
-    log, connection, panels, tree, view, createStatusBar(connection),
+    log, installOutput, connection, panels, tree, view, createStatusBar(connection),
     vscode.commands.registerCommand('tunelab.startRun', startRunCommand(connection, panels, log)),
     vscode.commands.registerCommand('tunelab.stopRun', stopRunCommand(store, connection, log)),
     vscode.commands.registerCommand('tunelab.showMetrics', showMetricsCommand(store, panels)),
     vscode.commands.registerCommand('tunelab.refreshRuns', refreshRunsCommand(connection)),
     vscode.commands.registerCommand(SETUP_AGENT_COMMAND, setupAgentCommand(context.extensionUri.fsPath, connection, log)),
     vscode.commands.registerCommand(SHOW_LOG_COMMAND, () => log.show()),
-    vscode.workspace.onDidChangeConfiguration((e) => { if (affectsAgentSettings(e)) void connection.restart(); }),
+    vscode.commands.registerCommand('tunelab.selectHost', selectHostCommand()),
+    vscode.commands.registerCommand('tunelab.reconnect', () => connection.restart()),
+    vscode.commands.registerCommand('tunelab.downloadCheckpoint', downloadCheckpointCommand(store, connection, log)),
+    vscode.commands.registerCommand('tunelab.forgetSecrets', async () => {
+      const n = await forgetSavedSecrets(context.secrets);
+      void vscode.window.showInformationMessage(`Tunelab: forgot ${n} saved SSH passphrase${n === 1 ? '' : 's'} and password${n === 1 ? '' : 's'}.`);
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => { if (affectsAgentSettings(e) || affectsHostSettings(e)) void connection.restart(); }),
     // A folder added later must be readable by the agent; ensureLocalAgent restarts the server serving it too.
     vscode.workspace.onDidChangeWorkspaceFolders(() => void connection.restart()),
     // The Runs view's welcome text (package.json viewsWelcome) explains restricted mode; trust granted later starts the agent.

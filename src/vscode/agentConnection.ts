@@ -1,18 +1,24 @@
-// Owns the AgentClient for the local agent: starts the agent when needed, feeds its events into
-// the RunStore, and tells the rest of the extension how the link is doing.
+// Owns the AgentClient for the agent of the selected host (this machine, or an SSH host): starts or
+// bootstraps the agent when needed, feeds its events into the RunStore, and tells the rest of the
+// extension how the link is doing.
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { AgentClient, type ConnectionState } from '../core/agent/client';
+import type { AgentEndpoint } from '../core/agent/socket';
 import { ensureLocalAgent } from '../core/host/localAgent';
 import type { RunStore } from '../core/runs/runStore';
-import { readAgentSettings, type AgentSettings } from './settings';
+import { readHostSelection } from './hostSettings';
+import { RemoteEndpoint } from './remoteEndpoint';
+import { readAgentSettings } from './settings';
 
 /** ConnectionState plus the two states that exist before there is a client at all. */
 export type LinkState = ConnectionState | { kind: 'idle' } | { kind: 'restricted' };
 
 export class AgentConnection implements vscode.Disposable {
   private client: AgentClient | undefined;
-  private settings: AgentSettings | undefined;
+  private remoteEndpoint: RemoteEndpoint | undefined;
+  /** Which agent the store's runs and seqs belong to: "local:<root>" or "ssh:<host>". */
+  private identity: string | undefined;
   private state: LinkState = { kind: 'idle' };
   private readonly stateChanged = new vscode.EventEmitter<LinkState>();
   readonly onDidChangeState = this.stateChanged.event;
@@ -24,7 +30,19 @@ export class AgentConnection implements vscode.Disposable {
     private readonly clientName: string,
     private readonly store: RunStore,
     private readonly log: vscode.LogOutputChannel,
+    private readonly secrets: vscode.SecretStorage,
+    private readonly installOutput: vscode.OutputChannel,
   ) {}
+
+  /** The SSH host runs go to, or undefined for this machine (as the settings say now). */
+  get host(): string | undefined {
+    return readHostSelection().host;
+  }
+
+  /** The link to the remote host while one is selected and connected at least once. */
+  get remote(): RemoteEndpoint | undefined {
+    return this.remoteEndpoint;
+  }
 
   get current(): LinkState {
     return this.state;
@@ -48,14 +66,18 @@ export class AgentConnection implements vscode.Disposable {
     }
   }
 
-  /** Drops the current client and connects afresh, e.g. after the python or root setting changed. */
+  /** Drops the current client and connects afresh, e.g. after the python, root or host setting changed. */
   async restart(): Promise<void> {
-    const oldRoot = this.settings?.root;
+    const old = this.identity;
     this.dropClient();
-    const root = readAgentSettings(this.extensionRoot, this.managedVenvDir).root;
-    // Seqs belong to one agent root; runs of the old root would otherwise linger.
-    if (oldRoot !== undefined && oldRoot !== root) this.store.clear();
+    // Seqs belong to one agent; runs of the old one would otherwise linger.
+    if (old !== undefined && old !== this.currentIdentity()) this.store.clear();
     await this.start();
+  }
+
+  private currentIdentity(): string {
+    const host = readHostSelection().host;
+    return host ? `ssh:${host}` : `local:${readAgentSettings(this.extensionRoot, this.managedVenvDir).root}`;
   }
 
   /** The connected client, connecting first if needed; throws an Error a person can act on. */
@@ -65,7 +87,7 @@ export class AgentConnection implements vscode.Disposable {
       throw new Error('Tunelab does not start its agent in an untrusted workspace. Trust this workspace to start runs.');
     }
     const settings = readAgentSettings(this.extensionRoot, this.managedVenvDir);
-    if (!this.client && settings.pythonSource === 'managed' && !existsSync(settings.python)) {
+    if (!this.client && !this.host && settings.pythonSource === 'managed' && !existsSync(settings.python)) {
       const e = new AgentEnvironmentMissing();
       this.setState({ kind: 'failed', reason: e.message });
       throw e;
@@ -83,12 +105,8 @@ export class AgentConnection implements vscode.Disposable {
   }
 
   private createClient(): AgentClient {
-    const settings = (this.settings = readAgentSettings(this.extensionRoot, this.managedVenvDir));
-    this.log.info(`agent: python ${settings.python}, root ${settings.root}, data folders ${settings.dataDirs.join(', ') || '(none)'}`);
-    const client = new AgentClient({
-      clientName: this.clientName,
-      endpoint: () => ensureLocalAgent({ ...settings, onLog: (line: string) => this.log.info(`agent: ${line}`) }),
-    });
+    this.identity = this.currentIdentity();
+    const client = new AgentClient({ clientName: this.clientName, endpoint: this.createEndpoint() });
     client.onLog((line) => this.log.warn(line));
     client.onEvent((e) => {
       this.store.apply(e);
@@ -119,10 +137,26 @@ export class AgentConnection implements vscode.Disposable {
     this.stateChanged.fire(s);
   }
 
+  private createEndpoint(): () => Promise<AgentEndpoint> {
+    const selection = readHostSelection();
+    for (const problem of selection.problems) this.log.warn(`settings: ${problem}`);
+    void vscode.commands.executeCommand('setContext', 'tunelab.remoteHost', !!selection.host);
+    if (selection.host) {
+      this.log.info(`agent: on SSH host ${selection.host}`);
+      this.remoteEndpoint = new RemoteEndpoint(selection.host, selection, this.extensionRoot, this.secrets, this.log, this.installOutput);
+      return this.remoteEndpoint.endpoint;
+    }
+    const settings = readAgentSettings(this.extensionRoot, this.managedVenvDir);
+    this.log.info(`agent: python ${settings.python}, root ${settings.root}, data folders ${settings.dataDirs.join(', ') || '(none)'}`);
+    return () => ensureLocalAgent({ ...settings, onLog: (line: string) => this.log.info(`agent: ${line}`) });
+  }
+
   private dropClient(): void {
     const client = this.client;
     this.client = undefined;
     client?.dispose();
+    this.remoteEndpoint?.dispose();
+    this.remoteEndpoint = undefined;
     this.setState({ kind: 'idle' });
   }
 

@@ -33,6 +33,8 @@ export interface SessionOptions {
   prepareWorkspace(dir: string): void;
   /** false: no tunelab.pythonPath, as after installing the .vsix (the agent's environment is then set up in VS Code). */
   pythonPathSet?: boolean;
+  /** More user settings, e.g. the ssh config and hosts of a remote-host test. */
+  settings?: Record<string, unknown>;
 }
 
 export async function openSession(o: SessionOptions): Promise<Session> {
@@ -80,6 +82,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
         // Restricted mode without the modal question, as if the person had answered "No".
         'security.workspace.trust.startupPrompt': 'never',
         'security.workspace.trust.untrustedFiles': 'open',
+        ...o.settings,
       },
     });
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });

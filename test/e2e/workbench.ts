@@ -17,6 +17,11 @@ async function quickInput(page: Page, text: string, rowText: string): Promise<vo
   await row.click();
 }
 
+/** In an open quick pick: type `filter`, click the row showing `rowText`. */
+export async function pickItem(page: Page, filter: string, rowText = filter): Promise<void> {
+  await quickInput(page, filter, rowText);
+}
+
 /** F1, the command's title, Enter: what a person does. */
 export async function runCommand(page: Page, title: string): Promise<void> {
   await page.keyboard.press('F1');

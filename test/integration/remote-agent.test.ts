@@ -116,6 +116,62 @@ test('a run on a bootstrapped remote agent survives 20 killed SSH connections, e
   assert.ok(reconnects >= 20, `only ${reconnects} reconnects for 20 kills`);
 });
 
+test('a link that goes silent, as after a laptop sleeps, is noticed by keepalive and the client catches up on a new connection', { timeout: 300_000 }, async () => {
+  const root = newRoot();
+  const data = join(root, 'data');
+  mkdirSync(data);
+  writeDataset(join(data, 'train.jsonl'), 4);
+  makeTinyModel(python, join(data, 'model'), join(data, 'train.jsonl'));
+  // The product's 15 s x 3 keepalive, shortened so the test does not wait 45 s.
+  const link = new RemoteAgentLink({
+    label: 'loopback sshd', agentSource, root, python,
+    connect: () => connectHost(resolveHost(TEST_HOST_ALIAS, sshd.sshConfigPath), neverAsked, { keepaliveIntervalMs: 500, keepaliveCountMax: 3 }),
+  });
+  disposers.push(() => link.dispose());
+  const client = new AgentClient({
+    endpoint: () => link.endpoint(), clientName: 'tunelab-remote-test/0', reconnectMinMs: 100, reconnectMaxMs: 1000,
+    pingIntervalMs: 500, pongTimeoutMs: 500, requestTimeoutMs: 60_000,
+  });
+  disposers.push(() => client.dispose());
+  const states: string[] = [];
+  client.onState((s) => states.push(s.kind));
+  await client.connect();
+  const seen: AgentEvent[] = [];
+  let runId = '';
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  client.onEvent((e) => {
+    seen.push(e);
+    if (e.run_id === runId && e.kind === 'run_state' && FINAL_RUN_STATES.includes(e.data.state)) finish();
+  });
+  await client.subscribe(0);
+  const configPath = join(data, 'sleep.tunelab.yaml');
+  const config = runConfig({ name: 'sleep', maxSteps: 300, evalSteps: 100, saveSteps: 150 });
+  writeFileSync(configPath, config);
+  ({ run_id: runId } = await client.request('start_run', { config, config_path: configPath }));
+  while (!seen.some((e) => e.run_id === runId && e.kind === 'metrics')) await new Promise((r) => setTimeout(r, 50));
+
+  // Freeze the connection's sshd processes: the socket stays open but nothing answers, so only keepalive
+  // and the WebSocket ping can tell; no close or reset ever arrives.
+  const frozen = sshd.connectionPids();
+  assert.ok(frozen.length >= 1, 'there is a connection to freeze');
+  for (const pid of frozen) process.kill(-pid, 'SIGSTOP');
+  try {
+    await finished;
+  } finally {
+    for (const pid of frozen) {
+      try { process.kill(-pid, 'SIGKILL'); process.kill(-pid, 'SIGCONT'); } catch { /* gone */ }
+    }
+  }
+  assert.ok(states.includes('reconnecting'), `the silent link was noticed: ${states.join(' → ')}`);
+  assert.equal(states.at(-1), 'connected');
+  assert.ok(sshd.connectionPids().every((pid) => !frozen.includes(pid)), 'the events came over a new SSH connection');
+  const seqs = seen.map((e) => e.seq);
+  assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), 'seqs seen must be 1..N, none missing or twice');
+  const logged = seen.filter((e) => e.kind === 'metrics').map((e) => (e.data as { step: number }).step);
+  assert.deepEqual(logged, Array.from({ length: 300 }, (_, i) => i + 1), 'every step logged while the link was frozen was caught up');
+});
+
 test('bootstrapping again reuses the agent that serves this code, and replaces one that does not', { timeout: 120_000 }, async () => {
   const root = newRoot();
   const conn = await connect();
@@ -143,6 +199,11 @@ test('a host without a usable Python gets a clear message and nothing is started
   await assert.rejects(bootstrapAgent(host, { agentSource, root, python: '/opt/no-such-python/bin/python3' }), (e: unknown) =>
     e instanceof BootstrapError
     && /loopback sshd: the Python set for this host \(\/opt\/no-such-python\/bin\/python3\) cannot run the agent, which needs Python >= 3.10/.test(e.message));
+  // An env folder set for the host stands for its bin/python, so a folder that is no env is named that way.
+  const notAnEnv = join(root, 'not-an-env');
+  mkdirSync(notAnEnv);
+  await assert.rejects(bootstrapAgent(host, { agentSource, root, python: notAnEnv }), (e: unknown) =>
+    e instanceof BootstrapError && e.retryable === false && e.message.includes(`(${notAnEnv}/bin/python) cannot run the agent`));
   assert.equal(existsSync(join(root, 'agent.json')), false);
 });
 

@@ -66,6 +66,33 @@ test('a token refused on reconnect ends in failed instead of retrying for ever',
   assert.equal(client.state.kind, 'failed');
 });
 
+test('an endpoint error marked retryable: false on reconnect ends in failed; other endpoint errors are retried', async () => {
+  let fail: Error | undefined;
+  let calls = 0;
+  const { client, target } = await setup({
+    endpoint: async () => {
+      calls++;
+      if (fail) throw fail;
+      return { ...target };
+    },
+  });
+  await client.connect();
+  // A network error heals: the client keeps trying until the endpoint works again.
+  fail = new Error('the SSH connection closed while reaching the agent');
+  client.dropConnectionForTest();
+  await stateMatching(client, (s) => s.kind === 'reconnecting' && s.attempt >= 3);
+  fail = undefined;
+  await stateKind(client, 'connected');
+  // A login the person cancelled does not: asking again in a loop would only nag.
+  const before = calls;
+  fail = Object.assign(new Error('login to gpu-box was cancelled'), { retryable: false });
+  client.dropConnectionForTest();
+  const failed = await stateKind(client, 'failed');
+  assert.equal(failed.reason, 'login to gpu-box was cancelled');
+  await sleep(100);
+  assert.equal(calls, before + 1, 'no retry after a non-retryable endpoint error');
+});
+
 test('an agent speaking another protocol version is refused clearly', async () => {
   const { server, client } = await setup();
   server.protocol = 2;

@@ -221,7 +221,7 @@ export class AgentClient {
     this.reconnectTimer = setTimeout(() => {
       this.openSession().catch((e: Error) => {
         if (this.disposed) return;
-        if (e instanceof AgentRefusedError) this.setState({ kind: 'failed', reason: e.message });
+        if (cannotHeal(e)) this.setState({ kind: 'failed', reason: e.message });
         else this.scheduleReconnect(e.message);
       });
     }, delayMs);
@@ -319,4 +319,12 @@ function describeState(s: ConnectionState): string {
     default:
       return s.kind;
   }
+}
+
+/**
+ * Retrying cannot fix a refused token, nor an endpoint error that says so with `retryable: false` (an SSH
+ * login the person cancelled, a changed host key, a host without Python): looping would only ask again.
+ */
+function cannotHeal(e: Error): boolean {
+  return e instanceof AgentRefusedError || (e as { retryable?: unknown }).retryable === false;
 }

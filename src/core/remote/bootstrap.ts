@@ -51,14 +51,20 @@ export interface RemoteAgent {
   reused: boolean;
 }
 
-export class BootstrapError extends Error {}
+/** The host cannot run the agent as it is (no Python, pip failed, the agent would not start): retrying will not help. */
+export class BootstrapError extends Error {
+  override name = 'BootstrapError';
+  readonly retryable = false;
+}
 
 const CANDIDATES = ['python3.13', 'python3.12', 'python3.11', 'python3.10', 'python3', 'python'];
 
 export async function bootstrapAgent(host: RemoteHost, opts: BootstrapOptions): Promise<RemoteAgent> {
   const step = opts.onStep ?? (() => undefined);
   const hash = agentSourceHash(opts.agentSource);
-  const root = opts.root ?? `${await homeOf(host)}/.tunelab`;
+  // Settings say "~/x"; every command quotes its paths, so the host's shell would not expand the ~.
+  const home = opts.root === undefined || opts.root.startsWith('~') || opts.python?.startsWith('~') ? await homeOf(host) : '';
+  const root = opts.root === undefined ? `${home}/.tunelab` : underHome(opts.root, home);
 
   step('looking for a running agent');
   const running = await runningAgent(host, root);
@@ -67,7 +73,7 @@ export async function bootstrapAgent(host: RemoteHost, opts: BootstrapOptions): 
   }
 
   step('looking for Python >= 3.10');
-  const base = await findPython(host, opts.python);
+  const base = await findPython(host, opts.python && (await environmentPython(host, underHome(opts.python, home))));
   const python = await installedAgentPython(host, base, root, hash, opts);
 
   if (running) {
@@ -78,6 +84,16 @@ export async function bootstrapAgent(host: RemoteHost, opts: BootstrapOptions): 
   const started = await startAgent(host, python, root, opts.startTimeoutMs ?? 60_000);
   await host.writeFile(`${root}/agent-hash`, Buffer.from(`${hash}\n${python}\n`));
   return { root, port: started.port, pid: started.pid, token: await readToken(host, root), python, reused: false };
+}
+
+function underHome(path: string, home: string): string {
+  return path === '~' ? home : path.startsWith('~/') ? `${home}/${path.slice(2)}` : path;
+}
+
+/** A venv or conda env folder stands for its bin/python; an interpreter path is used as it is. */
+async function environmentPython(host: RemoteHost, python: string): Promise<string> {
+  const r = await host.exec(['test', '-d', python]);
+  return r.code === 0 ? `${python.replace(/\/+$/, '')}/bin/python` : python;
 }
 
 async function homeOf(host: RemoteHost): Promise<string> {

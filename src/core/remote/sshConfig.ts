@@ -50,6 +50,8 @@ export interface ResolvedHost {
 
 /** A config problem, named by file and line as OpenSSH does. */
 export class SshConfigError extends Error {
+  /** A reconnect loop cannot fix the file; the person has to. */
+  readonly retryable = false;
   constructor(readonly file: string, readonly line: number, readonly problem: string) {
     super(`${file} line ${line}: ${problem}`);
     this.name = 'SshConfigError';

@@ -64,11 +64,14 @@ export class DiskFullError extends Error {
 }
 
 const MANIFEST = 'manifest.json';
+/** What a host's tools print when the disk or quota is full. */
+export const DISK_FULL = /No space left on device|Disk quota exceeded/i;
 const EMPTY_SHA256 = createHash('sha256').digest('hex');
 const SFTP_CHUNK = 255 * 1024; // OpenSSH's sftp-server answers at most 256 KiB minus headers per read
 const SFTP_IN_FLIGHT = 64; // 16 MiB in flight; on loopback 64 gave 0.6-1.15x scp, 32 gave 0.6-0.8x (exec stays the default)
 
-function remoteArg(path: string): string {
+/** A remote path as a command argument: "~/x" becomes "x", since commands start in the login directory. */
+export function remoteArg(path: string): string {
   return path.startsWith('~/') ? path.slice(2) || '.' : path;
 }
 
@@ -80,7 +83,7 @@ function cancelled(what: string): Error {
   return new Error(`${what} was cancelled`);
 }
 
-async function localSha256(path: string, onBytes?: (n: number) => void): Promise<string> {
+export async function localSha256(path: string, onBytes?: (n: number) => void): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
     hash.update(chunk as Buffer);
@@ -120,13 +123,14 @@ async function hostFileSize(client: Client, remotePath: string, opts: TransferOp
   return size;
 }
 
-async function hostFreeSpace(client: Client, remoteDir: string): Promise<string> {
+/** "12.3 GiB free there" for error messages about a full disk (best effort). */
+export async function hostFreeSpace(client: Client, remoteDir: string): Promise<string> {
   const r = await exec(client, ['df', '-Pk', '--', remoteArg(remoteDir)]).catch(() => undefined);
   const kib = Number(r?.stdout.trim().split('\n').pop()?.split(/\s+/)[3]);
   return Number.isFinite(kib) ? `${formatBytes(kib * 1024)} free there` : 'free space unknown';
 }
 
-function formatBytes(n: number): string {
+export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
   let v = n;
@@ -158,7 +162,7 @@ export async function uploadFile(
   };
   const fail = async (why: string): Promise<never> => {
     await cleanUp();
-    if (/No space left on device|Disk quota exceeded/i.test(why)) {
+    if (DISK_FULL.test(why)) {
       throw new DiskFullError(`no space left on ${host} to upload ${localPath} (${formatBytes(size)}) to ${remotePath}: ` +
         `${why.trim()} (${await hostFreeSpace(client, remoteDir)}). The partial upload was removed.`);
     }
@@ -168,7 +172,26 @@ export async function uploadFile(
   const mkdirResult = await exec(client, ['mkdir', '-p', '--', remoteArg(hashDir)], opts);
   if (mkdirResult.code !== 0) return fail(mkdirResult.stderr || `mkdir exit ${mkdirResult.code}`);
 
-  const channel = await execChannel(client, ['sh', '-c', 'cat > "$1"', 'sh', remoteArg(partial)]);
+  const failure = await sendFileToHost(client, localPath, partial, (sent) => onProgress?.(sent, size), opts.signal);
+  if (opts.signal?.aborted) { await cleanUp(); throw cancelled(`upload of ${localPath}`); }
+  if (failure) return fail(failure);
+
+  const written = await hostSha256(client, partial, opts);
+  if (written !== sha256) return fail(`sha256 on the host is ${written ?? 'missing'}, the local file's is ${sha256}`);
+  const moved = await exec(client, ['mv', '-f', '--', remoteArg(partial), remoteArg(remotePath)], opts);
+  if (moved.code !== 0) return fail(moved.stderr || `mv exit ${moved.code}`);
+  return { remotePath, sha256, size, skipped: false };
+}
+
+/**
+ * Streams localPath into remotePath on the host (whose folder must exist), overwriting it. Resolves with why it
+ * failed (the host's stderr, a local read error, a dropped connection) or undefined once the host confirmed the
+ * write. Aborting `signal` closes the channel; the caller checks the signal and removes what was written.
+ */
+export async function sendFileToHost(
+  client: Client, localPath: string, remotePath: string, onSent?: (bytesSent: number) => void, signal?: AbortSignal,
+): Promise<string | undefined> {
+  const channel = await execChannel(client, ['sh', '-c', 'cat > "$1"', 'sh', remoteArg(remotePath)]);
   const exited = channelExit(channel);
   let stderr = '';
   channel.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
@@ -176,23 +199,18 @@ export async function uploadFile(
   const source = createReadStream(localPath, { highWaterMark: 256 * 1024 });
   let sent = 0;
   let readError: Error | undefined;
-  source.on('data', (chunk) => { sent += chunk.length; onProgress?.(sent, size); });
+  source.on('data', (chunk) => { sent += chunk.length; onSent?.(sent); });
   source.on('error', (e) => { readError = e; channel.close(); });
   const onAbort = () => channel.close();
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  signal?.addEventListener('abort', onAbort, { once: true });
   source.pipe(channel);
-  const { code, signal } = await exited;
+  const exit = await exited;
   source.destroy();
-  opts.signal?.removeEventListener('abort', onAbort);
-  if (opts.signal?.aborted) { await cleanUp(); throw cancelled(`upload of ${localPath}`); }
-  if (readError) return fail(`reading ${localPath}: ${readError.message}`);
-  if (code !== 0) return fail(stderr || (signal ? `cat killed by ${signal}` : `the connection closed before the host confirmed the write`));
-
-  const written = await hostSha256(client, partial, opts);
-  if (written !== sha256) return fail(`sha256 on the host is ${written ?? 'missing'}, the local file's is ${sha256}`);
-  const moved = await exec(client, ['mv', '-f', '--', remoteArg(partial), remoteArg(remotePath)], opts);
-  if (moved.code !== 0) return fail(moved.stderr || `mv exit ${moved.code}`);
-  return { remotePath, sha256, size, skipped: false };
+  signal?.removeEventListener('abort', onAbort);
+  if (signal?.aborted) return 'cancelled';
+  if (readError) return `reading ${localPath}: ${readError.message}`;
+  if (exit.code !== 0) return stderr || (exit.signal ? `cat killed by ${exit.signal}` : `the connection closed before the host confirmed the write`);
+  return undefined;
 }
 
 /** Receives downloaded bytes in order; resolves when they may keep coming (local write backpressure). */

@@ -6,7 +6,7 @@ import { message, type AgentConnection } from '../agentConnection';
 import type { MetricsPanels } from '../metricsPanels';
 
 /** The tree passes its RunRecord; older snapshots or no argument are resolved against the store. */
-async function resolveRun(store: RunStore, arg: unknown, filter: (r: RunRecord) => boolean, placeHolder: string): Promise<RunRecord | undefined> {
+export async function resolveRun(store: RunStore, arg: unknown, filter: (r: RunRecord) => boolean, placeHolder: string): Promise<RunRecord | undefined> {
   const runId = typeof arg === 'string' ? arg : (arg as Partial<RunRecord> | undefined)?.runId;
   if (typeof runId === 'string') return store.get(runId) ?? undefined;
   const runs = store.list().filter(filter);
