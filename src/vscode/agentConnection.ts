@@ -59,7 +59,13 @@ export class AgentConnection implements vscode.Disposable {
       await this.connected();
     } catch (e) {
       this.log.error(`could not connect to the Tunelab agent: ${message(e)}`);
-      if (e instanceof AgentEnvironmentMissing) {
+      const host = this.host;
+      if (host) {
+        // Host keys, logins and a missing Python need the person; the message says what to do.
+        const choice = await vscode.window.showErrorMessage(`Tunelab could not reach the agent on ${host}: ${message(e)}`, RETRY, PICK_HOST);
+        if (choice === RETRY) await this.restart();
+        else if (choice === PICK_HOST) await vscode.commands.executeCommand('tunelab.selectHost');
+      } else if (e instanceof AgentEnvironmentMissing) {
         const choice = await vscode.window.showInformationMessage(e.message, SETUP_AGENT_TITLE);
         if (choice === SETUP_AGENT_TITLE) await vscode.commands.executeCommand(SETUP_AGENT_COMMAND);
       }
@@ -168,6 +174,8 @@ export class AgentConnection implements vscode.Disposable {
 
 export const SETUP_AGENT_COMMAND = 'tunelab.setupAgent';
 export const SETUP_AGENT_TITLE = 'Set Up Agent';
+const RETRY = 'Retry';
+const PICK_HOST = 'Select Host';
 
 /** An installed extension whose agent has no Python environment yet (and no tunelab.pythonPath). */
 export class AgentEnvironmentMissing extends Error {

@@ -22,6 +22,8 @@ let page: Page;
 let remoteRoot: string;
 let knownHosts: string;
 let workspace: string;
+const LOCKED_HOST = 'tunelab-locked';
+const PASSPHRASE = 'correct horse battery staple';
 
 before(async () => {
   sshd = await startSshd();
@@ -30,7 +32,13 @@ before(async () => {
   // The host is not in this known_hosts yet: the first connection must ask.
   knownHosts = join(dir, 'known_hosts');
   const sshConfig = join(dir, 'ssh_config');
-  writeFileSync(sshConfig, readFileSync(sshd.sshConfigPath, 'utf8').replace(sshd.knownHostsPath, knownHosts));
+  // A second alias of the same host whose only key is encrypted: the passphrase is asked in VS Code.
+  const lockedKey = sshd.encryptedClientKey(PASSPHRASE);
+  writeFileSync(sshConfig, [
+    readFileSync(sshd.sshConfigPath, 'utf8').replace(sshd.knownHostsPath, knownHosts),
+    `Host ${LOCKED_HOST}`, '  HostName 127.0.0.1', `  Port ${sshd.port}`, `  User ${sshd.user}`,
+    `  IdentityFile ${lockedKey}`, '  IdentitiesOnly yes', `  UserKnownHostsFile ${knownHosts}`, '',
+  ].join('\n'));
   session = await openSession({
     name: 'e2e-remote',
     trusted: true,
@@ -38,7 +46,10 @@ before(async () => {
     settings: {
       'tunelab.ssh.configFile': sshConfig,
       // The project's environment as a venv folder: it already has this agent, so nothing is pip-installed.
-      'tunelab.remoteHosts': { [TEST_HOST_ALIAS]: { python: dirname(dirname(python)), agentRoot: remoteRoot } },
+      'tunelab.remoteHosts': {
+        [TEST_HOST_ALIAS]: { python: dirname(dirname(python)), agentRoot: remoteRoot },
+        [LOCKED_HOST]: { python: dirname(dirname(python)), agentRoot: remoteRoot },
+      },
     },
   });
   ({ page, workspace } = session);
@@ -129,4 +140,53 @@ test('Download Checkpoint copies a checkpoint from the host into the workspace, 
   assert.ok(manifest.files.length >= 2, 'the checkpoint has an adapter and its config');
   for (const f of manifest.files) assert.equal(sha256(join(local, f.name)), f.sha256, `${f.name} matches the manifest`);
   assert.match(message, new RegExp(`${manifest.files.length} files`));
+});
+
+/** The input box VS Code shows for showInputBox, once its prompt contains `prompt`. */
+async function answerInputBox(p: Page, prompt: string, answer: string): Promise<void> {
+  const box = p.locator('.quick-input-widget', { has: p.locator('.quick-input-message', { hasText: prompt }) });
+  await box.waitFor({ state: 'visible', timeout: 60_000 });
+  assert.equal(await box.locator('.quick-input-box input').getAttribute('type'), 'password', 'a secret is typed into a password box');
+  await box.locator('.quick-input-box input').fill(answer);
+  await p.keyboard.press('Enter');
+}
+
+test('an encrypted key\'s passphrase is asked in an input box, asked again when wrong, and kept in SecretStorage only when the person agrees', { timeout: 240_000 }, async () => {
+  await runCommand(page, 'Tunelab: Select Training Host');
+  await pickItem(page, LOCKED_HOST);
+  await answerInputBox(page, 'Passphrase for the key', 'not the passphrase');
+  await answerInputBox(page, 'the last one was wrong', PASSPHRASE);
+  await waitFor(`the status bar to show ${LOCKED_HOST} connected`, async () =>
+    (await statusLabels(page)).find((l) => l.startsWith(`Tunelab agent on ${LOCKED_HOST}`) && l.endsWith(': connected')), { timeoutMs: 120_000 });
+
+  const offer = page.locator('.notifications-toasts .notification-toast', { hasText: 'save the passphrase of' }).first();
+  await offer.waitFor({ timeout: 30_000 });
+  await offer.getByRole('button', { name: 'Save' }).click();
+  await offer.waitFor({ state: 'hidden', timeout: 10_000 });
+
+  // A fresh connection takes the saved passphrase: no question this time.
+  let asked = false;
+  const watch = setInterval(() => void page.locator('.quick-input-message', { hasText: 'Passphrase for the key' }).isVisible().then((v) => { asked ||= v; }).catch(() => undefined), 100);
+  try {
+    await runCommand(page, 'Tunelab: Reconnect to Agent');
+    await waitFor('the link to go down and come back', async () => (await statusLabels(page)).some((l) => /connecting/.test(l)) || undefined, { timeoutMs: 30_000, intervalMs: 50 })
+      .catch(() => undefined); // a reconnect can be quicker than the poll
+    await waitFor(`${LOCKED_HOST} connected again`, async () =>
+      (await statusLabels(page)).find((l) => l.startsWith(`Tunelab agent on ${LOCKED_HOST}`) && l.endsWith(': connected')), { timeoutMs: 60_000 });
+  } finally {
+    clearInterval(watch);
+  }
+  assert.equal(asked, false, 'the saved passphrase was used without asking');
+
+  await runCommand(page, 'Tunelab: Forget Saved SSH Passphrases and Passwords');
+  await page.locator('.notifications-toasts .notification-toast', { hasText: 'forgot 1 saved SSH passphrase' }).waitFor({ timeout: 30_000 });
+  // Forgotten means asked again; cancelling the question ends in a clear failure instead of asking in a loop.
+  await runCommand(page, 'Tunelab: Reconnect to Agent');
+  const box = page.locator('.quick-input-widget', { has: page.locator('.quick-input-message', { hasText: 'Passphrase for the key' }) });
+  await box.waitFor({ state: 'visible', timeout: 60_000 });
+  await page.keyboard.press('Escape');
+  const failed = await waitFor('the status bar to show the cancelled login', async () =>
+    (await statusLabels(page)).find((l) => l.startsWith(`Tunelab agent on ${LOCKED_HOST} failed`)), { timeoutMs: 60_000 });
+  assert.match(failed, /cancelled/);
+  await page.screenshot({ path: join(results, 'e2e-remote-login-cancelled.png') });
 });
