@@ -1,7 +1,6 @@
 // Which host runs train on (tunelab.host) and the settings that describe remote hosts, read in one place.
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { expandHome } from '../core/homePath';
 import { readHostSettings, type HostSettingsMap } from '../core/remote/hostList';
 
 export interface HostSelection {
@@ -21,7 +20,7 @@ export function readHostSelection(): HostSelection {
   const { hosts, problems } = readHostSettings(config.get('remoteHosts'));
   return {
     host: host || undefined,
-    sshConfigPath: file ? (file.startsWith('~/') ? join(homedir(), file.slice(2)) : file) : undefined,
+    sshConfigPath: file ? expandHome(file) : undefined,
     hosts,
     problems,
   };

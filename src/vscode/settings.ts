@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import * as vscode from 'vscode';
 import { existsSync } from 'node:fs';
+import { expandHome } from '../core/homePath';
 import { venvPython } from '../core/host/agentEnvironment';
 import { defaultPython } from '../core/host/localAgent';
 
@@ -12,10 +13,6 @@ export interface AgentSettings {
   pythonSource: 'setting' | 'bundled' | 'managed';
   root: string;
   dataDirs: string[];
-}
-
-function expandHome(p: string): string {
-  return p === '~' || p.startsWith('~/') ? join(homedir(), p.slice(1)) : p;
 }
 
 export function readAgentSettings(extensionRoot: string, managedVenvDir: string): AgentSettings {

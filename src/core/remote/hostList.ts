@@ -1,8 +1,7 @@
 // The hosts a person can train on: every concrete Host in their ssh config, plus hosts defined in the
 // extension's settings (tunelab.remoteHosts). A settings entry with the same name as an ssh config host adds
 // to it (its Python, agent root, pip index) and overrides whatever connection fields it sets.
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { expandHome } from '../homePath';
 import { loadSshHosts, parseJumpHop, resolveHost, type ResolvedHost, type SshConfigOptions } from './sshConfig';
 
 /** One entry of tunelab.remoteHosts, as the user wrote it (validated by hostSettingsProblems). */
@@ -79,11 +78,6 @@ export function listHosts(configPath: string | undefined, settings: HostSettings
   });
 }
 
-function expandHome(path: string, opts: SshConfigOptions): string {
-  const home = opts.homeDir ?? homedir();
-  return path === '~' ? home : path.startsWith('~/') ? join(home, path.slice(2)) : path;
-}
-
 /**
  * How to reach `name`: resolved through the ssh config as `ssh name` would, then with the connection fields of its
  * settings entry on top. Jump hops named in settings are resolved through the ssh config too.
@@ -92,7 +86,7 @@ export function resolveTarget(name: string, configPath: string | undefined, sett
   const base = resolveHost(name, configPath, opts);
   const s = settings[name];
   if (!s) return base;
-  const identityFiles = s.identityFile === undefined ? base.identityFiles : (Array.isArray(s.identityFile) ? s.identityFile : [s.identityFile]).map((p) => expandHome(p, opts));
+  const identityFiles = s.identityFile === undefined ? base.identityFiles : (Array.isArray(s.identityFile) ? s.identityFile : [s.identityFile]).map((p) => expandHome(p, opts.homeDir));
   const target: ResolvedHost = {
     ...base,
     hostName: s.hostName ?? base.hostName,

@@ -7,7 +7,7 @@ import type { Client } from 'ssh2';
 import { exec } from './remoteExec';
 import { localInputs, rewriteConfig, type InputKey } from './remoteRunConfig';
 import {
-  DISK_FULL, DiskFullError, formatBytes, hostFreeSpace, localSha256, remoteArg, sendFileToHost, uploadFile,
+  cancelled, DISK_FULL, DiskFullError, formatBytes, hostFreeSpace, localSha256, remoteArg, sendFileToHost, uploadFile,
   type Progress, type TransferOptions,
 } from './transfers';
 
@@ -30,10 +30,6 @@ interface TreeFile {
 const COMPLETE = '.complete';
 // Remote command lines stay well under sshd's and the kernel's argument limits; long file lists go in batches.
 const MAX_ARGS_CHARS = 64 * 1024;
-
-function cancelled(what: string): Error {
-  return new Error(`${what} was cancelled`);
-}
 
 /** Every regular file under dir, symlinks followed and hidden files included, sorted by relative path. */
 async function listTree(dir: string): Promise<TreeFile[]> {

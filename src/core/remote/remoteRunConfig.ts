@@ -8,8 +8,9 @@
 // where the agent resolves it, so it travels unchanged.
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { expandHome } from '../homePath';
 import { isAlias, isMap, isScalar, LineCounter, parseDocument, Scalar, type Document, type Pair } from 'yaml';
 
 export type InputKey = 'dataset.train' | 'dataset.eval' | 'model';
@@ -73,11 +74,6 @@ function parse(configText: string, fileName: string): { doc: Document; lines: Li
     throw new RemoteConfigError(`${fileName} line ${lines.linePos(at).line}: not valid YAML (${error.message})`);
   }
   return { doc, lines };
-}
-
-function expandHome(value: string, home: string): string {
-  if (value === '~') return home;
-  return value.startsWith('~/') ? join(home, value.slice(2)) : value;
 }
 
 function kindOf(path: string): 'file' | 'dir' | undefined {

@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir, hostname as localHostName, userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { parse as parseSshConfigText } from 'ssh-config';
+import { expandHome } from '../homePath';
 
 export interface SshConfigOptions {
   /** Stands in for ~ (tests point it at a temp folder). Default: the OS home folder. */
@@ -151,7 +152,7 @@ function isConcreteAlias(pattern: string): boolean {
 
 /** Expands Include arguments: ~, relative to ~/.ssh, and glob(3)-style wildcards in any path segment. */
 function includedFiles(arg: string, env: Environment): string[] {
-  let path = arg.startsWith('~/') ? join(env.home, arg.slice(2)) : arg;
+  let path = expandHome(arg, env.home);
   if (!isAbsolute(path)) path = join(env.home, '.ssh', path);
   const segments = path.split('/').filter(Boolean);
   let candidates = ['/'];
@@ -260,9 +261,7 @@ function expandPath(setting: Setting, value: string, ctx: PercentContext): strin
     if (v === undefined) throw new SshConfigError(setting.file, setting.line, `environment variable ${name} (in "${value}") is not set`);
     return v;
   });
-  if (out === '~') return ctx.env.home;
-  if (out.startsWith('~/')) return join(ctx.env.home, out.slice(2));
-  return out;
+  return expandHome(out, ctx.env.home);
 }
 
 function parsePort(value: string, where: { file: string; line: number } | undefined, what: string): number {

@@ -79,7 +79,7 @@ function hostName(opts: TransferOptions): string {
   return opts.host ?? 'the host';
 }
 
-function cancelled(what: string): Error {
+export function cancelled(what: string): Error {
   return new Error(`${what} was cancelled`);
 }
 
