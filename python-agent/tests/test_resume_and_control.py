@@ -50,8 +50,9 @@ def test_resume_continues_the_event_stream_in_a_new_segment(start_server, data_d
     first = list(client.wait_for_end(run_id))
     assert first[-1]["data"] == {"state": "completed", "segment": 0}
 
-    assert client.call("resume_run", {"run_id": run_id, "checkpoint": "checkpoint-10"}) == {"run_id": run_id, "segment": 1}
+    # Cleared before the call: the resumed run's first events can arrive while the answer is awaited.
     client.events.clear()
+    assert client.call("resume_run", {"run_id": run_id, "checkpoint": "checkpoint-10"}) == {"run_id": run_id, "segment": 1}
     events = client.wait_for_end(run_id)
     states = [e["data"] for e in events if e["kind"] == "run_state"]
     assert states[0] == {"state": "starting", "segment": 1, "resumed_from": "checkpoint-10"}

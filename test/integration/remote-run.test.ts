@@ -16,15 +16,13 @@ import { parse } from 'yaml';
 import { AgentClient } from '../../src/core/agent/client';
 import { defaultPython } from '../../src/core/host/localAgent';
 import { FINAL_RUN_STATES, type AgentEvent, type Checkpoint } from '../../src/core/protocol/messages';
-import type { ConnectUi } from '../../src/core/remote/auth';
-import { connectHost } from '../../src/core/remote/connection';
 import { RemoteAgentLink } from '../../src/core/remote/remoteAgentLink';
 import { prepareRemoteRun, uploadFolder } from '../../src/core/remote/remoteRun';
-import { resolveHost } from '../../src/core/remote/sshConfig';
 import { DiskFullError, downloadCheckpoint } from '../../src/core/remote/transfers';
 import { stopEverything } from '../support/agentProcesses';
 import { repoRoot } from '../support/repoRoot';
-import { startSshd, TEST_HOST_ALIAS, type Sshd } from '../support/sshd';
+import { connectTestHost } from '../support/sshLogin';
+import { startSshd, type Sshd } from '../support/sshd';
 import { makeTinyModel, runConfig, writeDataset } from '../support/trainingFixture';
 
 const agentSource = join(repoRoot(), 'python-agent');
@@ -34,15 +32,7 @@ let work: string;
 const roots: string[] = [];
 const disposers: Array<() => void> = [];
 
-const neverAsked: ConnectUi = {
-  passphrase: async () => assert.fail('no passphrase should be asked'),
-  password: async () => assert.fail('no password should be asked'),
-  confirmUnknownHost: async () => assert.fail('the host key is in known_hosts'),
-};
-
-function connect(): Promise<Client> {
-  return connectHost(resolveHost(TEST_HOST_ALIAS, sshd.sshConfigPath), neverAsked);
-}
+const connect = (): Promise<Client> => connectTestHost(sshd);
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
