@@ -25,7 +25,7 @@ export function selectHostCommand() {
     } catch (e) {
       // The file and line are in the message (SshConfigError); settings hosts and this machine stay pickable.
       void vscode.window.showErrorMessage(`Tunelab: cannot read your ssh config: ${message(e)}`);
-      hosts = Object.entries(selection.hosts).filter(([, s]) => s.hostName).map(([name, s]) => ({ name, source: 'settings', detail: `${s.user ?? ''}@${s.hostName}` }));
+      hosts = Object.entries(selection.hosts).filter(([, s]) => s.hostName).map(([name, s]) => ({ name, source: 'settings', detail: `${s.user ? `${s.user}@` : ''}${s.hostName}${s.port ? `:${s.port}` : ''}` }));
     }
     for (const problem of selection.problems) void vscode.window.showWarningMessage(`Tunelab: ${problem}`);
     const current = selection.host;
