@@ -10,6 +10,7 @@ import { setupAgentCommand } from './vscode/commands/setupAgent';
 import { forgetSavedSecrets } from './vscode/connectUi';
 import { affectsHostSettings } from './vscode/hostSettings';
 import { startRunCommand } from './vscode/commands/startRun';
+import { HostWarningNotifier } from './vscode/hostWarningNotifier';
 import { MetricsPanels } from './vscode/metricsPanels';
 import { RunsTreeProvider } from './vscode/runsTree';
 import { affectsAgentSettings } from './vscode/settings';
@@ -30,6 +31,7 @@ export function activate(context: vscode.ExtensionContext): void {
 
   context.subscriptions.push(
     log, installOutput, connection, panels, tree, view, createStatusBar(connection),
+    new HostWarningNotifier(connection.onDidReceiveEvent, store),
     vscode.commands.registerCommand('tunelab.startRun', startRunCommand(connection, panels, log)),
     vscode.commands.registerCommand('tunelab.stopRun', stopRunCommand(store, connection, log)),
     vscode.commands.registerCommand('tunelab.showMetrics', showMetricsCommand(store, panels)),

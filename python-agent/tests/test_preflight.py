@@ -98,10 +98,6 @@ def test_blocking_errors_name_their_config_key(model_dir, tmp_path, monkeypatch)
     errors = preflight(run_config(model={"quantization": "8bit"}), {"model": model_dir}, two_gpus, str(tmp_path))["errors"]
     assert len(errors) == 1 and "bitsandbytes" in errors[0]
 
-    errors = preflight(run_config(training={"save_total_limit": 3}), {"model": model_dir},
-                       cpu_host(disk_free_mb=2), str(tmp_path))["errors"]
-    assert len(errors) == 1 and errors[0].startswith("training.save_total_limit: 4 checkpoints")
-
     errors = preflight(run_config(model={"attn_implementation": "flash_attention_2"}), {"model": model_dir},
                        two_gpus, str(tmp_path))["errors"]
     assert len(errors) == 1 and errors[0].startswith("model.attn_implementation:")
@@ -125,3 +121,20 @@ def test_an_unreadable_model_is_an_error(tmp_path):
     result = preflight(run_config(), {"model": str(tmp_path / "missing")}, cpu_host(), str(tmp_path))
     assert result["estimate"] is None
     assert result["errors"][0].startswith("model.name: cannot read the model's config")
+
+
+def test_disk_need_counts_kept_checkpoints_and_logs_and_warns_when_short(model_dir, tmp_path):
+    config = run_config(training={"save_total_limit": 3, "max_steps": 2000, "logging_steps": 10, "eval_steps": 100})
+    roomy = preflight(config, {"model": model_dir}, cpu_host(disk_free_mb=10_000), str(tmp_path))
+    disk = roomy["estimate"]["disk"]
+    assert disk["checkpoints"] == 4  # the last 3 plus the best
+    assert disk["checkpoints_mb"] == round(4 * roomy["estimate"]["checkpoint_mb"], 1)
+    # 200 metrics + 20 eval lines (+50 for setup events) at 1.6 KB, plus 1 MB of slack
+    assert disk["logs_mb"] == round(270 * 1.6 / 1024 + 1, 1)
+    assert disk["total_mb"] == round(disk["checkpoints_mb"] + disk["logs_mb"], 1)
+    assert not [w for w in roomy["warnings"] if w.startswith("training.save_total_limit")]
+
+    short = preflight(config, {"model": model_dir}, cpu_host(disk_free_mb=2), str(tmp_path))
+    assert short["errors"] == []  # space can be freed before the first save: a warning, not a refusal
+    [warning] = [w for w in short["warnings"] if w.startswith("training.save_total_limit")]
+    assert "4 checkpoints" in warning and "of logs" in warning and "2 MB free" in warning

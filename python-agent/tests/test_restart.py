@@ -3,7 +3,10 @@ import os
 import signal
 import time
 
+import psutil
 from conftest import write_config
+
+from tunelab_agent import runs
 
 
 def test_server_killed_mid_run_loses_and_doubles_nothing(start_server, data_dir):
@@ -39,9 +42,55 @@ def test_a_run_whose_process_died_is_marked_failed(start_server, data_dir):
     run_id = client.call("start_run", {"config": config, "config_path": str(data_dir / "d.tunelab.yaml")})["run_id"]
     client.events_until(lambda e: e["kind"] == "metrics")
     with open(os.path.join(server.root, "runs", run_id, "run.json")) as f:
-        os.killpg(json.load(f)["pid"], signal.SIGKILL)
+        os.killpg(json.load(f)["pid"], signal.SIGKILL)  # the training process and its launcher
     final = client.wait_for_end(run_id)[-1]["data"]
-    assert final == {"state": "failed", "error": "the training process exited unexpectedly; see train.log"}
+    assert final == {"state": "failed", "error": runs.VANISHED, "segment": 0}
+
+
+def training_process(root, run_id) -> psutil.Process:
+    """The training process: the only child of the run's launcher (whose pid run.json holds)."""
+    with open(os.path.join(root, "runs", run_id, "run.json")) as f:
+        [child] = psutil.Process(json.load(f)["pid"]).children()
+    return child
+
+
+def test_a_training_process_killed_like_the_oom_killer_does_ends_with_that_cause(start_server, data_dir):
+    server = start_server()
+    client = server.client()
+    client.call("subscribe", {"since": 0})
+    config = write_config(data_dir, max_steps=100000, logging_steps=1)
+    run_id = client.call("start_run", {"config": config, "config_path": str(data_dir / "o.tunelab.yaml")})["run_id"]
+    metrics = client.events_until(lambda e: e["kind"] == "metrics" and e["data"]["step"] >= 2)[-1]["data"]
+    child = training_process(server.root, run_id)
+    child.send_signal(signal.SIGKILL)
+    final = client.wait_for_end(run_id)[-1]["data"]
+    assert final["state"] == "failed"
+    error = final["error"]
+    assert error.startswith("the training process was killed by SIGKILL (signal 9). The kernel's out-of-memory "
+                            "killer is the usual reason; at the last metrics event (step ")
+    memory = metrics["host_memory"]
+    assert f"of {memory['total_mb'] / 1024:.1f} GB memory available" in error
+    assert f"Killed process {child.pid}'" in error
+    with open(os.path.join(server.root, "runs", run_id, "exit.json")) as f:
+        assert json.load(f)["signal"] == "SIGKILL"
+    with open(os.path.join(server.root, "runs", run_id, "train.log")) as f:
+        assert f"tunelab: training process {child.pid} ended: killed by SIGKILL (signal 9)" in f.read()
+
+
+def test_a_run_started_by_an_earlier_server_still_gets_its_exit_status(start_server, data_dir):
+    first = start_server()
+    config = write_config(data_dir, max_steps=100000, logging_steps=1)
+    run_id = first.client().call("start_run", {"config": config, "config_path": str(data_dir / "p.tunelab.yaml")})["run_id"]
+    client = first.client()
+    client.call("subscribe", {"since": 0})
+    client.events_until(lambda e: e["kind"] == "metrics")
+    first.kill()  # the run is now nobody's child but its launcher's
+    training_process(first.root, run_id).send_signal(signal.SIGSEGV)
+    second = start_server().client()
+    second.call("subscribe", {"since": 0})
+    final = second.wait_for_end(run_id)[-1]["data"]
+    assert final["error"].startswith("the training process crashed with SIGSEGV (signal 11) outside Python")
+    assert [r["state"] for r in second.call("list_runs")["runs"]] == ["failed"]
 
 
 def test_a_restarted_server_marks_runs_that_died_while_it_was_down(start_server, data_dir):

@@ -19,6 +19,7 @@ from transformers import TrainerCallback
 
 from .control import ControlReader
 from .gpu_stats import gpu_memory
+from .hostinfo import host_memory
 from .monitor import EarlyStopping, EvalLossTrend, GradNormBand, finite_or_none, is_finite
 
 
@@ -189,7 +190,11 @@ class EventCallback(TrainerCallback):
             "loss_terms": {name: finite_or_none(value) for name, value in terms.items()},
             "lr_groups": {name: finite_or_none(value) for name, value in (per_group() if per_group else {"default": lr}).items()},
             "gpu": gpu_memory(),
+            "host_memory": host_memory(),
         })
+        watch_disk = getattr(self.ctx, "watch_disk", None)
+        if watch_disk is not None:
+            watch_disk(step)
         self.window, self.paused = (now, tokens, samples), [0.0, 0, 0]
 
         skipped = getattr(getattr(trainer, "accelerator", None), "optimizer_step_was_skipped", False)

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 
+from . import diskspace, faults
 from .files import sha256_of
 
 MANIFEST = "manifest.json"
@@ -18,32 +19,76 @@ def checkpoints_dir(run_dir: str) -> str:
     return os.path.join(run_dir, "checkpoints")
 
 
-def write_checkpoint(run_dir: str, step: int, save_files, info: dict | None = None) -> dict:
+def write_checkpoint(run_dir: str, step: int, save_files, info: dict | None = None,
+                     expected_bytes: int | None = None) -> dict:
     """`save_files(folder)` writes the checkpoint's files; returns the checkpoint record.
 
     `info` goes into the manifest beside the file list: eval_loss, the early-stopping metric
     ({name, value, mode}) that decides which checkpoint is best, segment and reason.
+    A save that fails removes its temporary folder; on a full disk it raises DiskFullError saying how
+    much was free and about how much the checkpoint needs (`expected_bytes`, e.g. the last one's size).
     """
     name = f"checkpoint-{step}"
     parent = checkpoints_dir(run_dir)
     tmp = os.path.join(parent, f".tmp-{name}")
     final = os.path.join(parent, name)
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    save_files(tmp)
-    files = [{"name": rel, "size": os.path.getsize(os.path.join(tmp, rel)), "sha256": sha256_of(os.path.join(tmp, rel))}
-             for rel in _relative_files(tmp)]
-    manifest = {"step": step, "files": files, **(info or {})}
-    with open(os.path.join(tmp, MANIFEST), "w") as f:
-        json.dump(manifest, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    shutil.rmtree(final, ignore_errors=True)
-    os.rename(tmp, final)
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        os.makedirs(tmp)
+        faults.fill_disk_at("checkpoint_file")
+        save_files(tmp)
+        files = [{"name": rel, "size": os.path.getsize(os.path.join(tmp, rel)), "sha256": sha256_of(os.path.join(tmp, rel))}
+                 for rel in _relative_files(tmp)]
+        manifest = {"step": step, "files": files, **(info or {})}
+        faults.fill_disk_at("manifest")
+        with open(os.path.join(tmp, MANIFEST), "w") as f:
+            json.dump(manifest, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        shutil.rmtree(final, ignore_errors=True)
+        faults.fill_disk_at("rename")
+        os.rename(tmp, final)
+    except BaseException as exc:
+        full = isinstance(exc, Exception) and diskspace.is_disk_full(exc, parent)
+        free = diskspace.where_free(parent) if full else ""
+        written = _folder_bytes(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
+        if full:
+            need = max(expected_bytes or 0, written)
+            raise diskspace.DiskFullError(
+                f"disk full while saving {name}: {free}, the checkpoint needs "
+                f"{'about ' if need != written else 'more than '}{diskspace.mb_text(need)}") from exc
+        raise
     record = {"name": name, "step": step, "path": final, "files": files}
     if info and "eval_loss" in info:
         record["eval_loss"] = info["eval_loss"]
     return record
+
+
+def checkpoint_bytes(checkpoint: dict) -> int:
+    return sum(f["size"] for f in checkpoint["files"])
+
+
+def remove_temporary(run_dir: str) -> list[str]:
+    """Delete the temporary folders of saves that never finished (their writer is gone); returns their names."""
+    parent = checkpoints_dir(run_dir)
+    removed = []
+    for name in os.listdir(parent) if os.path.isdir(parent) else []:
+        if name.startswith(".tmp-"):
+            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+            removed.append(name)
+    return removed
+
+
+def _folder_bytes(folder: str) -> int:
+    total = 0
+    for dirpath, _, filenames in os.walk(folder):
+        for filename in filenames:
+            try:
+                total += os.path.getsize(os.path.join(dirpath, filename))
+            except OSError:
+                pass
+    return total
 
 
 def _relative_files(folder: str) -> list[str]:

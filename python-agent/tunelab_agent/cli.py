@@ -1,4 +1,4 @@
-"""Command line: `tunelab-agent serve | make-tiny-model | run`."""
+"""Command line: `tunelab-agent serve | make-tiny-model | run | supervise`."""
 
 import argparse
 import asyncio
@@ -28,7 +28,19 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("run_dir")
     run.add_argument("--root", required=True)
 
+    supervise = commands.add_parser("supervise", help="(internal) run a training process and record how it ends")
+    supervise.add_argument("run_dir")
+    supervise.add_argument("--root", required=True)
+    supervise.add_argument("training_command", nargs=argparse.REMAINDER, help="-- then the training command")
+
     args = parser.parse_args(argv)
+    if args.command == "supervise":
+        from .supervise import main as supervise_run
+
+        command = args.training_command[1:] if args.training_command[:1] == ["--"] else args.training_command
+        if not command:
+            parser.error("supervise: give the training command after --")
+        return supervise_run(os.path.abspath(args.run_dir), os.path.realpath(args.root), command)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
 
     if args.command == "serve":

@@ -29,6 +29,8 @@ from collections import OrderedDict
 
 import torch
 
+from . import oom
+
 BASE = "__base__"  # peft's row name for "no adapter" in a mixed-adapter batch
 DEFAULT_SAMPLING = {"max_new_tokens": 64, "temperature": 0.0, "top_p": 1.0, "top_k": 0, "seed": 0}
 LOAD_OVERHEAD = 1.2  # weights × this ≈ what loading needs (buffers, allocator slack, the KV cache)
@@ -116,6 +118,16 @@ def free_bytes(device: str) -> int:
     return torch.cuda.mem_get_info(torch.device(device))[0]
 
 
+def load_bytes(model_path: str, device: str = "cuda") -> int:
+    return int(count_parameters(model_path) * DTYPE_BYTES[load_dtype(model_path, device)] * LOAD_OVERHEAD)
+
+
+def load_size_text(model_path: str, device: str = "cuda") -> str:
+    params = count_parameters(model_path)
+    return (f"about {load_bytes(model_path, device) / 2**30:.1f} GiB ({params / 1e6:.1f}M parameters × "
+            f"{DTYPE_BYTES[load_dtype(model_path, device)]} bytes × {LOAD_OVERHEAD})")
+
+
 def check_fit(model_path: str, device: str, busy_reason: str | None = None, free: int | None = None) -> int:
     """Estimated bytes to load the model; GenerationError when that exceeds the free memory.
 
@@ -123,15 +135,12 @@ def check_fit(model_path: str, device: str, busy_reason: str | None = None, free
     `busy_reason` (e.g. "run r1 is training on this GPU") is named in the refusal; `free` overrides the
     measured free memory (tests).
     """
-    params = count_parameters(model_path)
-    needed = int(params * DTYPE_BYTES[load_dtype(model_path, device)] * LOAD_OVERHEAD)
+    needed = load_bytes(model_path, device)
     available = free_bytes(device) if free is None else free
     if needed > available:
         where = "in RAM" if device == "cpu" else f"on {device}"
-        message = (f"loading {os.path.basename(os.path.normpath(model_path))} for generation needs about "
-                   f"{needed / 2**30:.1f} GiB ({params / 1e6:.1f}M parameters × "
-                   f"{DTYPE_BYTES[load_dtype(model_path, device)]} bytes × {LOAD_OVERHEAD}) but only "
-                   f"{available / 2**30:.1f} GiB is free {where}")
+        message = (f"loading {os.path.basename(os.path.normpath(model_path))} for generation needs "
+                   f"{load_size_text(model_path, device)} but only {available / 2**30:.1f} GiB is free {where}")
         if busy_reason:
             message += f": {busy_reason}"
         raise GenerationError(message + ". Wait for it to finish or free memory, then try again.")
@@ -522,20 +531,28 @@ class GenerationService:
         sampling = sampling_options(sampling)
         messages = check_messages(messages)
         loaded = self.load(model_path, busy_reason)
-        with loaded.lock:
-            keys = [loaded.attach(folder) if folder else BASE for _, folder in adapters]
-            prompt = conversation_ids(loaded.tokenizer, messages)
-            if len(adapters) == 1:
-                with loaded.single(keys[0]) as kwargs:
-                    return decode(loaded, prompt, names, kwargs, sampling, on_token, cancel)
-            if loaded.mixable(keys):
-                with loaded.mixed(keys) as kwargs:
-                    return decode(loaded, prompt, names, kwargs, sampling, on_token, cancel)
-            results = []  # DoRA cannot share a batch: one adapter after the other
-            for name, key in zip(names, keys):
-                with loaded.single(key) as kwargs:
-                    results += decode(loaded, prompt, [name], kwargs, sampling, on_token, cancel)
-            return results
+        try:
+            with loaded.lock:
+                return self._generate(loaded, adapters, names, messages, sampling, on_token, cancel)
+        except Exception as exc:
+            if not oom.is_cuda_oom(exc):
+                raise
+            raise GenerationError(oom.generation_cause(exc, model_path, names, sampling["max_new_tokens"])) from exc
+
+    def _generate(self, loaded, adapters, names, messages, sampling, on_token, cancel) -> list[dict]:
+        keys = [loaded.attach(folder) if folder else BASE for _, folder in adapters]
+        prompt = conversation_ids(loaded.tokenizer, messages)
+        if len(adapters) == 1:
+            with loaded.single(keys[0]) as kwargs:
+                return decode(loaded, prompt, names, kwargs, sampling, on_token, cancel)
+        if loaded.mixable(keys):
+            with loaded.mixed(keys) as kwargs:
+                return decode(loaded, prompt, names, kwargs, sampling, on_token, cancel)
+        results = []  # DoRA cannot share a batch: one adapter after the other
+        for name, key in zip(names, keys):
+            with loaded.single(key) as kwargs:
+                results += decode(loaded, prompt, [name], kwargs, sampling, on_token, cancel)
+        return results
 
     def answer_loss(self, model_path: str, folder: str | None, messages, answer: str) -> tuple[float, int]:
         """Teacher-forced (sum of token NLL, token count) of `answer` after the conversation, as training

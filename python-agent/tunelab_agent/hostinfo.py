@@ -93,6 +93,13 @@ def _gpus_from_torch(torch) -> list[dict]:
     return found
 
 
+def host_memory() -> dict:
+    """{available_mb, total_mb, process_rss_mb} now: the numbers that explain an out-of-memory kill later."""
+    memory = psutil.virtual_memory()
+    return {"available_mb": memory.available // MB, "total_mb": memory.total // MB,
+            "process_rss_mb": psutil.Process().memory_info().rss // MB}
+
+
 def disk_free_mb(root: str) -> int:
     # The root may not exist yet; the disk it will live on is the one of its nearest existing parent.
     path = os.path.abspath(root)

@@ -40,6 +40,7 @@ LORA_BYTES_PER_PARAM = 4 + 4 + 8  # fp32 weight, fp32 grad, AdamW exp_avg + exp_
 CHECKPOINT_BYTES_PER_PARAM = 4 + 8  # fp32 adapter + optimizer moments kept for resume
 DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2}
 QUANT_BYTES = {"4bit": 0.5, "8bit": 1.0}
+LOG_KB_PER_LINE = 1.6  # a metrics event with its loss terms, lr groups and memory, plus its train.log share
 
 
 def model_config(model_config_or_path, revision: str | None = None):
@@ -197,7 +198,8 @@ def preflight(config: dict, resolved: dict, host: dict, root: str) -> dict:
         errors.append(f"model.name: cannot read the model's config from {resolved['model']}: {exc}")
     if estimate:
         check_memory(estimate, used_gpus, host, errors, warnings)
-        check_disk(estimate, opts["save_total_limit"], host, root, errors)
+        estimate["disk"] = disk_need(estimate, config, resolved)
+        check_disk(estimate["disk"], host, root, warnings)
     return {"errors": errors, "warnings": warnings, "estimate": estimate}
 
 
@@ -225,17 +227,41 @@ def check_memory(estimate: dict, used_gpus: list[dict], host: dict, errors: list
                             f"{size_text(gpu['memory_free_mb'])} free now (another process is using it)")
 
 
-def check_disk(estimate: dict, keep: int, host: dict, root: str, errors: list) -> None:
+def disk_need(estimate: dict, config: dict, resolved: dict) -> dict:
+    """Disk a run fills under the agent root, in MB: the checkpoints kept (the last save_total_limit plus the
+    best) × (adapter + optimizer state), and its logs (events.jsonl and train.log, about LOG_KB_PER_LINE
+    per logged step and evaluation)."""
+    opts = config["training"]
+    count = opts["save_total_limit"] + 1
+    steps = opts.get("max_steps") or _steps_from_rows(resolved.get("train"), opts)
+    lines = steps // max(opts["logging_steps"], 1) + steps // max(opts["eval_steps"], 1) + 50
+    logs = round(lines * LOG_KB_PER_LINE / 1024 + 1, 1)
+    checkpoints = round(count * estimate["checkpoint_mb"], 1)
+    return {"checkpoints": count, "checkpoint_mb": estimate["checkpoint_mb"], "checkpoints_mb": checkpoints,
+            "logs_mb": logs, "total_mb": round(checkpoints + logs, 1)}
+
+
+def _steps_from_rows(train_path: str | None, opts: dict) -> int:
+    rows = 10_000  # when the file cannot be counted (not there yet): a typical fine-tuning set
+    if train_path and os.path.isfile(train_path) and train_path.endswith((".jsonl", ".json", ".csv", ".txt")):
+        with open(train_path, "rb") as f:
+            rows = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
+    per_step = opts["batch_size"] * opts["gradient_accumulation_steps"]
+    return max(1, -(-rows // per_step) * int(opts["epochs"] or 1))
+
+
+def check_disk(need: dict, host: dict, root: str, warnings: list) -> None:
     free = host.get("disk_free_mb")
     if free is None:
         from .hostinfo import disk_free_mb
 
         free = disk_free_mb(root)
-    count = keep + 1  # the last K plus the best one
-    need = count * estimate["checkpoint_mb"]
-    if need > free:
-        errors.append(f"training.save_total_limit: {count} checkpoints of about {estimate['checkpoint_mb']:.0f} MB "
-                      f"need {need:.0f} MB but {os.path.abspath(root)} has {free} MB free")
+    if need["total_mb"] > free:
+        warnings.append(
+            f"training.save_total_limit: this run needs about {need['total_mb']:.0f} MB of disk ({need['checkpoints']} "
+            f"checkpoints × {need['checkpoint_mb']:.1f} MB of adapter + optimizer state, plus {need['logs_mb']:.0f} MB "
+            f"of logs) but {os.path.abspath(root)} has {free} MB free; free some space, lower "
+            "training.save_total_limit, or move the agent root. A run that fills the disk fails at its next save")
 
 
 def size_text(mb: float) -> str:

@@ -13,17 +13,22 @@ import subprocess
 import sys
 import time
 
-from . import control, eventlog, launch
-from .checkpoints import list_checkpoints
+from . import control, eventlog, launch, supervise
+from .checkpoints import list_checkpoints, remove_temporary
 from .hostinfo import gpu_count
 from .run_config import load_run_config
 
 ACTIVE = ("starting", "running")
+STATES = (*ACTIVE, "completed", "failed", "stopped")
 
 
 class RunConflict(Exception):
     """The run is in a state that does not allow the request (e.g. resuming a run that still trains)."""
-DIED = "the training process exited unexpectedly; see train.log"
+
+
+# When even the launcher that records the exit status is gone, all that is known is that the run ended.
+VANISHED = ("the training process ended without a recorded exit status: its launcher was killed too (a SIGKILL "
+            "to the run's whole process group, or the host restarted); see train.log")
 
 
 def run_dir(root: str, run_id: str) -> str:
@@ -53,6 +58,13 @@ def write_meta(root: str, run_id: str, meta: dict) -> None:
 
 def create_and_launch(root: str, name: str, config_text: str, config_path: str | None, resolved: dict) -> str:
     """Write the run folder, record run_created + starting, and spawn the detached training process."""
+    run_id = create(root, name, config_text, config_path, resolved)
+    set_pid(root, run_id, spawn(root, run_dir(root, run_id)))
+    return run_id
+
+
+def create(root: str, name: str, config_text: str, config_path: str | None, resolved: dict) -> str:
+    """The run's folder, config and first events, ready for a training process to be started in it."""
     run_id = new_run_id(name)
     folder = run_dir(root, run_id)
     os.makedirs(folder)
@@ -62,9 +74,13 @@ def create_and_launch(root: str, name: str, config_text: str, config_path: str |
     write_meta(root, run_id, meta)
     eventlog.append(root, run_id, "run_created", {"name": name, "config": config_text})
     eventlog.append(root, run_id, "run_state", {"state": "starting"})
-    meta["pid"] = spawn(root, folder)
-    write_meta(root, run_id, meta)
     return run_id
+
+
+def set_pid(root: str, run_id: str, pid: int) -> None:
+    meta = read_meta(root, run_id)
+    meta["pid"] = pid
+    write_meta(root, run_id, meta)
 
 
 def read_config(root: str, run_id: str) -> dict:
@@ -75,6 +91,13 @@ def read_config(root: str, run_id: str) -> dict:
 
 def resume(root: str, run_id: str, checkpoint: dict) -> int:
     """Relaunch a finished run from one of its checkpoints; its events continue in a new segment."""
+    segment = prepare_resume(root, run_id, checkpoint)
+    set_pid(root, run_id, spawn(root, run_dir(root, run_id)))
+    return segment
+
+
+def prepare_resume(root: str, run_id: str, checkpoint: dict) -> int:
+    """Point the run at `checkpoint` for its next training process and record the new segment's start."""
     folder = run_dir(root, run_id)
     with eventlog.locked(root, exclusive=False):
         state = last_state(root, run_id)
@@ -85,8 +108,6 @@ def resume(root: str, run_id: str, checkpoint: dict) -> int:
     meta.update(segment=segment, resume={"checkpoint": checkpoint["path"], "name": checkpoint["name"]})
     write_meta(root, run_id, meta)
     eventlog.append(root, run_id, "run_state", {"state": "starting", "segment": segment, "resumed_from": checkpoint["name"]})
-    meta["pid"] = spawn(root, folder)
-    write_meta(root, run_id, meta)
     return segment
 
 
@@ -97,12 +118,21 @@ def training_on_this_host(root: str) -> str | None:
 
 
 def spawn(root: str, folder: str) -> int:
-    # A new session: the run outlives the server, the SSH link and VS Code; stop_run signals the group.
+    """Start the run's training process under its launcher (supervise.py); returns the launcher's pid.
+
+    A new session: the run outlives the server, the SSH link and VS Code; stop_run signals the group.
+    """
     with open(os.path.join(folder, "config.yaml")) as f:
         config = load_run_config(f.read())
+    try:
+        os.remove(os.path.join(folder, supervise.EXIT_FILE))  # an earlier segment's
+    except FileNotFoundError:
+        pass
+    command = [sys.executable, "-m", "tunelab_agent", "supervise", "--root", root, folder, "--",
+               *launch.command(folder, root, config)]
     with open(os.path.join(folder, "train.log"), "ab") as log:
         process = subprocess.Popen(
-            launch.command(folder, root, config),
+            command,
             start_new_session=True, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             cwd=folder, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     _children[process.pid] = process
@@ -145,20 +175,34 @@ def pid_alive(pid: int | None, folder: str) -> bool:
 def last_state(root: str, run_id: str) -> str | None:
     state = None
     for ev in eventlog.read_run_events(root, run_id):
-        if ev["kind"] == "run_state":
+        if ev["kind"] == "run_state" and ev["data"].get("state") in STATES:
             state = ev["data"]["state"]
     return state
 
 
-def mark_if_dead(root: str, run_id: str) -> bool:
-    """Append `failed` for a run that claims to be active but whose process is gone."""
+def mark_if_dead(root: str, run_id: str) -> str | None:
+    """Append `failed` for a run that claims to be active but whose process is gone; returns the cause.
+
+    The launcher normally records the failure itself; this covers a launcher that could not (killed with
+    its child, or the disk was full). The cause comes from exit.json when the launcher wrote it.
+    """
     meta = read_meta(root, run_id)
-    if pid_alive(meta.get("pid"), run_dir(root, run_id)):
-        return False
+    folder = run_dir(root, run_id)
+    if pid_alive(meta.get("pid"), folder):
+        return None
+    status = supervise.read_exit(folder)
+    if status is None:
+        cause = VANISHED
+    elif status["returncode"] == 0:
+        cause = "the training process exited (status 0) without recording its final state; see train.log"
+    else:
+        cause = supervise.exit_cause(root, run_id, status)
+    remove_temporary(folder)  # a save its process never finished
     # Re-read under the event lock: the process may have written its final state just before exiting.
     still_active = lambda r, rid: last_state(r, rid) in ACTIVE
-    appended = eventlog.append(root, run_id, "run_state", {"state": "failed", "error": DIED}, only_if=still_active)
-    return appended is not None
+    appended = eventlog.append(root, run_id, "run_state", {"state": "failed", "error": cause, "segment": meta.get("segment", 0)},
+                               only_if=still_active, critical=True)
+    return cause if appended is not None else None
 
 
 def all_run_ids(root: str) -> list[str]:
@@ -166,12 +210,6 @@ def all_run_ids(root: str) -> list[str]:
         return sorted(r for r in os.listdir(eventlog.runs_dir(root)) if exists(root, r))
     except FileNotFoundError:
         return []
-
-
-def reap_dead_runs(root: str) -> None:
-    for run_id in all_run_ids(root):
-        if last_state(root, run_id) in ACTIVE:
-            mark_if_dead(root, run_id)
 
 
 def stop(root: str, run_id: str) -> None:
@@ -193,19 +231,36 @@ def stop(root: str, run_id: str) -> None:
 
 
 def summary(root: str, run_id: str) -> dict:
-    meta = read_meta(root, run_id)
-    out = {"run_id": run_id, "name": meta["name"], "state": "starting", "created": meta["created"],
+    """The run as the Runs view lists it; a run whose files are damaged still gets one, saying so."""
+    try:
+        meta = read_meta(root, run_id)
+    except (OSError, ValueError) as exc:
+        meta = {"name": run_id, "created": 0.0}
+        damage = f"run.json cannot be read ({type(exc).__name__}: {exc})"
+    else:
+        damage = None
+    out = {"run_id": run_id, "name": meta.get("name", run_id), "state": "starting", "created": meta.get("created", 0.0),
            "step": 0, "max_steps": None, "loss": None, "error": None}
-    for ev in eventlog.read_run_events(root, run_id):
+    events, problems = eventlog.read_run_events_checked(root, run_id)
+    damage = damage or eventlog.damage_note(problems)
+    if damage:
+        out["damaged"] = damage
+    for ev in events:
         data = ev["data"]
-        if ev["kind"] == "run_state":
+        if ev["kind"] == "run_state" and data.get("state") in STATES:
             out["state"] = data["state"]
-            out["error"] = data.get("error")
-            out["max_steps"] = data.get("max_steps", out["max_steps"])
+            out["error"] = data.get("error") if isinstance(data.get("error"), str) else None
+            out["max_steps"] = _count(data.get("max_steps"), out["max_steps"])
         elif ev["kind"] == "metrics":
-            out["step"], out["max_steps"], out["loss"] = data["step"], data["max_steps"], data["loss"]
-
+            out["step"] = _count(data.get("step"), out["step"])
+            out["max_steps"] = _count(data.get("max_steps"), out["max_steps"])
+            loss = data.get("loss")
+            out["loss"] = float(loss) if isinstance(loss, (int, float)) else None
     return out
+
+
+def _count(value, default):
+    return value if isinstance(value, int) and value >= 0 else default
 
 
 def checkpoints(root: str, run_id: str) -> list[dict]:

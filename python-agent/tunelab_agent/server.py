@@ -17,7 +17,8 @@ import time
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
-from . import PROTOCOL_VERSION, __version__, control, evaluate, eventlog, export, hostinfo, launch, preflight, protocol, runs
+from . import (PROTOCOL_VERSION, __version__, control, diskspace, evaluate, eventlog, export, hostinfo, launch,
+               preflight, protocol, runs)
 from .export import ExportError
 from .generate import GenerationError, GenerationService
 from .paths import PathError, looks_like_hub_id, resolve_inside
@@ -31,6 +32,7 @@ STREAMING = {"generate", "cancel", "evaluate", "export_checkpoint"}
 # put p95 near 100 ms). Each idle check only reads events.seq, about 1-2% of a core per subscriber at 0.02 s.
 POLL_S = 0.02
 REAP_S = 2.0
+REAP_BACKOFF_MAX_S = 60.0  # a run whose end cannot be recorded (full disk) is retried at most this far apart
 HELLO_TIMEOUT_S = 10
 
 
@@ -53,8 +55,12 @@ class Agent:
         self.allowed = [self.root] + [os.path.realpath(d) for d in data_dirs]
         os.makedirs(eventlog.runs_dir(self.root), exist_ok=True)
         self.token = ensure_token(self.root)
+        # Whatever a killed writer left (a torn line, events.seq behind the log) is repaired before serving.
+        eventlog.repair_all(self.root)
+        diskspace.ensure_reserve(self.root)
         self.generator = GenerationService()
         self.finished: set[str] = set()  # runs in a final state never change again; skip them when reaping
+        self.reap_trouble: dict[str, ReapTrouble] = {}  # runs whose end could not be recorded yet
 
     # --- connection -------------------------------------------------------------------------
 
@@ -190,8 +196,19 @@ class Agent:
     # --- methods ----------------------------------------------------------------------------
 
     async def do_list_runs(self, params: dict) -> dict:
-        ids = await asyncio.to_thread(runs.all_run_ids, self.root)
-        return {"runs": [await asyncio.to_thread(runs.summary, self.root, r) for r in ids]}
+        return {"runs": await asyncio.to_thread(self.summaries)}
+
+    def summaries(self) -> list[dict]:
+        out = []
+        for run_id in runs.all_run_ids(self.root):
+            try:
+                out.append(runs.summary(self.root, run_id))
+            except Exception as exc:  # one damaged run must never hide the others
+                log.exception("run %s: cannot summarise", run_id)
+                out.append({"run_id": run_id, "name": run_id, "state": "failed", "created": 0.0, "step": 0,
+                            "max_steps": None, "loss": None, "error": None,
+                            "damaged": f"cannot be read: {type(exc).__name__}: {exc}"})
+        return out
 
     async def do_start_run(self, params: dict) -> dict:
         config, resolved, source, config_path = self.check_config(params)
@@ -364,25 +381,59 @@ class Agent:
     # --- housekeeping -----------------------------------------------------------------------
 
     def reap(self) -> None:
-        """Mark runs whose process died without saying so as failed; remember finished ones."""
+        """Mark runs whose process died without saying so as failed; remember finished ones.
+
+        A run whose end cannot be recorded (a full disk) is retried with a growing delay, and each
+        different reason is logged once, in one line; it is recorded as soon as the disk has room.
+        """
         runs.collect_exited_children()
+        diskspace.ensure_reserve(self.root)  # put the reserve back once a full disk has room again
+        now = time.monotonic()
         for run_id in runs.all_run_ids(self.root):
-            if run_id in self.finished:
+            trouble = self.reap_trouble.get(run_id)
+            if run_id in self.finished or (trouble and now < trouble.next_try):
                 continue
-            state = runs.last_state(self.root, run_id)
-            if state in runs.ACTIVE and runs.mark_if_dead(self.root, run_id):
-                log.warning("run %s: %s", run_id, runs.DIED)
+            try:
+                state = runs.last_state(self.root, run_id)
+                cause = runs.mark_if_dead(self.root, run_id) if state in runs.ACTIVE else None
+            except Exception as exc:
+                self.reap_failed(run_id, exc, now)
+                continue
+            if trouble:
+                del self.reap_trouble[run_id]
+                log.info("run %s: checked again after %d failed tries; %s", run_id, trouble.tries,
+                         "recorded that it failed" if cause else "nothing to record")
+            if cause:
+                log.warning("run %s failed: %s", run_id, cause)
                 state = "failed"
             if state not in runs.ACTIVE:
                 self.finished.add(run_id)
 
+    def reap_failed(self, run_id: str, exc: Exception, now: float) -> None:
+        trouble = self.reap_trouble.setdefault(run_id, ReapTrouble())
+        trouble.tries += 1
+        trouble.delay = min(max(trouble.delay * 2, REAP_S), REAP_BACKOFF_MAX_S)
+        trouble.next_try = now + trouble.delay
+        reason = str(exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}"
+        if reason == trouble.reason:
+            return
+        trouble.reason = reason
+        # A disk fault is the host's state, not a bug: one line, no traceback. Anything else gets one traceback.
+        log.warning("run %s: cannot record that its process ended: %s; retrying, at most every %.0f s",
+                    run_id, reason, REAP_BACKOFF_MAX_S, exc_info=not isinstance(exc, OSError))
+
     async def reap_forever(self) -> None:
+        last_problem = None
         while True:
             await asyncio.sleep(REAP_S)
             try:
                 await asyncio.to_thread(self.reap)
-            except Exception:
-                log.exception("checking runs failed")
+                last_problem = None
+            except Exception as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+                if problem != last_problem:  # the same failure every 2 s would bury the log
+                    log.exception("checking runs failed")
+                last_problem = problem
 
 
 async def serve_forever(root: str, data_dirs: list[str], port: int) -> None:
@@ -413,6 +464,16 @@ async def serve_forever(root: str, data_dirs: list[str], port: int) -> None:
     except (OSError, ValueError):
         pass
     log.info("stopped")
+
+
+class ReapTrouble:
+    """Why a run's end could not be recorded, and when to try again."""
+
+    def __init__(self):
+        self.reason = ""
+        self.tries = 0
+        self.delay = 0.0
+        self.next_try = 0.0
 
 
 class RequestContext:

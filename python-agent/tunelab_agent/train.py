@@ -11,9 +11,9 @@ import random
 import traceback
 from dataclasses import dataclass, field
 
-from . import eventlog
+from . import diskspace, eventlog, oom
 from .callbacks import EventCallback, StopFlag
-from .checkpoints import prune, write_checkpoint
+from .checkpoints import checkpoint_bytes, prune, remove_temporary, write_checkpoint
 from .monitor import finite_or_none
 from .data import DatasetError, PackingCollator, PaddingCollator, load_split, pack
 from .run_config import load_run_config
@@ -31,10 +31,14 @@ def run(run_dir: str, root: str) -> int:
         outcome = recipe.train()
         recipe.cleanup(outcome)
         return 0
-    except (DatasetError, SetupError) as exc:
+    except (DatasetError, SetupError, diskspace.DiskFullError) as exc:
         return recipe.fail(str(exc))
     except Exception as exc:  # any crash must still end the run visibly, with the reason
         traceback.print_exc()
+        if oom.is_cuda_oom(exc):
+            return recipe.fail(recipe.oom_cause(exc))
+        if diskspace.is_disk_full(exc, run_dir):
+            return recipe.fail(f"disk full: {type(exc).__name__}: {exc} ({diskspace.where_free(run_dir)})")
         return recipe.fail(f"{type(exc).__name__}: {exc}")
 
 
@@ -51,6 +55,7 @@ class Context:
     segment: int
     save_checkpoint: object
     trainer: object = None
+    watch_disk: object = None
     emit_many: object = None
     extra: dict = field(default_factory=dict)
 
@@ -78,9 +83,17 @@ class Recipe:
         self.emit("log", {"level": level, "message": message, **({"code": code} if code else {})})
 
     def fail(self, message: str) -> int:
-        self.emit("log", {"level": "error", "message": message})
-        self.emit("run_state", {"state": "failed", "error": message, "segment": getattr(self, "segment", 0)})
+        """End the run as failed with `message`; on a full disk this goes through the disk reserve."""
+        if self.is_writer:
+            eventlog.append_many(self.root, self.run_id, [
+                ("log", {"level": "error", "message": message}),
+                ("run_state", {"state": "failed", "error": message, "segment": getattr(self, "segment", 0)})],
+                critical=True)
         return 1
+
+    def oom_cause(self, exc: BaseException) -> str:
+        step = self.trainer.state.global_step if self.trainer is not None else 0
+        return oom.training_cause(exc, step, self.meta["resolved"]["model"], self.config, self.world)
 
     # --- setup --------------------------------------------------------------------------------
 
@@ -90,6 +103,8 @@ class Recipe:
         with open(os.path.join(self.run_dir, "config.yaml")) as f:
             self.config = load_run_config(f.read(), os.path.basename(self.meta.get("config_path") or "config.yaml"))
         self.segment = self.meta.get("segment", 0)
+        if self.is_writer:
+            remove_temporary(self.run_dir)  # saves an earlier process of this run never finished
         resume = self.meta.get("resume") or {}
         self.resume_from = resume.get("checkpoint") or self.meta["resolved"].get("resume_from")
         self.stop = stop
@@ -247,7 +262,10 @@ class Recipe:
         )
         self.ctx = Context(emit=self.emit, emit_many=self.emit_many, is_writer=self.is_writer, run_dir=self.run_dir,
                            collator=self.collator, config=self.config, stop=self.stop, segment=self.segment,
-                           save_checkpoint=self.save_checkpoint)
+                           save_checkpoint=self.save_checkpoint, watch_disk=self.watch_disk)
+        # Until the first save says otherwise: fp32 adapter + AdamW's two moments per trainable parameter.
+        trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+        self.disk = diskspace.DiskWatch(self.run_dir, trainable * 12 + diskspace.MB)
         recipe = self
 
         class RecipeTrainer(TunelabTrainer):
@@ -290,12 +308,19 @@ class Recipe:
             trainer.state.save_to_json(os.path.join(folder, "trainer_state.json"))
 
         info = {"segment": self.segment, "reason": reason, **self.last_eval(step)}
-        record = write_checkpoint(self.run_dir, step, save_files, info)
+        self.watch_disk(step)
+        record = write_checkpoint(self.run_dir, step, save_files, info, expected_bytes=self.disk.checkpoint_bytes)
+        self.disk.checkpoint_bytes = checkpoint_bytes(record)
         self.emit("checkpoint", {**record, "reason": reason, "segment": self.segment})
         limit = self.config["training"]["save_total_limit"]
         for name in prune(self.run_dir, limit):
             self.emit("checkpoint_removed", {"name": name, "reason": f"training.save_total_limit {limit} (the best is kept)"})
         return record
+
+    def watch_disk(self, step: int) -> None:
+        warning = self.disk.check(step) if self.is_writer else None
+        if warning:
+            self.emit("disk_low", warning)
 
     def last_eval(self, step: int) -> dict:
         """The latest eval at or before `step`: its loss, and the early-stopping metric that ranks checkpoints."""

@@ -13,6 +13,7 @@
 import torch
 from transformers import Trainer
 
+from . import faults
 from .losses import base_model_logits, kl_to_base, length_penalty
 from .lr_groups import DEFAULT, Group, optimizer_param_groups, resolve_groups
 
@@ -41,6 +42,8 @@ class TunelabTrainer(Trainer):
     def training_step(self, model, inputs, num_items_in_batch=None):
         if not getattr(model, "_zero_grad_trainable_only", False):
             zero_grad_trainable_only(model)
+        if faults.FAULT:
+            faults.cuda_oom_at("train_step")
         return super().training_step(model, inputs, num_items_in_batch)
 
     def floating_point_ops(self, inputs: dict) -> int:

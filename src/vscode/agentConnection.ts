@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { AgentClient, type ConnectionState } from '../core/agent/client';
 import type { AgentEndpoint } from '../core/agent/socket';
+import type { AgentEvent } from '../core/protocol/messages';
 import { ensureLocalAgent } from '../core/host/localAgent';
 import type { RunStore } from '../core/runs/runStore';
 import { readHostSelection } from './hostSettings';
@@ -22,6 +23,9 @@ export class AgentConnection implements vscode.Disposable {
   private state: LinkState = { kind: 'idle' };
   private readonly stateChanged = new vscode.EventEmitter<LinkState>();
   readonly onDidChangeState = this.stateChanged.event;
+  private readonly eventReceived = new vscode.EventEmitter<AgentEvent>();
+  /** Every agent event (replayed or live), after the RunStore has applied it. */
+  readonly onDidReceiveEvent = this.eventReceived.event;
 
   constructor(
     private readonly extensionRoot: string,
@@ -117,6 +121,8 @@ export class AgentConnection implements vscode.Disposable {
     client.onEvent((e) => {
       this.store.apply(e);
       if (e.kind === 'run_state') this.log.info(`run ${e.run_id}: ${e.data.state}${e.data.error ? ` (${e.data.error})` : ''}`);
+      else if (e.kind === 'disk_low') this.log.warn(`run ${e.run_id}: ${e.data.message}`);
+      this.eventReceived.fire(e);
     });
     client.onState((s) => this.onClientState(client, s));
     // Remembered by the client and re-sent from its last seq after every reconnect.
@@ -169,6 +175,7 @@ export class AgentConnection implements vscode.Disposable {
   dispose(): void {
     this.dropClient();
     this.stateChanged.dispose();
+    this.eventReceived.dispose();
   }
 }
 

@@ -48,7 +48,7 @@ export class MetricsPanel implements vscode.Disposable {
     // start_run answers before the run's first event arrives; show the run as starting until then.
     return this.store.get(this.runId) ?? {
       runId: this.runId, name: this.runId, state: 'starting', created: Date.now() / 1000,
-      step: 0, maxSteps: null, loss: null, tokensPerSec: null, etaS: null, error: null,
+      step: 0, maxSteps: null, loss: null, tokensPerSec: null, etaS: null, error: null, damaged: null, diskLow: null,
     };
   }
 

@@ -67,7 +67,10 @@ const params: { [M in Method]: Required<ParamsOf<M>> } = {
 
 const results: { [M in Method]: Required<ResultOf<M>> } = {
   list_runs: {
-    runs: [{ run_id: 'r1', name: 'demo', state: 'running', created: 1700000000.5, step: 3, max_steps: 40, loss: 2.5, error: null }],
+    runs: [{
+      run_id: 'r1', name: 'demo', state: 'running', created: 1700000000.5, step: 3, max_steps: 40, loss: 2.5, error: null,
+      damaged: '2 lines of events.jsonl are damaged and were skipped (first: line 7, not a complete event)',
+    }],
   },
   start_run: { run_id: 'r1' },
   stop_run: { run_id: 'r1', state: 'stopped' },
@@ -98,6 +101,7 @@ const eventData: { [K in EventKind]: Required<EventDataOf<K>> } = {
     step: 3, max_steps: 40, epoch: 0.5, loss: 2.5, learning_rate: 0.0002, grad_norm: 1.1, tokens_per_sec: 900, eta_s: 12,
     segment: 0, samples_per_sec: 12.5, loss_terms: { ce_loss: 2.4, kl: 0.1 }, lr_groups: { default: 0.0002 },
     gpu: { allocated_mb: 1000, reserved_mb: 1200, peak_mb: 1500, utilization: null },
+    host_memory: { available_mb: 64000, total_mb: 128000, process_rss_mb: 9000.5 },
   },
   eval: { step: 10, eval_loss: 2.1, segment: 0, metrics: { eval_runtime: 1.5 }, best: true },
   checkpoint: { name: 'checkpoint-20', step: 20, path: '/p', files: checkpoint.files, eval_loss: 0.5, reason: 'scheduled', segment: 0 },
@@ -108,6 +112,10 @@ const eventData: { [K in EventKind]: Required<EventDataOf<K>> } = {
   bad_row: { split: 'train', file: 'train.jsonl', line: 7, reason: 'not valid JSON' },
   early_stop: { step: 40, reason: 'eval_loss did not improve for 3 evaluations', metric: 'eval_loss', best_value: 0.4, best_step: 10 },
   control_done: { id: 'c1', action: 'set_logging_steps', step: 12, value: 5, checkpoint: 'checkpoint-12', error: 'no eval split' },
+  disk_low: {
+    step: 20, free_mb: 150.5, checkpoint_mb: 96, path: '/',
+    message: 'disk almost full: 150 MB free on /, and the next checkpoint needs about 96 MB; free some space or the run will fail at its next save',
+  },
 };
 
 const clientHello: ClientHello = { type: 'hello', protocol: 1, token: 'secret', client: 'tunelab-vscode/0.1.0' };

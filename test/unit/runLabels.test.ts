@@ -5,7 +5,7 @@ import type { RunRecord } from '../../src/core/runs/types';
 
 const run = (over: Partial<RunRecord>): RunRecord => ({
   runId: '20261127-120000-demo-ab12', name: 'demo', state: 'running', created: 1, step: 12, maxSteps: 40,
-  loss: 1.23456, tokensPerSec: 800, etaS: 20, error: null, ...over,
+  loss: 1.23456, tokensPerSec: 800, etaS: 20, error: null, damaged: null, diskLow: null, ...over,
 });
 
 test('a running run shows progress and loss, and can be stopped', () => {
@@ -31,4 +31,44 @@ test('a failed run says so and carries its error in the tooltip', () => {
 test('a stopped run says so; a completed one needs no word', () => {
   assert.equal(describeRun(run({ state: 'stopped' })).description, '12/40 · loss 1.2346 · stopped');
   assert.equal(describeRun(run({ state: 'completed', step: 40 })).description, '40/40 · loss 1.2346');
+});
+
+const DISK = 'disk almost full: 150 MB free on /, and the next checkpoint needs about 96 MB; free some space or the run will fail at its next save';
+
+test('an active run short of disk says "disk low", keeps its spinner in the warning colour, and gives the message in the tooltip', () => {
+  const l = describeRun(run({ diskLow: DISK }));
+  assert.equal(l.description, '12/40 · loss 1.2346 · disk low');
+  assert.ok(l.tooltip.split('\n').includes(`disk low: ${DISK}`), l.tooltip);
+  assert.deepEqual(l.icon, { id: 'sync~spin', color: 'list.warningForeground' });
+  assert.equal(l.contextValue, 'run.active');
+  assert.equal(describeRun(run({ state: 'starting', diskLow: DISK })).icon.id, 'loading~spin');
+});
+
+test('a finished run does not show a disk warning even if one is still recorded', () => {
+  const l = describeRun(run({ state: 'completed', diskLow: DISK }));
+  assert.doesNotMatch(l.description, /disk/);
+  assert.doesNotMatch(l.tooltip, /disk/);
+  assert.deepEqual(l.icon, { id: 'pass', color: 'testing.iconPassed' });
+});
+
+test('a damaged run says so in its description, its icon and its tooltip', () => {
+  const damage = '2 lines of events.jsonl are damaged and were skipped (first: line 7, not a complete event)';
+  const done = describeRun(run({ state: 'completed', damaged: damage }));
+  assert.equal(done.description, '12/40 · loss 1.2346 · damaged');
+  assert.ok(done.tooltip.split('\n').includes(`damaged: ${damage}`), done.tooltip);
+  assert.deepEqual(done.icon, { id: 'warning', color: 'list.warningForeground' });
+  assert.equal(done.contextValue, 'run.done');
+
+  const active = describeRun(run({ damaged: damage }));
+  assert.deepEqual(active.icon, { id: 'sync~spin', color: 'list.warningForeground' }, 'still visibly running');
+
+  const failed = describeRun(run({ state: 'failed', error: 'CUDA out of memory', damaged: damage }));
+  assert.equal(failed.icon.id, 'error', 'failure stays the stronger signal');
+  assert.equal(failed.description, '12/40 · loss 1.2346 · failed · damaged');
+  assert.match(failed.tooltip, /error: CUDA out of memory\ndamaged: /);
+});
+
+test('a run with nothing wrong has no warning lines', () => {
+  const l = describeRun(run({}));
+  assert.doesNotMatch(l.tooltip, /damaged|disk/);
 });

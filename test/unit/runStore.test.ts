@@ -126,3 +126,71 @@ test('clear forgets runs and the seq, for a switch to another agent root', () =>
   store.apply(metrics(1, 2));
   assert.equal(store.points(RUN).length, 1, 'seq 1 of the new root is accepted');
 });
+
+const diskLow = (message: string, step = 20) =>
+  ev('disk_low', { step, free_mb: 150, checkpoint_mb: 96, path: '/', message });
+
+test('a disk_low event marks the active run with its message; the latest one wins', () => {
+  seq = 0;
+  const store = new RunStore();
+  store.apply(ev('run_state', { state: 'running', max_steps: 40 }));
+  assert.equal(store.get(RUN)!.diskLow, null);
+  store.apply(diskLow('disk almost full: 150 MB free on /'));
+  assert.equal(store.get(RUN)!.diskLow, 'disk almost full: 150 MB free on /');
+  store.apply(metrics(21, 1.5));
+  assert.equal(store.get(RUN)!.diskLow, 'disk almost full: 150 MB free on /', 'metrics do not clear it');
+  store.apply(ev('run_state', { state: 'running', max_steps: 40 }));
+  assert.equal(store.get(RUN)!.diskLow, 'disk almost full: 150 MB free on /', 'still running: still short of space');
+  store.apply(diskLow('disk almost full: 90 MB free on /', 30));
+  assert.equal(store.get(RUN)!.diskLow, 'disk almost full: 90 MB free on /');
+  const other = '20261127-130000-other-cd34';
+  store.apply(ev('run_state', { state: 'running' }, other));
+  assert.equal(store.get(other)!.diskLow, null, 'only the run the event names is marked');
+});
+
+test('a blank disk_low message is replaced by one made from the numbers', () => {
+  seq = 0;
+  const store = new RunStore();
+  store.apply(ev('disk_low', { step: 5, free_mb: 150, checkpoint_mb: 96, path: '/data', message: '  ' }));
+  assert.match(store.get(RUN)!.diskLow!, /150 MB free on \/data/);
+});
+
+test('disk low clears when the run reaches a final state or starts again', () => {
+  for (const state of ['completed', 'failed', 'stopped', 'starting'] as const) {
+    seq = 0;
+    const store = new RunStore();
+    store.apply(ev('run_state', { state: 'running' }));
+    store.apply(diskLow('disk almost full'));
+    store.apply(ev('run_state', state === 'starting' ? { state, segment: 1, resumed_from: 'checkpoint-20' } : { state }));
+    assert.equal(store.get(RUN)!.diskLow, null, state);
+  }
+});
+
+test('a list_runs seed carries damage, keeps a live disk warning of an active run, and drops it for a finished one', () => {
+  seq = 0;
+  const store = new RunStore();
+  const summary = (state: RunSummary['state'], damaged?: string): RunSummary => ({
+    run_id: RUN, name: 'demo', state, created: 1, step: 20, max_steps: 40, loss: 1, error: null, ...(damaged === undefined ? {} : { damaged }),
+  });
+  store.seed([summary('running')]);
+  assert.equal(store.get(RUN)!.damaged, null, 'no damaged field: not damaged');
+  store.apply(diskLow('disk almost full'));
+  store.seed([summary('running', 'events.jsonl line 7: not a complete event; skipped')]);
+  let run = store.get(RUN)!;
+  assert.equal(run.damaged, 'events.jsonl line 7: not a complete event; skipped');
+  assert.equal(run.diskLow, 'disk almost full', 'list_runs does not know about disk warnings; the seen one holds');
+  store.apply(metrics(21, 1));
+  assert.equal(store.get(RUN)!.damaged, 'events.jsonl line 7: not a complete event; skipped', 'events do not clear damage');
+  store.seed([summary('completed')]);
+  run = store.get(RUN)!;
+  assert.equal(run.damaged, null, 'a later listing without damage clears it');
+  assert.equal(run.diskLow, null, 'a finished run is not short of disk any more');
+});
+
+test('a run first seen through events is neither damaged nor short of disk', () => {
+  seq = 0;
+  const store = new RunStore();
+  store.apply(metrics(1, 2));
+  assert.equal(store.get(RUN)!.damaged, null);
+  assert.equal(store.get(RUN)!.diskLow, null);
+});

@@ -138,6 +138,13 @@ export interface GpuMemory {
   utilization: number | null;
 }
 
+/** The host's RAM at one training step (what explains an out-of-memory kill later). */
+export interface HostMemory {
+  available_mb: number;
+  total_mb: number;
+  process_rss_mb: number;
+}
+
 export interface ParamGroup {
   name: string;
   pattern: string | null;
@@ -156,6 +163,8 @@ export interface RunSummary {
   max_steps: number | null;
   loss: number | null;
   error: string | null;
+  /** Set when part of the run's files cannot be read (e.g. a torn line of events.jsonl, skipped); says what and where. */
+  damaged?: string;
 }
 
 // ---- requests -------------------------------------------------------------
@@ -218,6 +227,7 @@ export interface EventDataMap {
     loss_terms?: Record<string, number | null>;
     lr_groups?: Record<string, number | null>;
     gpu?: GpuMemory | null;
+    host_memory?: HostMemory;
   };
   eval: { step: number; eval_loss: number | null; segment?: number; metrics?: Record<string, number | null>; best?: boolean };
   checkpoint: CheckpointSaved;
@@ -229,6 +239,11 @@ export interface EventDataMap {
   bad_row: { split: 'train' | 'eval'; file: string; line: number; reason: string };
   early_stop: { step: number; reason: string; metric: string; best_value: number | null; best_step: number | null };
   control_done: { id: string; action: ControlAction; step: number; value?: number; checkpoint?: string; error?: string };
+  /**
+   * The host's disk is nearly full: free space under twice the next checkpoint's size (sent once until it recovers).
+   * `path` is the mount point on the host; `message` is a whole sentence for people.
+   */
+  disk_low: { step: number; free_mb: number; checkpoint_mb: number; path: string; message: string };
 }
 
 export type EventKind = keyof EventDataMap;
@@ -293,7 +308,7 @@ const methodsComplete: Exact<(typeof METHODS)[number], Method> = true;
 
 export const EVENT_KINDS = [
   'run_created', 'run_state', 'metrics', 'eval', 'checkpoint', 'checkpoint_removed', 'log',
-  'param_groups', 'data_report', 'bad_row', 'early_stop', 'control_done',
+  'param_groups', 'data_report', 'bad_row', 'early_stop', 'control_done', 'disk_low',
 ] as const satisfies readonly EventKind[];
 const eventKindsComplete: Exact<(typeof EVENT_KINDS)[number], EventKind> = true;
 

@@ -28,16 +28,33 @@ export function formatProgress(run: Pick<RunRecord, 'step' | 'maxSteps'>): strin
   return run.maxSteps === null ? `step ${run.step}` : `${run.step}/${run.maxSteps}`;
 }
 
+/** The colour of anything that needs a look: a damaged run, or an active one whose host is short of disk. */
+export const WARNING_COLOR = 'list.warningForeground';
+
+function iconOf(run: RunRecord, diskLow: boolean): RunLabel['icon'] {
+  const icon = ICONS[run.state];
+  // An active run keeps its spinner (it is still going) but turns the warning colour; a failed one keeps
+  // its error icon, the stronger signal; a finished run with damaged files shows a warning instead.
+  if (isActive(run)) return run.damaged || diskLow ? { id: icon.id, color: WARNING_COLOR } : icon;
+  if (run.damaged && run.state !== 'failed') return { id: 'warning', color: WARNING_COLOR };
+  return icon;
+}
+
 export function describeRun(run: RunRecord): RunLabel {
+  const diskLow = isActive(run) && !!run.diskLow;
   // Failed and stopped runs look alike by numbers alone; say which.
-  const description = [formatProgress(run), formatLoss(run.loss), run.state === 'failed' || run.state === 'stopped' ? run.state : '']
-    .filter(Boolean).join(' · ');
+  const description = [
+    formatProgress(run), formatLoss(run.loss), run.state === 'failed' || run.state === 'stopped' ? run.state : '',
+    run.damaged ? 'damaged' : '', diskLow ? 'disk low' : '',
+  ].filter(Boolean).join(' · ');
   const tooltip = [
     `${run.name} (${run.runId})`,
     `state: ${run.state}`,
     `progress: ${formatProgress(run)}`,
     run.loss === null ? '' : `latest ${formatLoss(run.loss)}`,
     run.error ? `error: ${run.error}` : '',
+    diskLow ? `disk low: ${run.diskLow}` : '',
+    run.damaged ? `damaged: ${run.damaged}` : '',
   ].filter(Boolean).join('\n');
-  return { label: run.name, description, tooltip, icon: ICONS[run.state], contextValue: isActive(run) ? 'run.active' : 'run.done' };
+  return { label: run.name, description, tooltip, icon: iconOf(run, diskLow), contextValue: isActive(run) ? 'run.active' : 'run.done' };
 }

@@ -1,7 +1,8 @@
 // Folds the agent's event stream (and list_runs snapshots) into per-run summaries and metric series.
 // Pure data: the tree view and metrics panels subscribe to it; tests feed it events directly.
 import type { AgentEvent, RunSummary } from '../protocol/messages';
-import type { MetricPoint, RunRecord } from './types';
+import { diskLowText } from './hostWarnings';
+import { isActive, type MetricPoint, type RunRecord } from './types';
 
 export interface RunChange {
   runId: string;
@@ -32,6 +33,9 @@ export class RunStore {
         error: s.error,
         tokensPerSec: prev?.tokensPerSec ?? null,
         etaS: prev?.etaS ?? null,
+        damaged: s.damaged || null,
+        // list_runs does not carry disk warnings; one seen on the stream holds while the run is still active.
+        diskLow: isActive(s) ? prev?.diskLow ?? null : null,
       });
       this.emit({ runId: s.run_id, points: [] });
     }
@@ -54,7 +58,14 @@ export class RunStore {
         if (event.data.max_steps !== undefined) run.maxSteps = event.data.max_steps;
         // A run that starts again (or succeeds) no longer carries an earlier error.
         run.error = event.data.error ?? (event.data.state === 'failed' ? run.error : null);
-        if (event.data.state !== 'running') run.etaS = null;
+        if (event.data.state !== 'running') {
+          run.etaS = null;
+          // A finished run needs no more space; one that starts again has its disk checked afresh.
+          run.diskLow = null;
+        }
+        break;
+      case 'disk_low':
+        run.diskLow = diskLowText(event.data);
         break;
       case 'metrics': {
         const d = event.data;
@@ -118,7 +129,10 @@ export class RunStore {
 
   // Events can arrive for a run list_runs has not shown yet (it was created a moment ago).
   private placeholder(runId: string, time: number): RunRecord {
-    return { runId, name: runId, state: 'starting', created: time, step: 0, maxSteps: null, loss: null, tokensPerSec: null, etaS: null, error: null };
+    return {
+      runId, name: runId, state: 'starting', created: time, step: 0, maxSteps: null, loss: null,
+      tokensPerSec: null, etaS: null, error: null, damaged: null, diskLow: null,
+    };
   }
 
   private emit(change: RunChange): void {

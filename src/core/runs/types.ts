@@ -15,6 +15,10 @@ export interface RunRecord {
   tokensPerSec: number | null;
   etaS: number | null;
   error: string | null;
+  /** What part of the run's files the agent could not read (list_runs says so), or null. */
+  damaged: string | null;
+  /** The message of the latest disk_low event while the run is active; null once it ends or starts again. */
+  diskLow: string | null;
 }
 
 /** One training log line (metrics event). */

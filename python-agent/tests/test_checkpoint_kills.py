@@ -1,0 +1,113 @@
+"""SIGKILL of the training process while it writes a checkpoint, 20 times at random moments.
+
+Each trial starts a real training process (the real recipe, forked from training_zygote.py so that 20
+starts do not cost 20 torch imports), resuming from the run's last complete checkpoint; it waits until
+a save is under way (a .tmp-checkpoint-N folder exists), then SIGKILLs the process after a random delay
+(up to KILL_WINDOW_S), so that it dies inside a save or between two. After every kill no listed
+checkpoint may be partial, and the next trial must resume from the last one listed.
+"""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import write_config
+
+from tunelab_agent import eventlog, runs
+from tunelab_agent.checkpoints import checkpoints_dir, verify
+
+TRIALS = 20
+KILL_WINDOW_S = 0.15  # about two saves and a step of the tiny model: some kills land inside a save, some between
+ZYGOTE = os.path.join(os.path.dirname(__file__), "training_zygote.py")
+
+
+def test_twenty_kills_during_checkpoint_writes_never_list_a_partial_checkpoint(tmp_path, data_dir):
+    root = tmp_path / "root"
+    os.makedirs(root / "runs")
+    root = str(root)
+    config = write_config(data_dir, max_steps=100000, save_steps=1, eval_steps=100000, logging_steps=1,
+                          save_total_limit=3)
+    resolved = {"model": str(data_dir / "model"), "train": str(data_dir / "train.jsonl"), "eval": str(data_dir / "eval.jsonl")}
+    run_id = runs.create(root, "kills", config, str(data_dir / "kills.tunelab.yaml"), resolved)
+    folder = runs.run_dir(root, run_id)
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    zygote = subprocess.Popen([sys.executable, ZYGOTE, root], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    mid_write = 0
+    resumed_steps = []
+    try:
+        assert zygote.stdout.readline().strip() == "ready"
+        for trial in range(TRIALS):
+            listed = runs.checkpoints(root, run_id)
+            resume_from = listed[-1] if listed else None
+            if resume_from:
+                runs.prepare_resume(root, run_id, resume_from)
+            seen = len(eventlog.read_run_events(root, run_id))
+            zygote.stdin.write(folder + "\n")
+            zygote.stdin.flush()
+            pid = int(zygote.stdout.readline())
+            runs.set_pid(root, run_id, pid)
+
+            wait_for_a_save_in_progress(folder, pid, trial, seed)
+            time.sleep(rng.uniform(0, KILL_WINDOW_S))
+            os.kill(pid, signal.SIGKILL)
+            zygote.stdin.write(f"wait {pid}\n")
+            zygote.stdin.flush()
+            assert int(zygote.stdout.readline()) == -signal.SIGKILL
+            mid_write += bool(temporary(checkpoints_dir(folder)))
+
+            after = runs.checkpoints(root, run_id)
+            for checkpoint in after:
+                assert verify(checkpoint) == [], f"trial {trial} (seed {seed}): {checkpoint['name']} is listed but partial"
+            names = {c["name"] for c in after}
+            assert not any(n.startswith(".") for n in names)
+            if resume_from:
+                # The process really resumed: it trained the step after the checkpoint before saving again.
+                new = eventlog.read_run_events(root, run_id)[seen:]
+                running = [e["data"] for e in new if e["kind"] == "run_state" and e["data"]["state"] == "running"]
+                assert running and running[0].get("resumed_from") == resume_from["name"], (trial, seed, running)
+                first_step = min(e["data"]["step"] for e in new if e["kind"] == "metrics")
+                assert first_step == resume_from["step"] + 1, (trial, seed, first_step, resume_from["name"])
+                resumed_steps.append(resume_from["step"])
+    finally:
+        zygote.kill()
+        zygote.wait()
+    print(f"seed {seed}: {mid_write} of {TRIALS} kills left a save half written; resumed from steps {resumed_steps}")
+    assert len(resumed_steps) >= TRIALS // 2, f"too few saves ever completed (seed {seed})"
+    # About half land inside a save; fewer than 3 of 20 would mean the test no longer hits saves.
+    assert mid_write >= 3, f"only {mid_write} kills landed inside a save (seed {seed})"
+    # What the dead processes left half written is gone once a new process of the run starts.
+    runs.prepare_resume(root, run_id, runs.checkpoints(root, run_id)[-1])
+    with open(os.path.join(folder, "run.json")) as f:
+        assert json.load(f)["segment"] == len(resumed_steps) + 1
+
+
+def temporary(parent: str) -> list[str]:
+    try:
+        return [n for n in os.listdir(parent) if n.startswith(".tmp-")]
+    except FileNotFoundError:
+        return []
+
+
+def wait_for_a_save_in_progress(folder: str, pid: int, trial: int, seed: int, timeout: float = 120) -> None:
+    """Returns once the new process is writing a checkpoint. What an earlier, killed process left half
+    written must first disappear (the new process removes it as it starts; the test hangs if not)."""
+    parent = checkpoints_dir(folder)
+    stale = temporary(parent)
+    deadline = time.monotonic() + timeout
+    while stale and time.monotonic() < deadline:
+        stale = temporary(parent)
+        time.sleep(0.0005)
+    assert not stale, f"trial {trial} (seed {seed}): the new process never removed {stale}"
+    while time.monotonic() < deadline:
+        if temporary(parent):
+            return
+        if not os.path.exists(f"/proc/{pid}"):
+            raise AssertionError(f"trial {trial} (seed {seed}): the training process ended before saving; "
+                                 f"see {folder}/train.log")
+        time.sleep(0.0005)
+    raise AssertionError(f"trial {trial} (seed {seed}): no save began within {timeout} s; see {folder}/train.log")

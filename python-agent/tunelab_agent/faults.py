@@ -1,0 +1,60 @@
+"""Fault injection points for the agent's own fault tests; inert unless TUNELAB_FAULT is set.
+
+TUNELAB_FAULT=<point>@<n> acts the n-th time this process reaches <point> (n defaults to 1):
+- `fill_disk` points (event_append, checkpoint_file, manifest, rename) fill the filesystem of
+  TUNELAB_FAULT_BALLOON with that file until the kernel says ENOSPC. The write that follows then fails
+  on a really full disk; nothing is faked.
+- `kill_mid_append` writes half of the event lines being appended, then SIGKILLs its own process.
+- `cuda_oom` raises torch.cuda.OutOfMemoryError from the training step, the exception PyTorch raises
+  when a GPU allocation fails (for tests on hosts without a GPU).
+"""
+
+import os
+import signal
+
+FAULT = os.environ.get("TUNELAB_FAULT", "")
+_point, _, _nth = FAULT.partition("@")
+_wanted = int(_nth or 1) if FAULT else 0
+_reached = 0
+
+
+def armed(point: str) -> bool:
+    """True exactly the n-th time `point` is reached, when TUNELAB_FAULT names it."""
+    global _reached
+    if not FAULT or point != _point:
+        return False
+    _reached += 1
+    return _reached == _wanted
+
+
+def fill_disk_at(point: str) -> None:
+    if armed(point):
+        fill_disk(os.environ["TUNELAB_FAULT_BALLOON"])
+
+
+def fill_disk(balloon: str) -> None:
+    block = b"\xff" * (64 * 1024)
+    with open(balloon, "ab", buffering=0) as f:
+        while True:
+            try:
+                f.write(block)
+            except OSError:
+                block = block[: len(block) // 2]
+                if not block:
+                    return
+
+
+def kill_mid_append(fd: int, data: bytes) -> None:
+    """Leave a torn write behind, the way a kill during os.write would."""
+    if armed("kill_mid_append"):
+        os.write(fd, data[: max(1, len(data) // 2)])
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def cuda_oom_at(point: str) -> None:
+    if armed(point):
+        import torch
+
+        raise torch.cuda.OutOfMemoryError(
+            "CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total capacity of 79.25 GiB of which "
+            "1.06 GiB is free. (raised by TUNELAB_FAULT=cuda_oom for a test)")
