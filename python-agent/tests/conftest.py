@@ -40,12 +40,13 @@ def write_config(folder, name="test", **training) -> str:
 
 
 class Server:
-    def __init__(self, root, data_dirs):
+    def __init__(self, root, data_dirs, env: dict | None = None, log_dir=None):
         self.root = str(root)
         cmd = [sys.executable, "-m", "tunelab_agent", "serve", "--root", self.root]
         for d in data_dirs:
             cmd += ["--data-dir", str(d)]
-        self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=open(os.path.join(self.root, "server.log"), "ab"))
+        log = open(os.path.join(str(log_dir or root), "server.log"), "ab")
+        self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, env={**os.environ, **(env or {})})
         line = self.process.stdout.readline()
         assert line, f"server exited before listening; see {self.root}/server.log"
         self.info = json.loads(line)

@@ -1,6 +1,8 @@
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import psutil
@@ -106,3 +108,37 @@ def test_a_restarted_server_marks_runs_that_died_while_it_was_down(start_server,
         time.sleep(0.05)
     runs = start_server().client().call("list_runs")["runs"]
     assert [(r["run_id"], r["state"]) for r in runs] == [(run_id, "failed")]
+
+
+def test_a_server_killed_inside_an_event_append_loses_and_repeats_no_seq(start_server, data_dir):
+    first = start_server()
+    client = first.client()
+    client.call("subscribe", {"since": 0})
+    config = write_config(data_dir, max_steps=100000, logging_steps=1)
+    run_id = client.call("start_run", {"config": config, "config_path": str(data_dir / "k.tunelab.yaml")})["run_id"]
+    client.events_until(lambda e: e["kind"] == "metrics")
+    first.kill()
+    with open(os.path.join(first.root, "runs", run_id, "run.json")) as f:
+        pid = json.load(f)["pid"]
+    os.killpg(pid, signal.SIGKILL)  # the run and its launcher: recording the end falls to the next server
+    while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+        time.sleep(0.05)
+
+    # This server's first append is the reaper's `failed` for the run; it is SIGKILLed halfway through it.
+    doomed = subprocess.run([sys.executable, "-m", "tunelab_agent", "serve", "--root", first.root],
+                            env={**os.environ, "TUNELAB_FAULT": "kill_mid_append"}, capture_output=True, timeout=60)
+    assert doomed.returncode == -signal.SIGKILL
+    path = os.path.join(first.root, "runs", run_id, "events.jsonl")
+    with open(path, "rb") as f:
+        assert not f.read().endswith(b"\n")  # the torn line is there
+
+    everything = start_server().client()
+    assert everything.call("subscribe", {"since": 0})["head"] >= len(client.events)
+    events = everything.wait_for_end(run_id)
+    seqs = [e["seq"] for e in events]
+    assert seqs == list(range(1, len(events) + 1))  # nothing lost, nothing twice, across the repair
+    assert events[: len(client.events)] == client.events
+    assert [e["data"]["state"] for e in events if e["kind"] == "run_state"] == ["starting", "running", "failed"]
+    with open(path, "rb") as f:
+        lines = f.read().splitlines()
+    assert all(json.loads(line)["seq"] for line in lines)  # every line is whole again

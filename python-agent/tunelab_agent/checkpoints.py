@@ -57,7 +57,7 @@ def write_checkpoint(run_dir: str, step: int, save_files, info: dict | None = No
             need = max(expected_bytes or 0, written)
             raise diskspace.DiskFullError(
                 f"disk full while saving {name}: {free}, the checkpoint needs "
-                f"{'about ' if need != written else 'more than '}{diskspace.mb_text(need)}") from exc
+                f"{'about' if expected_bytes else 'at least'} {diskspace.mb_text(need)}") from exc
         raise
     record = {"name": name, "step": step, "path": final, "files": files}
     if info and "eval_loss" in info:

@@ -51,11 +51,15 @@ def mount_point(path: str) -> str:
 
 
 def mb_text(n: float) -> str:
-    """Sizes as people read them in a message: 0 MB, 5.9 MB, 812 MB, 3.4 GB."""
+    """Sizes as people read them in a message: 0 MB, 640 KB, 5.9 MB, 812 MB, 3.4 GB."""
     mb = n / MB
     if mb >= 1024:
         return f"{mb / 1024:.1f} GB"
-    return f"{mb:.1f} MB" if 0 < mb < 10 else f"{mb:.0f} MB"
+    if n < 64 * 1024:
+        return "0 MB"
+    if mb < 1:
+        return f"{n / 1024:.0f} KB"
+    return f"{mb:.1f} MB" if mb < 10 else f"{mb:.0f} MB"
 
 
 def where_free(path: str) -> str:

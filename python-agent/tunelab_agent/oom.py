@@ -24,7 +24,7 @@ def is_cuda_oom(exc: BaseException) -> bool:
 
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__
+    return text[0][:300].rstrip(". ") if text else type(exc).__name__
 
 
 def estimate_text(model_path: str, config: dict, processes: int) -> str:
@@ -41,14 +41,14 @@ def estimate_text(model_path: str, config: dict, processes: int) -> str:
 
 
 def training_cause(exc: BaseException, step: int, model_path: str, config: dict, processes: int) -> str:
-    return (f"CUDA out of memory at step {step}: {first_line(exc)}. {estimate_text(model_path, config, processes)}"
+    return (f"CUDA out of memory at step {step} ({first_line(exc)}); {estimate_text(model_path, config, processes)}"
             f"{gpu_note()}; try {REMEDIES}")
 
 
 def generation_cause(exc: BaseException, model_path: str, adapters: list[str], max_new_tokens: int) -> str:
     from .generate import load_size_text
 
-    return (f"CUDA out of memory while generating with {', '.join(adapters)}: {first_line(exc)}. Loading the model "
+    return (f"CUDA out of memory while generating with {', '.join(adapters)} ({first_line(exc)}); loading the model "
             f"takes {load_size_text(model_path)} (preflight estimate){gpu_note()}; fewer adapters side by side or "
             f"a smaller max_new_tokens (now {max_new_tokens}) needs less")
 

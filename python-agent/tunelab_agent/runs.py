@@ -28,7 +28,8 @@ class RunConflict(Exception):
 
 # When even the launcher that records the exit status is gone, all that is known is that the run ended.
 VANISHED = ("the training process ended without a recorded exit status: its launcher was killed too (a SIGKILL "
-            "to the run's whole process group, or the host restarted); see train.log")
+            "to the run's whole process group, or the host restarted), or the disk was too full to record it; "
+            "see train.log")
 
 
 def run_dir(root: str, run_id: str) -> str:
@@ -180,11 +181,12 @@ def last_state(root: str, run_id: str) -> str | None:
     return state
 
 
-def mark_if_dead(root: str, run_id: str) -> str | None:
+def mark_if_dead(root: str, run_id: str, note: str | None = None) -> str | None:
     """Append `failed` for a run that claims to be active but whose process is gone; returns the cause.
 
     The launcher normally records the failure itself; this covers a launcher that could not (killed with
-    its child, or the disk was full). The cause comes from exit.json when the launcher wrote it.
+    its child, or the disk was full). The cause comes from exit.json when the launcher wrote it; `note`
+    adds what the caller knows (e.g. that a full disk delayed this).
     """
     meta = read_meta(root, run_id)
     folder = run_dir(root, run_id)
@@ -197,6 +199,8 @@ def mark_if_dead(root: str, run_id: str) -> str | None:
         cause = "the training process exited (status 0) without recording its final state; see train.log"
     else:
         cause = supervise.exit_cause(root, run_id, status)
+    if note:
+        cause = f"{cause} ({note})"
     remove_temporary(folder)  # a save its process never finished
     # Re-read under the event lock: the process may have written its final state just before exiting.
     still_active = lambda r, rid: last_state(r, rid) in ACTIVE

@@ -395,7 +395,8 @@ class Agent:
                 continue
             try:
                 state = runs.last_state(self.root, run_id)
-                cause = runs.mark_if_dead(self.root, run_id) if state in runs.ACTIVE else None
+                note = f"recording this was delayed by: {trouble.reason}" if trouble else None
+                cause = runs.mark_if_dead(self.root, run_id, note) if state in runs.ACTIVE else None
             except Exception as exc:
                 self.reap_failed(run_id, exc, now)
                 continue

@@ -263,9 +263,10 @@ class Recipe:
         self.ctx = Context(emit=self.emit, emit_many=self.emit_many, is_writer=self.is_writer, run_dir=self.run_dir,
                            collator=self.collator, config=self.config, stop=self.stop, segment=self.segment,
                            save_checkpoint=self.save_checkpoint, watch_disk=self.watch_disk)
-        # Until the first save says otherwise: fp32 adapter + AdamW's two moments per trainable parameter.
+        # Until the first save says otherwise: fp32 adapter + AdamW's two moments per trainable parameter,
+        # and some 64 KB of configs, RNG and trainer state.
         trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
-        self.disk = diskspace.DiskWatch(self.run_dir, trainable * 12 + diskspace.MB)
+        self.disk = diskspace.DiskWatch(self.run_dir, trainable * 12 + 64 * 1024)
         recipe = self
 
         class RecipeTrainer(TunelabTrainer):

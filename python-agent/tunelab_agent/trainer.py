@@ -43,7 +43,7 @@ class TunelabTrainer(Trainer):
         if not getattr(model, "_zero_grad_trainable_only", False):
             zero_grad_trainable_only(model)
         if faults.FAULT:
-            faults.cuda_oom_at("train_step")
+            faults.cuda_oom()
         return super().training_step(model, inputs, num_items_in_batch)
 
     def floating_point_ops(self, inputs: dict) -> int:
