@@ -1,11 +1,12 @@
 // End to end in a real VS Code (code-server) and Chromium: start a real training run from the
 // command palette and watch its metrics chart and the Runs view fill in live.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
-import { openSession, python, results, type Session } from './session';
+import { openSession, python, repo, results, type Session } from './session';
 import { GiveUp, waitFor } from './waitFor';
 import { findFrame, openFile, runCommand } from './workbench';
 import { E2E_BAD_CONFIG, E2E_CONFIG, E2E_LONG_CONFIG, E2E_LONG_RUN_NAME, E2E_MAX_STEPS, E2E_RUN_NAME, makeWorkspace } from './workspaceFixture';
@@ -158,4 +159,43 @@ test('the metrics panel\'s Stop button stops a running run and its training proc
   const runId = readdirSync(join(agentRoot, 'runs')).find((r) => r.includes(E2E_LONG_RUN_NAME))!;
   const { pid } = JSON.parse(readFileSync(join(agentRoot, 'runs', runId, 'run.json'), 'utf8')) as { pid: number };
   await waitFor(`the training process ${pid} to exit`, () => !isRunning(pid) || undefined, { timeoutMs: 60_000 });
+});
+
+// Written through the agent's own event log, as a training process writes: a run whose events.jsonl has a
+// damaged line in the middle, and a disk_low warning for the finished e2e run. That the training process
+// emits disk_low on a nearly full disk is tested against a real tmpfs in python-agent/tests/test_disk_faults.py.
+const INJECT = `
+import sys
+from tunelab_agent import eventlog, runs
+root, target_name = sys.argv[1], sys.argv[2]
+damaged = runs.create(root, "damaged-run", "name: damaged-run\\n", None, {"model": "m", "train": "t"})
+with open(eventlog.events_path(root, damaged), "a") as f:
+    f.write('{"type": "event", "seq": 7, "time": 0, "run_id": "x", "ki{"type": "event"}\\n')
+eventlog.append(root, damaged, "run_state", {"state": "failed", "error": "an earlier crash"})
+target = next(r for r in runs.all_run_ids(root) if runs.read_meta(root, r)["name"] == target_name)
+eventlog.append(root, target, "disk_low", {"step": 42, "free_mb": 180.0, "checkpoint_mb": 120.0, "path": "/scratch",
+    "message": "disk almost full: 180 MB free on /scratch, and the next checkpoint needs about 120 MB; free some space or the run will fail at its next save"})
+`;
+
+test('a damaged run is listed as damaged, and a disk_low warning pops up with Show Metrics', { timeout: 180_000 }, async () => {
+  execFileSync(python, ['-c', INJECT, agentRoot, E2E_RUN_NAME], { cwd: repo });
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'disk almost full' }).first();
+  await toast.waitFor({ timeout: 60_000 });
+  assert.match(await toast.innerText(), new RegExp(`Tunelab: run ${E2E_RUN_NAME}: disk almost full: 180 MB free on /scratch`));
+
+  await runCommand(page, 'Tunelab: Refresh Runs');
+  const row = page.locator('.part.sidebar .monaco-list-row', { hasText: 'damaged-run' }).first();
+  // The row reads "damaged-run" + its description; the description must say damaged too.
+  const text = await waitFor('the Runs view to mark the run damaged', async () => {
+    const t = await row.textContent();
+    return t?.includes('· damaged') ? t : undefined;
+  }, { timeoutMs: 30_000 });
+  assert.match(text, /step 0 · failed · damaged$/);
+  // The other runs are listed as before: one damaged log hides nothing else.
+  await page.locator('.part.sidebar .monaco-list-row', { hasText: E2E_RUN_NAME }).first().waitFor({ timeout: 10_000 });
+  await page.screenshot({ path: join(results, 'e2e-host-faults.png') });
+
+  await toast.locator('.monaco-button', { hasText: 'Show Metrics' }).click();
+  const frame = await findFrame(page, '#run-name', 'the metrics panel of the warned run', 60_000, E2E_RUN_NAME);
+  assert.equal(await frame.$eval('#run-state', (e) => e.textContent), 'completed');
 });
