@@ -119,31 +119,31 @@ def _append_or_say_full(root: str, run_id: str, items: list[tuple[str, dict]], o
 
 def _append_many(root: str, run_id: str, items: list[tuple[str, dict]], only_if) -> list[dict]:
     with locked(root, exclusive=True) as lock_fd:
-        _recover(root, lock_fd, run_id)
-        if only_if is not None and not only_if(root, run_id):
-            return []
-        head = read_head(root)
-        now = time.time()
-        events = [event_message(head + i + 1, now, run_id, kind, data) for i, (kind, data) in enumerate(items)]
-        data = "".join(json.dumps(ev) + "\n" for ev in events).encode()
-        fd = os.open(events_path(root, run_id), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        start = os.fstat(fd).st_size
+        fd = os.open(events_path(root, run_id), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            _set_intent(lock_fd, run_id)
-            faults.fill_disk_at("event_append")
-            faults.kill_mid_append(fd, data)
-            _write_all(fd, data)
-            os.fsync(fd)
-            _write_head(root, events[-1]["seq"])
-        except OSError:
-            # The append fails whole: no torn line is left, and no reader saw these lines (they need the lock).
-            os.ftruncate(fd, start)
+            head = _recover(root, lock_fd, run_id, fd)
+            if only_if is not None and not only_if(root, run_id):
+                return []
+            now = time.time()
+            events = [event_message(head + i + 1, now, run_id, kind, data) for i, (kind, data) in enumerate(items)]
+            data = "".join(json.dumps(ev) + "\n" for ev in events).encode()
+            start = os.fstat(fd).st_size
+            try:
+                _set_intent(lock_fd, run_id)
+                faults.fill_disk_at("event_append")
+                faults.kill_mid_append(fd, data)
+                _write_all(fd, data)
+                os.fsync(fd)
+                _write_head(root, events[-1]["seq"])
+            except OSError:
+                # The append fails whole: no torn line is left, and no reader saw these lines (they need the lock).
+                os.ftruncate(fd, start)
+                _set_intent(lock_fd, None)
+                raise
             _set_intent(lock_fd, None)
-            raise
+            return events
         finally:
             os.close(fd)
-        _set_intent(lock_fd, None)
-        return events
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -159,19 +159,27 @@ def _set_intent(lock_fd: int, run_id: str | None) -> None:
     os.pwrite(lock_fd, (run_id or "").encode().ljust(INTENT_BYTES, b"\0"), 0)
 
 
-def _recover(root: str, lock_fd: int, run_id: str) -> None:
-    """Repair what a writer that died mid-append left behind (call under the exclusive lock)."""
+def _recover(root: str, lock_fd: int, run_id: str, fd: int) -> int:
+    """Repair what a writer that died mid-append left behind (under the exclusive lock); returns the head.
+
+    `fd` is the target run's log. When no writer left an intent and that log ends in a newline, the last
+    append finished, so there is nothing to read: the common case costs two small reads.
+    """
     intent = os.pread(lock_fd, INTENT_BYTES, 0).rstrip(b"\0").decode(errors="replace")
+    head = read_head(root)
+    size = os.fstat(fd).st_size
+    if not intent and (size == 0 or os.pread(fd, 1, size - 1) == b"\n"):
+        return head
     suspects = {run_id}
     if intent and intent == os.path.basename(intent) and intent not in (".", ".."):
         suspects.add(intent)
-    head = read_head(root)
     top = max([head] + [repair_tail(root, r) for r in sorted(suspects)])
     if top != head:
         log.warning("events.seq said %d but the event log holds seq %d; continuing from %d", head, top, top)
         _write_head(root, top)
     if intent:
         _set_intent(lock_fd, None)
+    return top
 
 
 def repair_tail(root: str, run_id: str) -> int:
@@ -203,7 +211,9 @@ def repair_all(root: str) -> int:
     """Repair every run's log and reconcile events.seq with them (a server does this once at start)."""
     with locked(root, exclusive=True) as lock_fd:
         _ensure_lock_size(lock_fd)
-        _recover(root, lock_fd, "")
+        intent = os.pread(lock_fd, INTENT_BYTES, 0).rstrip(b"\0")
+        if intent:
+            _set_intent(lock_fd, None)  # every run is checked below, the one it names included
         head = read_head(root)
         top = max([head] + [repair_tail(root, r) for r in _list_runs(root)])
         if top != head:
@@ -230,9 +240,10 @@ def _last_newline_end(fd: int, end: int) -> int:
 
 def _lines_backward(fd: int, end: int):
     """The lines before offset `end` (which follows a newline), last first."""
-    pos, rest = end, b""
+    pos, rest, chunk = end, b"", 4096  # an event line is usually under 4 KB: one small read per append
     while pos > 0:
-        n = min(CHUNK, pos)
+        n = min(chunk, pos)
+        chunk = CHUNK
         pos -= n
         parts = (os.pread(fd, n, pos) + rest).split(b"\n")
         rest = parts[0]

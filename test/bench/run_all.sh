@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the three benchmarks one after the other and ends with their ratios (npm run bench).
+# Runs the four benchmarks one after the other and ends with their ratios (npm run bench).
 #
 # Each bench picks the GPU when there is one; the settings here are CPU-sized, a couple of minutes
 # each. Extra flags for a bench go in TRAIN_ARGS, PACKING_ARGS and GENERATION_ARGS (run_all_gpu.sh
@@ -35,10 +35,12 @@ bench train_overhead ${TRAIN_ARGS:-}
 bench packing_bench ${PACKING_ARGS:-}
 # shellcheck disable=SC2086
 bench generation_bench ${GENERATION_ARGS:-}
+bench eventlog_append
 
 echo
 echo "== ratios"
 grep -h "ratio" "$logs"/train_overhead.log "$logs"/packing_bench.log "$logs"/generation_bench.log
+grep -h " / bare: " "$logs"/eventlog_append.log
 if [ ${#failed[@]} -gt 0 ]; then
   echo "== failed: ${failed[*]}"
   exit 1
