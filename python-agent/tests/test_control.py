@@ -183,7 +183,9 @@ def test_control_requests_take_effect_at_the_next_step_end(tmp_path, tiny_model_
 
     metrics = of(events, "metrics")[0]
     assert set(metrics) == {"step", "max_steps", "epoch", "segment", "loss", "learning_rate", "grad_norm",
-                            "tokens_per_sec", "samples_per_sec", "eta_s", "loss_terms", "lr_groups", "gpu"}
+                            "tokens_per_sec", "samples_per_sec", "eta_s", "loss_terms", "lr_groups", "gpu", "host_memory"}
+    memory = metrics["host_memory"]
+    assert 0 < memory["available_mb"] <= memory["total_mb"] and memory["process_rss_mb"] > 0
     assert metrics["max_steps"] == 30 and metrics["segment"] == 0 and metrics["gpu"] is None
     assert metrics["loss_terms"] == {"ce_loss": metrics["loss"]} and metrics["loss"] > 0
     assert metrics["lr_groups"] == {"default": metrics["learning_rate"]}

@@ -18,7 +18,7 @@ from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
 from . import (PROTOCOL_VERSION, __version__, control, diskspace, evaluate, eventlog, export, hostinfo, launch,
-               preflight, protocol, runs)
+               preflight, protocol, runs, source_hash)
 from .export import ExportError
 from .generate import GenerationError, GenerationService
 from .paths import PathError, looks_like_hub_id, resolve_inside
@@ -447,9 +447,10 @@ async def serve_forever(root: str, data_dirs: list[str], port: int) -> None:
         port = server.sockets[0].getsockname()[1]
         info_path = os.path.join(agent.root, "agent.json")
         with open(info_path + ".tmp", "w") as f:
-            # data_dirs lets a launcher tell whether this server may read the files it is about to name.
+            # data_dirs lets a launcher tell whether this server may read the files it is about to name;
+            # source_hash, python and package_dir whether it runs the code that launcher would start.
             json.dump({"pid": os.getpid(), "port": port, "version": __version__, "started": time.time(),
-                       "data_dirs": agent.allowed[1:]}, f)
+                       "data_dirs": agent.allowed[1:], **source_hash.identity()}, f)
         os.replace(info_path + ".tmp", info_path)
         print(json.dumps({"listening": True, "port": port, "pid": os.getpid(), "root": agent.root,
                           "token_file": os.path.join(agent.root, "token"), "version": __version__}), flush=True)

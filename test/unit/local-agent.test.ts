@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
-import { defaultPython, ensureLocalAgent, uncoveredDirs } from '../../src/core/host/localAgent';
+import { defaultPython, ensureLocalAgent, staleCode, uncoveredDirs } from '../../src/core/host/localAgent';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -84,4 +84,16 @@ test('an interpreter without the agent package fails with its stderr in the mess
     ensureLocalAgent({ python, root: tempRoot(), dataDirs: [] }),
     (e: Error) => /^the agent server exited \(code 1\) before it was listening/.test(e.message) && /No module named tunelab_agent/.test(e.message),
   );
+});
+
+test('a live agent is reused only while it runs the wanted agent code from files that still exist', () => {
+  const root = tempRoot();
+  const here = { python: process.execPath, package_dir: root };
+  assert.equal(staleCode({ ...here, source_hash: 'abc' }, 'abc'), undefined);
+  assert.match(staleCode({ ...here, source_hash: 'abc' }, 'def') ?? '', /^runs other agent code \(abc, not def\)$/);
+  assert.match(staleCode({ ...here }, 'def') ?? '', /predates agent code hashes/);
+  assert.match(staleCode({ ...here, python: join(root, 'gone', 'python'), source_hash: 'abc' }, 'abc') ?? '', /which no longer exists/);
+  assert.match(staleCode({ ...here, package_dir: join(root, 'deleted-clone'), source_hash: 'abc' }, undefined) ?? '', /deleted-clone, which no longer exists/);
+  // An interpreter without the agent gives nothing to compare with: a working server is kept.
+  assert.equal(staleCode({ ...here, source_hash: 'abc' }, undefined), undefined);
 });

@@ -1,10 +1,11 @@
 // Finds the agent server serving a root on this machine, or starts one. The server is detached
 // so runs and their server outlive the VS Code window that started them.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve, sep } from 'node:path';
 import type { AgentEndpoint } from '../agent/socket';
+import { INSTALLED_AGENT_PROBE } from '../remote/agentSource';
 import { readListeningLine } from './listeningLine';
 import { readTail } from './tail';
 
@@ -25,6 +26,10 @@ interface AgentInfo {
   port: number;
   /** Folders the server may read besides its root (absolute, real paths). */
   data_dirs?: string[];
+  /** Which agent code the server runs (agentSourceHash's algorithm), the interpreter and the package folder. */
+  source_hash?: string;
+  python?: string;
+  package_dir?: string;
 }
 
 /** The project's own interpreter, created by `npm run setup`. */
@@ -49,16 +54,49 @@ async function findOrStart(opts: LocalAgentOptions): Promise<AgentEndpoint> {
   const log = opts.onLog ?? (() => undefined);
   const live = await liveAgent(opts.root);
   if (!live) return startAgent(opts, log);
+  const stale = staleCode(live, await installedAgentHash(opts.python));
   const missing = uncoveredDirs(opts.dataDirs, live.data_dirs ?? []);
-  if (missing.length === 0) {
+  if (!stale && missing.length === 0) {
     log(`using the agent already serving ${opts.root} (pid ${live.pid}, port ${live.port})`);
     return { url: `ws://127.0.0.1:${live.port}`, token: readToken(join(opts.root, 'token')) };
   }
-  // The running server may not read these folders. Replace it with one serving both sets: runs are separate
-  // processes, so they go on, and the other clients of the old server reconnect to the new one.
-  log(`the agent serving ${opts.root} (pid ${live.pid}) cannot read ${missing.join(', ')}; restarting it with those folders added`);
+  // Replace the running server: runs are separate processes, so they go on, and the other clients of the old
+  // server reconnect to the new one.
+  log(stale
+    ? `the agent serving ${opts.root} (pid ${live.pid}) ${stale}; replacing it with ${opts.python} (runs keep training)`
+    : `the agent serving ${opts.root} (pid ${live.pid}) cannot read ${missing.join(', ')}; restarting it with those folders added`);
   await stopServer(live.pid);
   return startAgent({ ...opts, dataDirs: [...new Set([...(live.data_dirs ?? []), ...opts.dataDirs])] }, log);
+}
+
+/**
+ * Why the live server must not be reused for this interpreter's agent code, or undefined when it may be.
+ * A server records the hash of the code it loaded; after an upgrade, or from a clone that was deleted, it
+ * would keep answering with other code than the one this extension would start.
+ */
+export function staleCode(live: Pick<AgentInfo, 'source_hash' | 'python' | 'package_dir'>, wanted: string | undefined): string | undefined {
+  if (live.python && !existsSync(live.python)) return `runs from ${live.python}, which no longer exists`;
+  if (live.package_dir && !existsSync(live.package_dir)) return `runs agent code from ${live.package_dir}, which no longer exists`;
+  if (wanted === undefined) return undefined; // this interpreter has no agent to compare with: keep what works
+  if (!live.source_hash) return 'predates agent code hashes (an older agent)';
+  if (live.source_hash !== wanted) return `runs other agent code (${live.source_hash.slice(0, 12)}, not ${wanted.slice(0, 12)})`;
+  return undefined;
+}
+
+/** The hash of the tunelab_agent package `python` imports, or undefined when it has none (or cannot run). */
+export function installedAgentHash(python: string): Promise<string | undefined> {
+  // Asynchronous: starting Python takes a moment, and the extension host must not stall meanwhile.
+  return new Promise((resolve) => {
+    execFile(python, ['-c', INSTALLED_AGENT_PROBE], { encoding: 'utf8', timeout: 30_000 }, (error, stdout) => {
+      if (error) return resolve(undefined);
+      try {
+        const parsed = JSON.parse(stdout.trim().split('\n').pop() ?? '') as { hash?: unknown };
+        resolve(typeof parsed.hash === 'string' ? parsed.hash : undefined);
+      } catch {
+        resolve(undefined);
+      }
+    });
+  });
 }
 
 /** The wanted folders that are neither one of the served folders nor inside one. */
