@@ -94,3 +94,32 @@ def test_a_new_run_can_start_from_another_runs_checkpoint(start_server, data_dir
     with pytest.raises(AgentError) as err:
         client.call("start_run", {"config": json.dumps(follow_up), "config_path": str(data_dir / "f.tunelab.yaml")})
     assert err.value.code == "bad_config" and "training.resume_from" in err.value.message
+
+
+def test_resume_from_is_confined_like_every_other_path(start_server, data_dir, tmp_path):
+    server = start_server()
+    client = server.client()
+    # A complete-looking checkpoint outside every folder this agent serves.
+    decoy = tmp_path / "outside" / "checkpoints" / "checkpoint-1"
+    decoy.mkdir(parents=True)
+    (decoy / "manifest.json").write_text('{"step": 1, "files": []}')
+    run = tmp_path / "root" / "runs" / "20250101-000000-linked-0000"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "run.json").write_text('{"name": "linked", "created": 0}')
+    config = json.loads(write_config(data_dir, name="climb"))
+    # The first value reached the decoy when it was joined to the runs folder unchecked:
+    # runs/<run>/checkpoints/../../../../outside/checkpoints/checkpoint-1.
+    for value in (f"{run.name}/../../../../outside/checkpoints/checkpoint-1", str(decoy)):
+        config["training"]["resume_from"] = value
+        with pytest.raises(AgentError) as err:
+            client.call("start_run", {"config": json.dumps(config), "config_path": str(data_dir / "c.tunelab.yaml")})
+        assert err.value.code == "bad_config", value
+        assert "training.resume_from" in err.value.message and "outside the folders this agent serves" in err.value.message
+
+    # A run's checkpoint that is a symlink to somewhere else is refused too.
+    (run / "checkpoints" / "checkpoint-1").symlink_to(decoy)
+    config["training"]["resume_from"] = f"{run.name}/checkpoint-1"
+    with pytest.raises(AgentError) as err:
+        client.call("start_run", {"config": json.dumps(config), "config_path": str(data_dir / "c.tunelab.yaml")})
+    assert err.value.code == "bad_config" and "outside the folders this agent serves" in err.value.message
+    assert [r["run_id"] for r in client.call("list_runs")["runs"]] == [run.name]  # nothing was started

@@ -9,6 +9,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import secrets
 import signal
 import threading
@@ -34,6 +35,7 @@ POLL_S = 0.02
 REAP_S = 2.0
 REAP_BACKOFF_MAX_S = 60.0  # a run whose end cannot be recorded (full disk) is retried at most this far apart
 HELLO_TIMEOUT_S = 10
+RUN_CHECKPOINT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)/(checkpoint-\d+)$")
 
 
 def ensure_token(root: str) -> str:
@@ -253,13 +255,24 @@ class Agent:
             resolved["eval"] = local("dataset.eval", config["dataset"]["eval"], False)
         resume = config["training"].get("resume_from")
         if resume:
-            # "run-id/checkpoint-N" names another run's checkpoint; anything else is a folder path.
-            in_runs = os.path.join(eventlog.runs_dir(self.root), resume.split("/")[0], "checkpoints", *resume.split("/")[1:])
-            path = in_runs if "/" in resume and os.path.isdir(in_runs) else local("training.resume_from", resume, True)
+            # "run-id/checkpoint-N" names another run's checkpoint; anything else is a folder path. Both are
+            # confined: the first to this agent's runs, the second to the served folders.
+            path = self.run_checkpoint(resume, source) or local("training.resume_from", resume, True)
             if require_files and not os.path.isfile(os.path.join(path, "manifest.json")):
                 raise ProtocolError("bad_config", f"{source}: training.resume_from: {path} is not a complete checkpoint (no manifest.json)")
             resolved["resume_from"] = path
         return config, resolved, source, config_path
+
+    def run_checkpoint(self, value: str, source: str) -> str | None:
+        """The folder of `value` when it has the form <run-id>/checkpoint-N and that run exists here, else None."""
+        match = RUN_CHECKPOINT.match(value)
+        if not match or not runs.exists(self.root, match[1]):
+            return None
+        runs_dir = eventlog.runs_dir(self.root)
+        try:
+            return resolve_inside(os.path.join(match[1], "checkpoints", match[2]), runs_dir, [runs_dir])
+        except PathError as exc:  # a symlink in the run folder pointing elsewhere
+            raise ProtocolError("bad_config", f"{source}: training.resume_from: {exc}") from None
 
     async def do_stop_run(self, params: dict) -> dict:
         run_id = self.known_run(params["run_id"])
