@@ -64,7 +64,7 @@ def test_sharegpt_json_array_reports_the_line_where_each_element_starts(tmp_path
     assert [m["role"] for m in rows.samples[0].messages] == ["system", "user", "assistant"]
     assert bad_lines(rows) == [
         (starts[1], "role order broken at conversations[0]: expected user, got assistant"),
-        (starts[2], "conversations[0].from is 'bot'; expected human, gpt or system")]
+        (starts[2], "conversations[0].from is 'bot'; expected human, gpt, system, function_call or observation")]
 
 
 def test_openai_chat_checks_roles_and_empty_answers(tmp_path):
@@ -72,7 +72,7 @@ def test_openai_chat_checks_roles_and_empty_answers(tmp_path):
                        {"role": "assistant", "content": "A1"}, {"role": "user", "content": [{"type": "text", "text": "Q2"}]},
                        {"role": "assistant", "content": "A2"}]}
     empty = {"messages": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": ""}]}
-    tool = {"messages": [{"role": "user", "content": "Q"}, {"role": "tool", "content": "x"}]}
+    tool = {"messages": [{"role": "user", "content": "Q"}, {"role": "tool", "content": "x"}]}  # a result with no call
     open_end = {"messages": [{"role": "user", "content": "Q"}]}
     path = tmp_path / "o.jsonl"
     path.write_text(lines(ok, empty, tool, open_end))
@@ -80,7 +80,7 @@ def test_openai_chat_checks_roles_and_empty_answers(tmp_path):
     assert rows.format == "openai"
     assert rows.samples[0].messages[3] == {"role": "user", "content": "Q2"}
     assert bad_lines(rows) == [(2, "empty assistant turn at messages[1]"),
-                               (3, "messages[1].role is 'tool'; expected system, user or assistant"),
+                               (3, "role order broken at messages[1]: expected assistant, got tool"),
                                (4, "messages ends with a user turn; the last turn must be the assistant's answer")]
 
 
@@ -153,7 +153,7 @@ def test_load_split_reports_each_bad_row_and_fails_over_the_limit(tmp_path, toke
                                 "reason": batches[0][0][1]["reason"]}
     report = batches[0][-1][1]
     assert report == {"split": "eval", "file": "mixed.jsonl", "format": "alpaca", "rows": 4, "kept": 2, "bad": 2,
-                      "cached": False, "tokens": sum(len(i["input_ids"]) for i in split.items)}
+                      "cached": False, "tokens": sum(len(i["input_ids"]) for i in split.items), "truncated": 0}
     assert len(split.items) == 2 and split.total == 4
 
     events.clear()
@@ -167,7 +167,7 @@ def test_preference_data_is_validated_then_refused(tmp_path, tokenizer):
     path = tmp_path / "pairs.jsonl"
     path.write_text(lines({"prompt": "Q?", "chosen": "good", "rejected": "bad"}, {"prompt": "Q?", "chosen": "good"}))
     events = []
-    with pytest.raises(DatasetError, match="pairs.jsonl: 1 preference pairs are validated but training them needs DPO"):
+    with pytest.raises(DatasetError, match=r"pairs\.jsonl: the rows are preference pairs"):  # SFT cannot use them
         load_split(str(path), OPTS, tokenizer, None, lambda k, d: events.append((k, d)))
     assert events[0] == ("bad_row", {"split": "train", "file": "pairs.jsonl", "line": 2,
                                      "reason": '"rejected" must be a string (it is missing)'})

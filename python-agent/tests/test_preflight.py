@@ -138,3 +138,15 @@ def test_disk_need_counts_kept_checkpoints_and_logs_and_warns_when_short(model_d
     assert short["errors"] == []  # space can be freed before the first save: a warning, not a refusal
     [warning] = [w for w in short["warnings"] if w.startswith("training.save_total_limit")]
     assert "4 checkpoints" in warning and "of logs" in warning and "2 MB free" in warning
+
+
+def test_disk_need_counts_the_rows_of_a_parquet_file_from_its_footer(model_dir, tmp_path):
+    import pyarrow
+    import pyarrow.parquet
+
+    path = tmp_path / "train.parquet"
+    pyarrow.parquet.write_table(pyarrow.table({"text": [f"row {i}" for i in range(500)]}), path)
+    config = run_config(training={"epochs": 1, "logging_steps": 10, "eval_steps": 1000})
+    disk = preflight(config, {"model": model_dir, "train": str(path)}, cpu_host(), str(tmp_path))["estimate"]["disk"]
+    # 500 rows / batch 2 = 250 steps: 25 logged lines + 0 evals + 50, at 1.6 KB, plus 1 MB of slack
+    assert disk["logs_mb"] == round(75 * 1.6 / 1024 + 1, 1)

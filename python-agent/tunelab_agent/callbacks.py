@@ -21,6 +21,7 @@ from .control import ControlReader
 from .gpu_stats import gpu_memory
 from .hostinfo import host_memory
 from .monitor import EarlyStopping, EvalLossTrend, GradNormBand, finite_or_none, is_finite
+from .preference import figures
 
 
 class StopFlag:
@@ -176,6 +177,7 @@ class EventCallback(TrainerCallback):
         terms = pop() if pop else {"ce_loss": loss}
         per_group = getattr(trainer, "lr_per_group", None)
         done = max(step - self.start_step, 1)
+        preference = figures(logs)  # DPO/KTO: TRL's rewards, margin, accuracy (None for SFT)
         self.emit("metrics", {
             "step": step,
             "max_steps": state.max_steps,
@@ -191,6 +193,7 @@ class EventCallback(TrainerCallback):
             "lr_groups": {name: finite_or_none(value) for name, value in (per_group() if per_group else {"default": lr}).items()},
             "gpu": gpu_memory(),
             "host_memory": host_memory(),
+            **({"preference": preference} if preference else {}),
         })
         watch_disk = getattr(self.ctx, "watch_disk", None)
         if watch_disk is not None:

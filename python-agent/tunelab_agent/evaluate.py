@@ -17,6 +17,7 @@ import time
 from .files import write_json_atomically
 from .formats import read_rows
 from .generate import GenerationError
+from .preference_eval import pairwise, preference_pairs
 
 DEFAULT_TARGETS = {"precision": 0.92, "recall": 0.92, "ttft_ms": 300}
 # target key -> (metric it reads, True when lower is better)
@@ -118,9 +119,14 @@ def read_eval_rows(path: str, format: str = "auto") -> tuple[list[dict], list[st
         if sample.messages and sample.messages[-1]["role"] == "assistant":
             rows.append({"line": sample.line, "messages": sample.messages[:-1],
                          "answer": sample.messages[-1]["content"], "label": sample.label})
-        elif sample.prompt is not None:  # a preference pair: the chosen answer is the reference
+        elif sample.prompt is not None and sample.chosen is not None:  # a pair: the chosen answer is the reference
             rows.append({"line": sample.line, "messages": sample.prompt, "answer": sample.chosen,
                          "label": sample.label})
+        elif sample.prompt is not None and sample.desirable:  # KTO: only a desirable answer is a reference
+            rows.append({"line": sample.line, "messages": sample.prompt, "answer": sample.completion,
+                         "label": sample.label})
+        elif sample.prompt is not None:
+            skipped.append(f"{name} line {sample.line}: an undesirable answer (label false) is no reference")
         else:
             skipped.append(f"{name} line {sample.line}: no prompt/answer pair to evaluate (plain text)")
     if not rows:
@@ -184,12 +190,16 @@ def evaluate(service, model_path: str, adapter: tuple, rows_path: str, targets: 
         metrics["labels"] = label_metrics(gold, said, names)
         for key in ("precision", "recall", "f1"):
             metrics[f"macro_{key}"] = metrics["labels"]["macro"][key]
+    # Preference pairs: does the checkpoint rank chosen over rejected (preference_eval.py)?
+    pairs = preference_pairs(rows_path, (dataset_opts or {}).get("format", "auto"))
+    metrics["preference"] = pairwise(service, model_path, folder, pairs, cancel=cancel) if pairs else None
     checks = check_targets(metrics, targets)
     verdicts = [c["met"] for c in checks.values() if c["met"] is not None]
     result = {
         "model": model_path, "adapter": name, "checkpoint": folder, "rows_file": rows_path,
         "max_new_tokens": max_new_tokens, "evaluated_at": started, "seconds": round(time.time() - started, 3),
-        "cancelled": len(predictions) < len(rows), **metrics, "targets": checks,
+        "cancelled": len(predictions) < len(rows) or bool(pairs and metrics["preference"] is None),
+        **metrics, "targets": checks,
         "targets_met": all(verdicts) if verdicts else None,
         "predictions": predictions[:KEPT_PREDICTIONS],
     }

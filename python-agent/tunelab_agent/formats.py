@@ -1,108 +1,125 @@
 """Dataset files -> normalised samples, each remembering the file line it came from.
 
-People bring data in many shapes: JSONL, one big JSON array, or a CSV exported from a spreadsheet;
-rows in Alpaca, ShareGPT, OpenAI-chat, plain-text or preference form. This module reads all of them
-into one small `Sample` shape (a conversation, a text, or a preference pair) so the rest of the agent
-deals with one thing. A broken row never stops the read: it becomes a `BadRow` with its 1-based line
-number and a reason that names the key, so the person can find and fix it in their editor. Only a
-file that cannot be read at all (missing, a JSON array with a syntax error) raises `FormatError`.
+People bring data in many shapes: JSONL, one big JSON array, a CSV exported from a spreadsheet, or
+the Parquet files dataset hubs publish; rows in Alpaca, ShareGPT, OpenAI-chat (tool calls included),
+plain-text, preference or KTO form. This module reads all of them into one small `Sample` shape
+(samples.py) so the rest of the agent deals with one thing. A broken row never stops the read: it
+becomes a `BadRow` with its 1-based line number (row number for Parquet) and a reason that names the
+key, so the person can find and fix it in their editor. Only a file that cannot be read at all
+(missing, a JSON array with a syntax error, rows with images/video/audio) raises `FormatError`.
 """
 
 import csv
 import json
 import os
-from dataclasses import dataclass, field
 
-FORMATS = ("alpaca", "sharegpt", "openai", "text", "preference")
-SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
-                  "system": "system"}
+from .conversation import (MEDIA_WHY, check_conversation, check_prompt, parse_messages,  # noqa: F401
+                           parse_tools, sharegpt_messages)
+from .pairs import kto, preference
+from .parquet_rows import parquet_records
+from .samples import BadRow, FormatError, MediaRefused, RowError, Rows, Sample  # noqa: F401  (this module's API)
 
-
-class FormatError(ValueError):
-    """The file as a whole cannot be read; the message names the file (and line when known)."""
-
-
-@dataclass
-class BadRow:
-    file: str
-    line: int
-    reason: str
-
-    def describe(self) -> str:
-        return f"{self.file} line {self.line}: {self.reason}"
-
-
-@dataclass
-class Sample:
-    """One training example. Exactly one of messages / text / (prompt, chosen, rejected) is set."""
-    line: int
-    messages: list[dict] | None = None
-    text: str | None = None
-    prompt: list[dict] | None = None
-    chosen: str | None = None
-    rejected: str | None = None
-    label: str | None = None  # a row's `label` field, for label-style evaluation
-
-
-@dataclass
-class Rows:
-    format: str
-    samples: list[Sample] = field(default_factory=list)
-    bad: list[BadRow] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        return len(self.samples) + len(self.bad)
-
-
-class RowError(ValueError):
-    """Raised inside the row normalisers; turned into a BadRow by the reader."""
+FORMATS = ("alpaca", "sharegpt", "openai", "text", "preference", "kto")
+# Keys under which multimodal datasets (LLaVA, LLaMA-Factory, TRL) keep their media.
+MEDIA_KEYS = ("images", "videos", "audios", "image", "video", "audio")
+# CSV cells parsed as JSON when they start with "[" (a `tools` cell is a JSON string that parse_tools reads).
+LIST_COLUMNS = ("messages", "conversations", "prompt", "chosen", "rejected")
 
 
 def read_rows(path: str, format: str = "auto") -> Rows:
     """Every row of `path` as a Sample or a BadRow, in file order."""
-    name = os.path.basename(path)
-    if not os.path.isfile(path):
-        raise FormatError(f"{name}: file not found")
-    if format not in ("auto",) + FORMATS:
-        raise FormatError(f"{name}: unknown format {format!r}; expected auto or one of {', '.join(FORMATS)}")
-    ext = os.path.splitext(path)[1].lower()
-    if ext == ".txt":
-        if format not in ("auto", "text"):
-            raise FormatError(f"{name}: a .txt file holds plain text, one sample per line; "
-                              f"format {format} needs JSONL, a JSON array or CSV")
-        return _read_text_lines(path, name)
-    records = _csv_records(path, name, "\t" if ext == ".tsv" else ",") if ext in (".csv", ".tsv") \
-        else _json_records(path, name)
-    rows = Rows(format if format != "auto" else "")
-    for line, record in records:
-        if isinstance(record, BadRow):
-            rows.bad.append(record)
-            continue
-        if not rows.format:
-            rows.format = detect_format(record) or ""
-            if not rows.format:
-                rows.bad.append(BadRow(name, line, "cannot tell the format from the keys "
-                                       f"{_keys(record)}; expected instruction/output, conversations, "
-                                       "messages, text or prompt/chosen/rejected"))
-                continue
-        try:
-            rows.samples.append(NORMALISERS[rows.format](record, line))
-        except RowError as exc:
-            rows.bad.append(BadRow(name, line, str(exc)))
-    rows.format = rows.format or (format if format != "auto" else "unknown")
+    reader = RowReader(path, format)
+    rows = Rows("")
+    for row in reader:
+        (rows.bad if isinstance(row, BadRow) else rows.samples).append(row)
+    rows.format = reader.format
     return rows
+
+
+class RowReader:
+    """Iterate for each row's Sample or BadRow, in file order, holding one row at a time.
+
+    `format` is known once the first good row is read (and final after the iteration); `unit` is what a
+    row number counts: "line", or "row" for Parquet. Opening checks what can fail before any row is
+    read (missing file, unknown format); a FormatError during iteration fails the whole file.
+    """
+
+    def __init__(self, path: str, format: str = "auto"):
+        self.path, self.name = path, os.path.basename(path)
+        if not os.path.isfile(path):
+            raise FormatError(f"{self.name}: file not found")
+        if format not in ("auto",) + FORMATS:
+            raise FormatError(f"{self.name}: unknown format {format!r}; expected auto or one of {', '.join(FORMATS)}")
+        self.requested = format
+        self.format = format if format != "auto" else ""
+        self.ext = os.path.splitext(path)[1].lower()
+        self.unit = "row" if self.ext == ".parquet" else "line"
+        self.line = 0  # the row last read, for progress
+        if self.ext == ".txt" and format not in ("auto", "text"):
+            raise FormatError(f"{self.name}: a .txt file holds plain text, one sample per line; "
+                              f"format {format} needs JSONL, a JSON array, CSV or Parquet")
+
+    def _records(self):
+        if self.ext == ".parquet":
+            return parquet_records(self.path, self.name)
+        if self.ext in (".csv", ".tsv"):
+            return _csv_records(self.path, self.name, "\t" if self.ext == ".tsv" else ",")
+        return _json_records(self.path, self.name)
+
+    def __iter__(self):
+        if self.ext == ".txt":
+            self.format = "text"
+            for sample in _text_lines(self.path, self.name):
+                self.line = sample.line
+                yield sample
+            return
+        for line, record in self._records():
+            self.line = line
+            if isinstance(record, BadRow):
+                yield record
+                continue
+            _refuse_media(record, self.name, self.unit, line)
+            if not self.format:
+                self.format = detect_format(record) or ""
+                if not self.format:
+                    yield BadRow(self.name, line, "cannot tell the format from the keys "
+                                 f"{_keys(record)}; expected instruction/output, conversations, "
+                                 "messages, text or prompt/chosen/rejected", self.unit)
+                    continue
+            try:
+                yield NORMALISERS[self.format](record, line)
+            except MediaRefused as exc:
+                raise FormatError(f"{self.name} {self.unit} {line}: {exc}") from None
+            except RowError as exc:
+                yield BadRow(self.name, line, str(exc), self.unit)
+        self.format = self.format or (self.requested if self.requested != "auto" else "unknown")
+
+
+def _refuse_media(record, name: str, unit: str, line: int) -> None:
+    """Fails the file at the first row that carries media: training on the text alone would teach the
+    model to answer about `<image>` placeholders it never saw."""
+    if not isinstance(record, dict):
+        return
+    for key in MEDIA_KEYS:
+        value = record.get(key)
+        if isinstance(value, str):  # a CSV cell
+            value = value.strip()
+        if value not in (None, "", [], {}, "[]", "{}", "null"):
+            raise FormatError(f'{name} {unit} {line}: "{key}" holds media; {MEDIA_WHY} '
+                              f'(remove the "{key}" key, or use a text-only dataset)')
 
 
 def detect_format(record) -> str | None:
     if not isinstance(record, dict):
         return None
+    if "chosen" in record and "rejected" in record:
+        return "preference"
+    if isinstance(record.get("label"), bool) and any(k in record for k in ("messages", "conversations", "completion")):
+        return "kto"  # a string label stays a class label for evaluation
     if "messages" in record:
         return "openai"
     if "conversations" in record:
         return "sharegpt"
-    if "chosen" in record and "rejected" in record:
-        return "preference"
     if "instruction" in record:
         return "alpaca"
     if "text" in record:
@@ -112,17 +129,15 @@ def detect_format(record) -> str | None:
 
 # --- readers: yield (line, record) where record is a parsed row or a BadRow ---------------------------
 
-def _read_text_lines(path: str, name: str) -> Rows:
-    rows = Rows("text")
+def _text_lines(path: str, name: str):
     with open(path, encoding="utf-8", errors="strict") as f:
         try:
             for number, line in enumerate(f, start=1):
                 text = line.rstrip("\r\n")
                 if text.strip():
-                    rows.samples.append(Sample(number, text=text))
+                    yield Sample(number, text=text)
         except UnicodeDecodeError as exc:
             raise FormatError(f"{name}: not UTF-8 text ({exc.reason})") from None
-    return rows
 
 
 def _json_records(path: str, name: str):
@@ -196,7 +211,7 @@ def _csv_records(path: str, name: str, delimiter: str):
                 yield start, BadRow(name, start, f"{len(cells)} cells but the header has {len(header)} columns")
                 continue
             record = dict(zip(header, cells))
-            for key in ("messages", "conversations", "prompt", "chosen", "rejected"):
+            for key in LIST_COLUMNS:
                 value = record.get(key, "")
                 if value.lstrip().startswith("["):
                     try:
@@ -250,29 +265,19 @@ def alpaca(record, line: int) -> Sample:
 
 def sharegpt(record, line: int) -> Sample:
     row = _object(record, "conversations")
-    turns = row.get("conversations")
-    if not isinstance(turns, list):
-        raise RowError('"conversations" must be a list of {from, value}')
-    messages = []
-    for i, turn in enumerate(turns):
-        where = f"conversations[{i}]"
-        if not isinstance(turn, dict):
-            raise RowError(f"{where} must be an object with from/value")
-        role = SHAREGPT_ROLES.get(turn.get("from"))
-        if role is None:
-            raise RowError(f"{where}.from is {turn.get('from')!r}; expected human, gpt or system")
-        if not isinstance(turn.get("value"), str):
-            raise RowError(f"{where}.value must be a string")
-        messages.append({"role": role, "content": turn["value"]})
-    check_conversation(messages, "conversations")
-    return Sample(line, messages=messages, label=_label(row))
+    messages = sharegpt_messages(row.get("conversations"), "conversations")
+    check_conversation(messages, "conversations")  # before the insert below, so indices match the row's
+    system = row.get("system")  # LLaMA-Factory keeps the system prompt in its own column
+    if isinstance(system, str) and system.strip() and messages[0]["role"] != "system":
+        messages.insert(0, {"role": "system", "content": system})
+    return Sample(line, messages=messages, label=_label(row), tools=parse_tools(row.get("tools")))
 
 
 def openai(record, line: int) -> Sample:
     row = _object(record, "messages")
     messages = parse_messages(row.get("messages"), "messages")
     check_conversation(messages, "messages")
-    return Sample(line, messages=messages, label=_label(row))
+    return Sample(line, messages=messages, label=_label(row), tools=parse_tools(row.get("tools")))
 
 
 def text(record, line: int) -> Sample:
@@ -280,75 +285,5 @@ def text(record, line: int) -> Sample:
     return Sample(line, text=_string(row, "text", non_empty=True), label=_label(row))
 
 
-def preference(record, line: int) -> Sample:
-    row = _object(record, "prompt/chosen/rejected")
-    prompt = row.get("prompt")
-    if isinstance(prompt, str):
-        if not prompt.strip():
-            raise RowError('"prompt" is empty')
-        messages = [{"role": "user", "content": prompt}]
-    else:
-        messages = parse_messages(prompt, "prompt")
-        if not messages or messages[-1]["role"] != "user":
-            raise RowError('"prompt" must end with a user turn')
-        check_conversation(messages + [{"role": "assistant", "content": "-"}], "prompt")
-    chosen, rejected = (_answer(row, key) for key in ("chosen", "rejected"))
-    return Sample(line, prompt=messages, chosen=chosen, rejected=rejected, label=_label(row))
-
-
-def _answer(row: dict, key: str) -> str:
-    """chosen/rejected as a string, or as a one-message assistant list (the TRL convention)."""
-    value = row.get(key)
-    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict) \
-            and value[0].get("role") == "assistant":
-        value = value[0].get("content")
-    if not isinstance(value, str):
-        raise RowError(f'"{key}" must be a string' + ("" if key in row else " (it is missing)"))
-    if not value.strip():
-        raise RowError(f'"{key}" is empty')
-    return value
-
-
-NORMALISERS = {"alpaca": alpaca, "sharegpt": sharegpt, "openai": openai, "text": text, "preference": preference}
-
-
-def parse_messages(value, key: str) -> list[dict]:
-    """OpenAI-style [{role, content}] with string content (or a list of text parts)."""
-    if not isinstance(value, list):
-        raise RowError(f'"{key}" must be a list of {{role, content}}')
-    messages = []
-    for i, message in enumerate(value):
-        where = f"{key}[{i}]"
-        if not isinstance(message, dict):
-            raise RowError(f"{where} must be an object with role/content")
-        role = message.get("role")
-        if role not in ("system", "user", "assistant"):
-            raise RowError(f"{where}.role is {role!r}; expected system, user or assistant")
-        content = message.get("content")
-        if isinstance(content, list):  # [{"type": "text", "text": ...}] parts
-            if not all(isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str)
-                       for p in content):
-                raise RowError(f"{where}.content has non-text parts; only text is supported")
-            content = "".join(p["text"] for p in content)
-        if not isinstance(content, str):
-            raise RowError(f"{where}.content must be a string")
-        messages.append({"role": role, "content": content})
-    return messages
-
-
-def check_conversation(messages: list[dict], key: str) -> None:
-    """Optional system first, then user/assistant alternating, ending on a non-empty assistant turn."""
-    if not messages:
-        raise RowError(f'"{key}" is empty')
-    start = 1 if messages[0]["role"] == "system" else 0
-    if start == len(messages):
-        raise RowError(f'"{key}" has only a system message')
-    for i in range(start, len(messages)):
-        expected = "user" if (i - start) % 2 == 0 else "assistant"
-        role = messages[i]["role"]
-        if role != expected:
-            raise RowError(f"role order broken at {key}[{i}]: expected {expected}, got {role}")
-        if role == "assistant" and not messages[i]["content"].strip():
-            raise RowError(f"empty assistant turn at {key}[{i}]")
-    if messages[-1]["role"] != "assistant":
-        raise RowError(f"{key} ends with a user turn; the last turn must be the assistant's answer")
+NORMALISERS = {"alpaca": alpaca, "sharegpt": sharegpt, "openai": openai, "text": text, "preference": preference,
+               "kto": kto}

@@ -30,6 +30,8 @@ dense decoder models; it is meant to catch "70B in bf16 on a 24 GB card", not to
 
 import os
 
+from . import trackers
+from .data_check import check_data
 from .launch import LaunchError, process_count
 
 MB = 1024 * 1024
@@ -191,6 +193,8 @@ def preflight(config: dict, resolved: dict, host: dict, root: str) -> dict:
     elif model_opts["dtype"] == "fp16" and not on_gpu:
         warnings.append("model.dtype: fp16 on the CPU is slow and loses precision; use auto or fp32")
 
+    errors.extend(trackers.missing(opts["report_to"]))
+
     estimate = None
     try:
         estimate = estimate_memory(resolved["model"], config, on_gpu=on_gpu, processes=processes)
@@ -200,7 +204,10 @@ def preflight(config: dict, resolved: dict, host: dict, root: str) -> dict:
         check_memory(estimate, used_gpus, host, errors, warnings)
         estimate["disk"] = disk_need(estimate, config, resolved)
         check_disk(estimate["disk"], host, root, warnings)
-    return {"errors": errors, "warnings": warnings, "estimate": estimate}
+    data, data_errors, data_warnings = check_data(config, resolved, root)
+    errors += data_errors
+    warnings += data_warnings
+    return {"errors": errors, "warnings": warnings, "estimate": estimate, "data": data}
 
 
 def check_memory(estimate: dict, used_gpus: list[dict], host: dict, errors: list, warnings: list) -> None:
@@ -243,7 +250,11 @@ def disk_need(estimate: dict, config: dict, resolved: dict) -> dict:
 
 def _steps_from_rows(train_path: str | None, opts: dict) -> int:
     rows = 10_000  # when the file cannot be counted (not there yet): a typical fine-tuning set
-    if train_path and os.path.isfile(train_path) and train_path.endswith((".jsonl", ".json", ".csv", ".txt")):
+    if train_path and os.path.isfile(train_path) and train_path.endswith(".parquet"):
+        import pyarrow.parquet
+
+        rows = pyarrow.parquet.ParquetFile(train_path).metadata.num_rows  # the footer says; nothing is read
+    elif train_path and os.path.isfile(train_path) and train_path.endswith((".jsonl", ".json", ".csv", ".txt")):
         with open(train_path, "rb") as f:
             rows = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
     per_step = opts["batch_size"] * opts["gradient_accumulation_steps"]

@@ -8,7 +8,8 @@ from jsonschema import Draft7Validator
 
 from . import PROTOCOL_VERSION, __version__
 
-CAPABILITIES = ["runs", "events", "checkpoints", "generate", "stream", "control", "resume", "evaluate", "export", "host_info", "preflight"]
+CAPABILITIES = ["runs", "events", "checkpoints", "generate", "stream", "control", "resume", "evaluate", "export", "host_info", "preflight",
+                "inspect_dataset", "render_sample"]
 
 
 @lru_cache(maxsize=None)

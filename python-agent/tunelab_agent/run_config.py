@@ -74,6 +74,12 @@ def load_run_config(text: str, source: str = "run config") -> dict:
         else:
             line = _line_of(root_node, path)
         problems.append((line or 0, f"{source}{f' line {line}' if line else ''}: {_explain(err, path)}"))
+    if not problems:  # keys that are valid alone but do not fit the training method
+        from .preference import config_problems
+
+        for path, message in config_problems(config):
+            line = _line_of(root_node, path)
+            problems.append((line or 0, f"{source}{f' line {line}' if line else ''}: {'.'.join(path)}: {message}"))
     if problems:
         raise ConfigError("\n".join(msg for _, msg in sorted(problems)))
     return with_defaults(config)

@@ -18,8 +18,8 @@ import time
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
-from . import (PROTOCOL_VERSION, __version__, control, diskspace, evaluate, eventlog, export, hostinfo, launch,
-               preflight, protocol, runs, source_hash)
+from . import (PROTOCOL_VERSION, __version__, control, diskspace, evaluate, eventlog, export, hostinfo, inspection,
+               launch, preflight, protocol, render, runs, source_hash)
 from .export import ExportError
 from .generate import GenerationError, GenerationService
 from .paths import PathError, looks_like_hub_id, resolve_inside
@@ -28,7 +28,7 @@ from .run_config import ConfigError, load_run_config
 
 log = logging.getLogger("tunelab_agent")
 # Methods whose handler takes the request context: they stream partial output or can be cancelled.
-STREAMING = {"generate", "cancel", "evaluate", "export_checkpoint"}
+STREAMING = {"generate", "cancel", "evaluate", "export_checkpoint", "inspect_dataset"}
 # How often a subscription checks for new events: the wait alone adds up to POLL_S to an event's trip (0.1 s
 # put p95 near 100 ms). Each idle check only reads events.seq, about 1-2% of a core per subscriber at 0.02 s.
 POLL_S = 0.02
@@ -348,7 +348,8 @@ class Agent:
         return {"checkpoint": checkpoint["name"] if checkpoint else None, "rows": result["rows"],
                 "loss": result["loss"], "perplexity": result["perplexity"], "exact_match": result["exact_match"],
                 "labels": labels.get("per_label", {}), "macro": labels.get("macro"),
-                "ttft_ms_median": result["ttft_ms_median"], "targets": result["targets"], "seconds": result["seconds"]}
+                "ttft_ms_median": result["ttft_ms_median"], "targets": result["targets"], "seconds": result["seconds"],
+                "preference": result["preference"]}
 
     async def do_export_checkpoint(self, params: dict, ctx: "RequestContext") -> dict:
         run_id = self.known_run(params["run_id"])
@@ -370,6 +371,55 @@ class Agent:
         config, resolved, _, _ = self.check_config(params, require_files=False)
         host = await asyncio.to_thread(hostinfo.host_info, self.root)
         return await asyncio.to_thread(preflight.preflight, config, resolved, host, self.root)
+
+    async def do_inspect_dataset(self, params: dict, ctx: "RequestContext") -> dict:
+        path = self.served_file("path", params["path"])
+        tokenizer = await asyncio.to_thread(self.tokenizer_of, params["model"]) if params.get("model") else None
+        progress, diagnostic = ctx.streamer("progress"), ctx.streamer("diagnostic")
+        try:
+            # A big file takes a while; the thread leaves the event loop free for every other request.
+            return await asyncio.get_running_loop().run_in_executor(None, lambda: inspection.inspect_dataset(
+                path, params.get("format", "auto"), tokenizer, params.get("max_length"),
+                params.get("train_on", "assistant"), cache_root=os.path.join(self.root, "cache"),
+                on_progress=lambda done, total: progress({"done": done, "total": total}),
+                on_diagnostic=diagnostic, cancel=ctx.cancel))
+        except inspection.InspectError as exc:
+            raise ProtocolError("bad_params", str(exc)) from None
+        except inspection.Cancelled as exc:
+            raise ProtocolError("cancelled", str(exc)) from None
+
+    async def do_render_sample(self, params: dict) -> dict:
+        if ("row" in params) == ("path" in params) or ("path" in params) != ("line" in params):
+            raise ProtocolError("bad_params", "render_sample: give either path and line, or row")
+        path = self.served_file("path", params["path"]) if "path" in params else None
+        tokenizer = await asyncio.to_thread(self.tokenizer_of, params["model"])
+        format, train_on = params.get("format", "auto"), params.get("train_on", "assistant")
+
+        def work() -> dict:
+            sample, found = render.find_row(path, params["line"], format) if path else render.sample_of(params["row"], format)
+            return render.render_sample(tokenizer, sample, found, params.get("line"), train_on, params.get("max_length"))
+
+        try:
+            return await asyncio.to_thread(work)
+        except render.NoSuchRow as exc:
+            raise ProtocolError("not_found", str(exc)) from None
+        except render.RenderError as exc:
+            raise ProtocolError("bad_params", str(exc)) from None
+
+    def tokenizer_of(self, model: str):
+        """The tokenizer of a model folder inside the served folders, or of a Hub id in the local cache."""
+        if not looks_like_hub_id(model, self.root):
+            try:
+                model = resolve_inside(model, self.root, self.allowed)
+            except PathError as exc:
+                raise ProtocolError("bad_params", f"model: {exc}") from None
+            if not os.path.isdir(model):
+                raise ProtocolError("not_found", f"model: folder not found: {model}")
+        try:
+            return render.load_tokenizer(model, local_only=not os.path.isdir(model))
+        except Exception as exc:  # no tokenizer files, a Hub id not downloaded here, ...
+            raise ProtocolError("bad_params", f"model: cannot load a tokenizer from {model}: "
+                                f"{type(exc).__name__}: {exc}".splitlines()[0]) from None
 
     def checkpoint_of(self, run_id: str, name: str) -> dict:
         found = [c for c in runs.checkpoints(self.root, run_id) if c["name"] == name]

@@ -12,8 +12,15 @@ one and concatenated. Two things follow from that:
 
 Multi-turn dialogue keeps the whole history in context and trains every assistant turn.
 A template that re-renders earlier turns differently once later ones exist (some "thinking" templates
-drop old reasoning) cannot be split this way; such a conversation is reported as a bad row.
+drop old reasoning) cannot be split this way; such a conversation is reported as a bad row. Only the
+cuts around assistant turns are needed for the mask; a cut after any other message is skipped when the
+template re-renders it once more follows (Qwen closes a run of tool results only after the last one).
+
+Tool calls, tool results and the tool list go through tool_render.py: natively with `tools=` where the
+template supports it, otherwise through one documented fallback rendering.
 """
+
+from . import tool_render
 
 IGNORE = -100
 
@@ -28,40 +35,55 @@ class TemplateError(ValueError):
     """This conversation cannot be rendered prefix by prefix with this template."""
 
 
-def chat_template(tokenizer) -> str:
-    return tokenizer.chat_template or FALLBACK_TEMPLATE
+def chat_template(tokenizer, tools: bool = False):
+    """The template text; for a tokenizer with named templates, `tool_use` when tools are in play."""
+    template = tokenizer.chat_template
+    if isinstance(template, dict):
+        return template.get("tool_use") if tools and "tool_use" in template else template.get("default") \
+            or next(iter(template.values()))
+    return template or FALLBACK_TEMPLATE
 
 
-def _render(tokenizer, messages: list[dict], generation_prompt: bool) -> str:
+def _render(tokenizer, template: str, messages: list[dict], generation_prompt: bool, tools=None) -> str:
     if not messages and not generation_prompt:
         return ""
     try:
         return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation_prompt,
-                                             chat_template=chat_template(tokenizer))
+                                             chat_template=template, tools=tools)
     except Exception as exc:  # templates raise_exception() on what they refuse, e.g. a system turn
         raise TemplateError(f"the chat template refused this conversation: {exc}") from None
 
 
-def pieces(tokenizer, messages: list[dict], add_generation_prompt: bool = False) -> list[tuple[str, bool]]:
+def pieces(tokenizer, messages: list[dict], add_generation_prompt: bool = False,
+           tools: list[dict] | None = None) -> list[tuple[str, bool]]:
     """[(text, is_assistant_answer)] whose concatenation is the rendered conversation."""
+    template = chat_template(tokenizer, tool_render.uses_tools(messages, tools))
+    messages, tools = tool_render.prepare(tokenizer, template, messages, tools)
+    render = lambda upto, generation: _render(tokenizer, template, messages[:upto], generation, tools)  # noqa: E731
+    # (text, is_answer, needed): the cuts before and after an assistant turn are needed for the mask
+    bounds: list[tuple[str, bool, bool]] = []
+    for i, message in enumerate(messages):
+        if message["role"] == "assistant":
+            bounds.append((render(i, True), False, True))
+            bounds.append((render(i + 1, False), True, True))
+        else:
+            bounds.append((render(i + 1, False), False, False))
+    if add_generation_prompt:
+        bounds.append((render(len(messages), True), False, True))
+
     out: list[tuple[str, bool]] = []
     done = ""
-
-    def cut(upto: str, answer: bool) -> None:
-        nonlocal done
+    for n, (upto, answer, needed) in enumerate(bounds):
+        if not needed and n < len(bounds) - 1:
+            anchor = next((b[0] for b in bounds[n + 1:] if b[2]), bounds[-1][0])
+            if not (upto.startswith(done) and anchor.startswith(upto)):
+                continue
         if not upto.startswith(done):
             raise TemplateError("the chat template renders earlier turns differently once later turns "
                                 "are added, so this conversation cannot be masked turn by turn")
         if len(upto) > len(done):
             out.append((upto[len(done):], answer))
         done = upto
-
-    for i, message in enumerate(messages):
-        if message["role"] == "assistant":
-            cut(_render(tokenizer, messages[:i], True), False)
-        cut(_render(tokenizer, messages[: i + 1], False), message["role"] == "assistant")
-    if add_generation_prompt:
-        cut(_render(tokenizer, messages, True), False)
     return out
 
 
@@ -69,9 +91,10 @@ def _tokenise(tokenizer, texts: list[str]) -> list[list[int]]:
     return tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
 
 
-def encode_conversation(tokenizer, messages: list[dict], train_on: str = "assistant") -> dict:
+def encode_conversation(tokenizer, messages: list[dict], train_on: str = "assistant",
+                        tools: list[dict] | None = None) -> dict:
     """{"input_ids", "labels"}: labels copy the ids on assistant answers (or everywhere), IGNORE elsewhere."""
-    parts = pieces(tokenizer, messages)
+    parts = pieces(tokenizer, messages, tools=tools)
     ids, labels = [], []
     for (_, answer), piece_ids in zip(parts, _tokenise(tokenizer, [text for text, _ in parts])):
         ids += piece_ids
@@ -87,11 +110,13 @@ def encode_text(tokenizer, text: str) -> dict:
     return {"input_ids": ids, "labels": list(ids)}
 
 
-def prompt_ids(tokenizer, messages: list[dict]) -> list[int]:
+def prompt_ids(tokenizer, messages: list[dict], tools: list[dict] | None = None) -> list[int]:
     """The ids a model sees before writing the next assistant turn, split exactly as in training."""
-    parts = pieces(tokenizer, messages, add_generation_prompt=True)
+    parts = pieces(tokenizer, messages, add_generation_prompt=True, tools=tools)
     return [i for piece_ids in _tokenise(tokenizer, [text for text, _ in parts]) for i in piece_ids]
 
 
-def render_prompt(tokenizer, messages: list[dict]) -> str:
-    return _render(tokenizer, messages, True)
+def render_prompt(tokenizer, messages: list[dict], tools: list[dict] | None = None) -> str:
+    template = chat_template(tokenizer, tool_render.uses_tools(messages, tools))
+    messages, tools = tool_render.prepare(tokenizer, template, messages, tools)
+    return _render(tokenizer, template, messages, True, tools)

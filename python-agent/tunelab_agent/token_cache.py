@@ -3,8 +3,8 @@
 Tokenising a large chat dataset through a Jinja template takes minutes; re-running a config, resuming
 or tweaking the learning rate should not pay that again. The key hashes everything that changes the
 ids: the file's bytes, the tokenizer (its serialised vocabulary and merges, special tokens, vocabulary
-size), the chat template, max_length, train_on, the requested format, and CACHE_VERSION (bump it when
-the encoding code changes its output).
+size), the chat template, max_length, train_on, the requested format, dataset.truncation, and
+CACHE_VERSION (bump it when the encoding code changes its output).
 
 An entry is two files under `<cache_root>/tokenized/`: `<key>.pt` (all ids and labels as two flat int32
 tensors plus offsets; compact and fast to load) and `<key>.json` (format, counts, bad rows). Both are
@@ -19,7 +19,7 @@ import torch
 
 from .files import sha256_of, write_atomically
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: tool calls and tool results became trainable rows instead of bad ones
 
 
 file_sha256 = sha256_of  # the dataset file's identity in the cache key
@@ -37,11 +37,12 @@ def tokenizer_identity(tokenizer) -> dict:
             "special_tokens": {k: str(v) for k, v in sorted(tokenizer.special_tokens_map.items())}}
 
 
-def cache_key(file_hash: str, tokenizer, template: str, max_length: int, train_on: str, format: str) -> str:
+def cache_key(file_hash: str, tokenizer, template: str, max_length: int, train_on: str, format: str,
+              truncation: str = "none") -> str:
     identity = tokenizer_identity(tokenizer)
     identity.pop("name_or_path")  # the same tokenizer under another folder name gives the same ids
     parts = {"version": CACHE_VERSION, "file": file_hash, "tokenizer": identity, "template": template,
-             "max_length": max_length, "train_on": train_on, "format": format}
+             "max_length": max_length, "train_on": train_on, "format": format, "truncation": truncation}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
 

@@ -11,7 +11,7 @@ import random
 import traceback
 from dataclasses import dataclass, field
 
-from . import diskspace, eventlog, oom
+from . import diskspace, eventlog, oom, trackers
 from .callbacks import EventCallback, StopFlag
 from .checkpoints import checkpoint_bytes, prune, remove_temporary, write_checkpoint
 from .monitor import finite_or_none
@@ -129,14 +129,26 @@ class Recipe:
     def load_data(self, paths: dict) -> None:
         data_opts, seed = self.config["dataset"], self.config["training"]["seed"]
         cache = os.path.join(self.root, "cache")
-        load = lambda path, split: load_split(path, data_opts, self.tokenizer, cache, self.emit, split=split,
-                                              emit_many=self.emit_many)
+        method = self.config["training"]["method"]
+        loader = load_split
+        if method != "sft":  # preference rows become prompt/answer ids for TRL (preference_data.py)
+            from functools import partial
+
+            from .preference_data import load_preference_split
+
+            loader = partial(load_preference_split, method=method)
+        load = lambda path, split: loader(path, data_opts, self.tokenizer, cache, self.emit, split=split,
+                                          emit_many=self.emit_many)
         train = load(paths["train"], "train")
         items, eval_items = train.items, None
         if paths.get("eval"):
             eval_items = load(paths["eval"], "eval").items
         elif data_opts["eval_ratio"] > 0 and len(items) >= 2:
             items, eval_items = split(items, data_opts["eval_ratio"], seed)
+        if method == "kto":
+            from .preference import order_for_kto
+
+            items = order_for_kto(items, seed)
         if data_opts["packing"]:
             packed = pack(items, data_opts["max_length"])
             self.log(f"packing: {len(items)} samples in {len(packed)} rows of up to {data_opts['max_length']} tokens")
@@ -220,12 +232,21 @@ class Recipe:
         self.emit("param_groups", {"groups": describe(groups)})
         pad = PaddingCollator(self.tokenizer.pad_token_id)
         self.collator = PackingCollator(self.tokenizer.pad_token_id, padding=pad) if data_opts["packing"] else pad
+        # DPO and KTO: TRL's trainer, batches and arguments on the same recipe (preference.py).
+        method = opts["method"]
+        trainer_base, args_class, method_args, method_kwargs = TunelabTrainer, TrainingArguments, {}, {}
+        if method != "sft":
+            from . import preference
+
+            self.collator = preference.collator(method, self.tokenizer.pad_token_id)
+            trainer_base, (args_class, method_args) = preference.trainer_class(method), preference.arguments(self.config)
+            method_kwargs = {"processing_class": self.tokenizer}
         evaluating = bool(self.eval_items)
         mixed = self.cuda and model_opts["quantization"] == "none"
         dtype = self.model.get_base_model().dtype
         distributed = launch.distributed_args(self.config, not self.cuda, self.world)
         distributed.pop("gradient_checkpointing_kwargs", None)  # set below for every run that checkpoints
-        args = TrainingArguments(
+        args = args_class(
             output_dir=os.path.join(self.run_dir, "trainer"),
             per_device_train_batch_size=opts["batch_size"],
             per_device_eval_batch_size=opts["batch_size"],
@@ -253,12 +274,13 @@ class Recipe:
             gradient_checkpointing=model_opts["gradient_checkpointing"] and "fsdp" not in distributed,
             gradient_checkpointing_kwargs={"use_reentrant": False} if model_opts["gradient_checkpointing"] else None,
             seed=opts["seed"],
-            report_to=[],
+            report_to=trackers.prepare(opts["report_to"], self.run_dir),
             disable_tqdm=True,
             remove_unused_columns=False,
             dataloader_num_workers=0,
             dataloader_pin_memory=self.cuda,
             **distributed,
+            **method_args,
         )
         self.ctx = Context(emit=self.emit, emit_many=self.emit_many, is_writer=self.is_writer, run_dir=self.run_dir,
                            collator=self.collator, config=self.config, stop=self.stop, segment=self.segment,
@@ -269,14 +291,14 @@ class Recipe:
         self.disk = diskspace.DiskWatch(self.run_dir, trainable * 12 + 64 * 1024)
         recipe = self
 
-        class RecipeTrainer(TunelabTrainer):
+        class RecipeTrainer(trainer_base):
             def _save_checkpoint(self, model, trial):
                 recipe.save_checkpoint(self.state.global_step, recipe.ctx.extra.get("save_reason", "scheduled"))
 
         self.trainer = RecipeTrainer(
             model=self.model, args=args, train_dataset=self.train_items, eval_dataset=self.eval_items,
             data_collator=self.collator, callbacks=[EventCallback(self.ctx)],
-            loss_opts=self.config["loss"], groups=groups, eos_token_id=self.tokenizer.eos_token_id)
+            loss_opts=self.config["loss"], groups=groups, eos_token_id=self.tokenizer.eos_token_id, **method_kwargs)
         self.ctx.trainer = self.trainer
 
     # --- train --------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Runs the four benchmarks one after the other and ends with their ratios (npm run bench).
+# Runs the benchmarks one after the other and ends with their ratios (npm run bench).
 #
 # Each bench picks the GPU when there is one; the settings here are CPU-sized, a couple of minutes
-# each. Extra flags for a bench go in TRAIN_ARGS, PACKING_ARGS and GENERATION_ARGS (run_all_gpu.sh
+# each. Extra flags for a bench go in TRAIN_ARGS, PACKING_ARGS, GENERATION_ARGS and INSPECT_ARGS (run_all_gpu.sh
 # uses them); PYTHON picks the interpreter (default: the agent's virtual environment, else python3).
 # A bench that fails is reported and the others still run; the exit status says whether all passed.
 set -u
@@ -36,11 +36,16 @@ bench packing_bench ${PACKING_ARGS:-}
 # shellcheck disable=SC2086
 bench generation_bench ${GENERATION_ARGS:-}
 bench eventlog_append
+bench preference_memory
+# shellcheck disable=SC2086
+bench inspect_bench ${INSPECT_ARGS:-}
 
 echo
 echo "== ratios"
 grep -h "ratio" "$logs"/train_overhead.log "$logs"/packing_bench.log "$logs"/generation_bench.log
 grep -h " / bare: " "$logs"/eventlog_append.log
+grep -h "ratio" "$logs"/preference_memory.log
+grep -h "ratio" "$logs"/inspect_bench.log
 if [ ${#failed[@]} -gt 0 ]; then
   echo "== failed: ${failed[*]}"
   exit 1

@@ -63,6 +63,10 @@ const params: { [M in Method]: Required<ParamsOf<M>> } = {
   export_checkpoint: { run_id: runId, checkpoint: 'checkpoint-20', dest: '/data/merged' },
   host_info: {},
   preflight: { config: 'model: m\n', config_path: '/data/demo.tunelab.yaml' },
+  inspect_dataset: { path: '/data/train.jsonl', format: 'auto', model: '/data/model', max_length: 512, train_on: 'assistant' },
+  render_sample: {
+    model: '/data/model', path: '/data/train.jsonl', line: 3, row: { instruction: 'hi', output: 'yo' }, format: 'alpaca', train_on: 'all', max_length: 512,
+  },
 };
 
 const results: { [M in Method]: Required<ResultOf<M>> } = {
@@ -85,13 +89,38 @@ const results: { [M in Method]: Required<ResultOf<M>> } = {
     labels: { positive: { precision: 1, recall: 0.8, f1: 0.89, support: 20 } },
     macro: { precision: 0.95, recall: 0.9, f1: 0.92 },
     ttft_ms_median: 21, targets: { precision: { target: 0.92, value: 0.95, met: true } }, seconds: 3.2,
+    preference: { pairs: 16, accuracy: 0.94, likelihood_accuracy: 0.88, margin: 2.5 },
   },
   export_checkpoint: { path: '/data/merged', files: [{ name: 'model.safetensors', size: 99, sha256: sha }] },
   host_info: {
     gpus: [{ index: 0, name: 'NVIDIA H100', memory_total_mb: 81559, memory_free_mb: 80000, utilization: 3, bf16: true }],
     cpu_count: 16, ram_total_mb: 128000, ram_available_mb: 100000, disk_free_mb: 50000, versions: { torch: '2.13.0', cuda: null },
   },
-  preflight: { errors: ['training.gpus: 4 requested but this host has 2 GPUs'], warnings: ['no GPU: training runs on the CPU'], estimate: { total_mb: 1500, device: 'cuda' } },
+  preflight: {
+    errors: ['training.gpus: 4 requested but this host has 2 GPUs'], warnings: ['no GPU: training runs on the CPU'], estimate: { total_mb: 1500, device: 'cuda' },
+    data: {
+      train: {
+        file: 'train.jsonl', format: 'alpaca', rows: 5000, bad_rows: 10, over_length: 5, truncated: 0, share: 0.003, max_bad_rows: 0.05,
+        sampled: true, approximate: false, max_tokens: 700,
+      },
+    },
+  },
+  inspect_dataset: {
+    file: 'train.jsonl', format: 'alpaca', bytes: 1234, lines: 12, rows: 11, bad_rows: 1, over_length: 1, truncated: 0, kept: 9, max_length: 64, sampled: false,
+    tokens: {
+      method: 'tokenizer', note: 'the model tokenizer', count: 10, total: 300, min: 12, median: 30, p95: 70.5, max: 80, mean: 30,
+      histogram: [{ start: 0, end: 40, count: 8 }],
+    },
+    roles: { user: 10, assistant: 10 }, labels: { positive: 6 }, distinct_labels: 2,
+    duplicates: { rows: 1, groups: [{ lines: [2, 9] }] },
+    conflicts: { inputs: 1, groups: [{ lines: [3, 4], labels: ['positive', 'negative'] }] },
+    diagnostics: [{ line: 5, severity: 'error', code: 'invalid_json', message: 'not valid JSON' }],
+    diagnostic_counts: { invalid_json: 1 }, cached: false, seconds: 0.2,
+  },
+  render_sample: {
+    format: 'alpaca', line: 3, max_length: 512, over_length: false,
+    sequences: [{ name: 'sample', text: 'hi yo', tokens: [{ id: 7, text: 'yo', start: 3, end: 5, trained: true }], length: 1, trained_tokens: 1 }],
+  },
 };
 
 const eventData: { [K in EventKind]: Required<EventDataOf<K>> } = {
@@ -102,14 +131,16 @@ const eventData: { [K in EventKind]: Required<EventDataOf<K>> } = {
     segment: 0, samples_per_sec: 12.5, loss_terms: { ce_loss: 2.4, kl: 0.1 }, lr_groups: { default: 0.0002 },
     gpu: { allocated_mb: 1000, reserved_mb: 1200, peak_mb: 1500, utilization: null },
     host_memory: { available_mb: 64000, total_mb: 128000, process_rss_mb: 9000.5 },
+    preference: { chosen_reward: 0.4, rejected_reward: -0.3, margin: 0.7, accuracy: 0.75, kl: null },
   },
   eval: { step: 10, eval_loss: 2.1, segment: 0, metrics: { eval_runtime: 1.5 }, best: true },
   checkpoint: { name: 'checkpoint-20', step: 20, path: '/p', files: checkpoint.files, eval_loss: 0.5, reason: 'scheduled', segment: 0 },
   checkpoint_removed: { name: 'checkpoint-10', reason: 'save_total_limit 3' },
   log: { level: 'warning', message: 'careful', code: 'grad_norm_band', step: 12 },
   param_groups: { groups: [{ name: 'attn-4-6', pattern: 'layers\\.[4-6]\\.self_attn', learning_rate: 1e-5, tensors: 12, parameters: 98304 }] },
-  data_report: { split: 'train', file: 'train.jsonl', format: 'alpaca', rows: 100, kept: 98, bad: 2, cached: false, tokens: 5000 },
+  data_report: { split: 'train', file: 'train.jsonl', format: 'alpaca', rows: 100, kept: 98, bad: 2, cached: false, tokens: 5000, truncated: 1 },
   bad_row: { split: 'train', file: 'train.jsonl', line: 7, reason: 'not valid JSON' },
+  truncated_row: { split: 'train', file: 'train.jsonl', line: 9, reason: 'cut from 700 to 512 tokens: the end of the last answer is dropped (dataset.truncation: answer)' },
   early_stop: { step: 40, reason: 'eval_loss did not improve for 3 evaluations', metric: 'eval_loss', best_value: 0.4, best_step: 10 },
   control_done: { id: 'c1', action: 'set_logging_steps', step: 12, value: 5, checkpoint: 'checkpoint-12', error: 'no eval split' },
   disk_low: {
@@ -129,6 +160,7 @@ const responses: ResponseMessage[] = [
 const streams: StreamMessage[] = [
   { type: 'stream', re: 3, kind: 'token', data: { adapter: 'checkpoint-20', text: 'hel' } },
   { type: 'stream', re: 4, kind: 'progress', data: { done: 3, total: 40, message: 'checkpoint-20' } },
+  { type: 'stream', re: 5, kind: 'diagnostic', data: { line: 7, severity: 'warning', code: 'duplicate', message: 'the same row as line 2' } },
 ];
 const events: AgentEvent[] = EVENT_KINDS.map((kind, i) => ({ type: 'event', seq: i + 1, time: 1700000000 + i, run_id: 'r1', kind, data: eventData[kind] }) as AgentEvent);
 

@@ -111,6 +111,20 @@ export interface EvaluationResult {
   ttft_ms_median: number | null;
   targets: Record<string, TargetCheck>;
   seconds: number;
+  /** Preference-pair files only (null otherwise): does the checkpoint rank the chosen answer above the rejected one? */
+  preference?: PairwiseScore | null;
+}
+
+/**
+ * `accuracy`: share of pairs whose implicit reward (log p_checkpoint - log p_base) is higher for the chosen
+ * answer (training's rewards/accuracies); `likelihood_accuracy`: share where the chosen answer is more likely;
+ * `margin`: mean reward difference, in nats.
+ */
+export interface PairwiseScore {
+  pairs: number;
+  accuracy: number;
+  likelihood_accuracy: number;
+  margin: number;
 }
 
 export interface Gpu {
@@ -145,6 +159,18 @@ export interface HostMemory {
   process_rss_mb: number;
 }
 
+/**
+ * DPO/KTO figures of a logging window. Rewards are beta * (log p_model - log p_reference) of the chosen
+ * (desirable) and rejected (undesirable) answers; `accuracy` is null for KTO (no pairs), `kl` null for DPO.
+ */
+export interface PreferenceFigures {
+  chosen_reward: number | null;
+  rejected_reward: number | null;
+  margin: number | null;
+  accuracy: number | null;
+  kl: number | null;
+}
+
 export interface ParamGroup {
   name: string;
   pattern: string | null;
@@ -167,6 +193,95 @@ export interface RunSummary {
   damaged?: string;
 }
 
+// ---- datasets -------------------------------------------------------------
+
+export type TrainOn = 'assistant' | 'all';
+
+/** One finding about a row; `code` is invalid_json, bad_row, template, no_loss, too_long, duplicate, conflicting_label, ... */
+export interface Diagnostic {
+  line: number;
+  severity: 'error' | 'warning' | 'info';
+  code: string;
+  message: string;
+}
+
+/** Token lengths per row: the model's tokenizer through the chat template, or characters / 4 (`approximate`). */
+export interface TokenStats {
+  method: 'tokenizer' | 'approximate';
+  note: string;
+  count: number;
+  total: number;
+  min: number | null;
+  median: number | null;
+  p95: number | null;
+  max: number | null;
+  mean: number | null;
+  histogram: Array<{ start: number; end: number; count: number }>;
+}
+
+export interface DatasetInspection {
+  file: string;
+  format: string;
+  bytes: number;
+  lines: number;
+  rows: number;
+  /** Rows the trainer drops as broken (unreadable, invalid, refused by the template, no token carrying loss). */
+  bad_rows: number;
+  over_length: number;
+  /** Rows over max_length that dataset.truncation cuts to fit (kept). */
+  truncated: number;
+  kept: number;
+  max_length: number | null;
+  /** Only the first rows were read. */
+  sampled: boolean;
+  tokens: TokenStats;
+  roles: Record<string, number>;
+  /** The most frequent labels (a row's label field, else a short answer). */
+  labels: Record<string, number>;
+  distinct_labels: number;
+  duplicates: { rows: number; groups: Array<{ lines: number[] }> };
+  conflicts: { inputs: number; groups: Array<{ lines: number[]; labels: string[] }> };
+  /** The first diagnostics, in file order; `diagnostic_counts` covers the whole file. */
+  diagnostics: Diagnostic[];
+  diagnostic_counts: Record<string, number>;
+  cached: boolean;
+  seconds: number;
+}
+
+export interface RenderedToken {
+  id: number;
+  /** The characters of `text` this token covers (start..end), or the token's name when it covers none (EOS). */
+  text: string;
+  start: number;
+  end: number;
+  /** The collator's label for this token is the token itself: it carries loss. */
+  trained: boolean;
+}
+
+/** One sequence the trainer builds from a row ("sample", or "chosen" / "rejected" for a preference pair). */
+export interface RenderedSequence {
+  name: string;
+  text: string;
+  tokens: RenderedToken[];
+  length: number;
+  trained_tokens: number;
+}
+
+/** Preflight's data check of one split: (bad_rows + over_length) / rows = share, against max_bad_rows. */
+export interface DataCheck {
+  file: string;
+  format: string;
+  rows: number;
+  bad_rows: number;
+  over_length: number;
+  truncated: number;
+  share: number;
+  max_bad_rows: number;
+  sampled: boolean;
+  approximate: boolean;
+  max_tokens: number | null;
+}
+
 // ---- requests -------------------------------------------------------------
 
 export interface ParamsMap {
@@ -184,6 +299,12 @@ export interface ParamsMap {
   export_checkpoint: { run_id: RunId; checkpoint: string; dest: string };
   host_info: Record<string, never>;
   preflight: { config: string; config_path?: string };
+  /** Streams `progress` and `diagnostic` frames; cancellable. Without `model`, token counts are approximate. */
+  inspect_dataset: { path: string; format?: string; model?: string; max_length?: number; train_on?: TrainOn };
+  /** Either `path` and `line`, or `row` (a row object as it would stand in a JSONL file). */
+  render_sample: {
+    model: string; path?: string; line?: number; row?: Record<string, unknown>; format?: string; train_on?: TrainOn; max_length?: number;
+  };
 }
 
 export interface ResultMap {
@@ -200,7 +321,9 @@ export interface ResultMap {
   export_checkpoint: { path: string; files: ManifestFile[] };
   host_info: HostInfo;
   /** `estimate`: memory per training process (sizes in MB, parameter counts); null when the model's size is unknown. */
-  preflight: { errors: string[]; warnings: string[]; estimate: Record<string, unknown> | null };
+  preflight: { errors: string[]; warnings: string[]; estimate: Record<string, unknown> | null; data?: Record<string, DataCheck> };
+  inspect_dataset: DatasetInspection;
+  render_sample: { format: string; line: number | null; sequences: RenderedSequence[]; max_length: number | null; over_length: boolean };
 }
 
 export type Method = keyof ParamsMap & keyof ResultMap;
@@ -228,6 +351,8 @@ export interface EventDataMap {
     lr_groups?: Record<string, number | null>;
     gpu?: GpuMemory | null;
     host_memory?: HostMemory;
+    /** DPO and KTO runs only. */
+    preference?: PreferenceFigures;
   };
   eval: { step: number; eval_loss: number | null; segment?: number; metrics?: Record<string, number | null>; best?: boolean };
   checkpoint: CheckpointSaved;
@@ -235,8 +360,11 @@ export interface EventDataMap {
   /** `code` names warnings a UI reacts to: grad_norm_band, non_finite_loss, eval_loss_rising, warmup_capped, ... */
   log: { level: 'info' | 'warning' | 'error'; message: string; code?: string; step?: number };
   param_groups: { groups: ParamGroup[] };
-  data_report: { split: 'train' | 'eval'; file: string; format: string; rows: number; kept: number; bad: number; cached?: boolean; tokens?: number };
+  /** `truncated` counts rows kept after dataset.truncation cut them (each also gets a truncated_row event). */
+  data_report: { split: 'train' | 'eval'; file: string; format: string; rows: number; kept: number; bad: number; cached?: boolean; tokens?: number; truncated?: number };
   bad_row: { split: 'train' | 'eval'; file: string; line: number; reason: string };
+  /** A row over max_length that was cut and kept; `line` is the 1-based row number for Parquet files. */
+  truncated_row: { split: 'train' | 'eval'; file: string; line: number; reason: string };
   early_stop: { step: number; reason: string; metric: string; best_value: number | null; best_step: number | null };
   control_done: { id: string; action: ControlAction; step: number; value?: number; checkpoint?: string; error?: string };
   /**
@@ -284,6 +412,7 @@ export type ResponseMessage =
 export interface StreamDataMap {
   token: { adapter: string; text: string };
   progress: { done: number; total: number; message?: string };
+  diagnostic: Diagnostic;
 }
 
 /** Partial output of a long request (generate tokens, evaluate/export progress), sent before its response. */
@@ -302,13 +431,13 @@ type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
 export const METHODS = [
   'list_runs', 'start_run', 'stop_run', 'resume_run', 'control_run', 'subscribe', 'list_checkpoints',
-  'generate', 'cancel', 'evaluate', 'export_checkpoint', 'host_info', 'preflight',
+  'generate', 'cancel', 'evaluate', 'export_checkpoint', 'host_info', 'preflight', 'inspect_dataset', 'render_sample',
 ] as const satisfies readonly Method[];
 const methodsComplete: Exact<(typeof METHODS)[number], Method> = true;
 
 export const EVENT_KINDS = [
   'run_created', 'run_state', 'metrics', 'eval', 'checkpoint', 'checkpoint_removed', 'log',
-  'param_groups', 'data_report', 'bad_row', 'early_stop', 'control_done', 'disk_low',
+  'param_groups', 'data_report', 'bad_row', 'truncated_row', 'early_stop', 'control_done', 'disk_low',
 ] as const satisfies readonly EventKind[];
 const eventKindsComplete: Exact<(typeof EVENT_KINDS)[number], EventKind> = true;
 
