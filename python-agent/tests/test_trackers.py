@@ -40,3 +40,13 @@ def test_tensorboard_gets_the_runs_metrics_next_to_its_events(start_server, data
     assert [s.step for s in logged] == [m["step"] for m in ours]
     assert [round(s.value, 4) for s in logged] == [round(m["loss"], 4) for m in ours]
     assert len(board.Scalars("eval/loss")) == 2
+
+
+def test_dpo_on_a_host_without_trl_is_a_preflight_error_naming_the_pip_command(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "trl" else real(name, *a))
+    assert trackers.missing_for_method("sft") == []
+    [error] = trackers.missing_for_method("dpo")
+    assert error.startswith("training.method: dpo trains through TRL, which is not installed on this host (pip install trl")

@@ -95,9 +95,15 @@ def _gpus_from_torch(torch) -> list[dict]:
 
 def host_memory() -> dict:
     """{available_mb, total_mb, process_rss_mb} now: the numbers that explain an out-of-memory kill later."""
+    global _process
+    if _process is None:
+        _process = psutil.Process()
     memory = psutil.virtual_memory()
     return {"available_mb": memory.available // MB, "total_mb": memory.total // MB,
-            "process_rss_mb": psutil.Process().memory_info().rss // MB}
+            "process_rss_mb": _process.memory_info().rss // MB}
+
+
+_process = None  # this process, once (it is asked at every logging step)
 
 
 def disk_free_mb(root: str) -> int:

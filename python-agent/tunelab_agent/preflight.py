@@ -194,6 +194,7 @@ def preflight(config: dict, resolved: dict, host: dict, root: str) -> dict:
         warnings.append("model.dtype: fp16 on the CPU is slow and loses precision; use auto or fp32")
 
     errors.extend(trackers.missing(opts["report_to"]))
+    errors.extend(trackers.missing_for_method(opts["method"]))
 
     estimate = None
     try:
@@ -251,9 +252,12 @@ def disk_need(estimate: dict, config: dict, resolved: dict) -> dict:
 def _steps_from_rows(train_path: str | None, opts: dict) -> int:
     rows = 10_000  # when the file cannot be counted (not there yet): a typical fine-tuning set
     if train_path and os.path.isfile(train_path) and train_path.endswith(".parquet"):
-        import pyarrow.parquet
+        try:
+            import pyarrow.parquet
 
-        rows = pyarrow.parquet.ParquetFile(train_path).metadata.num_rows  # the footer says; nothing is read
+            rows = pyarrow.parquet.ParquetFile(train_path).metadata.num_rows  # the footer says; nothing is read
+        except (ImportError, OSError, ValueError):
+            pass  # the data check reports an unreadable file; the estimate keeps its default
     elif train_path and os.path.isfile(train_path) and train_path.endswith((".jsonl", ".json", ".csv", ".txt")):
         with open(train_path, "rb") as f:
             rows = sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))

@@ -1,4 +1,5 @@
-"""The experiment trackers people already use (training.report_to), fed by the Trainer's own integrations.
+"""Optional packages a run config asks for: the experiment trackers people already use (training.report_to),
+fed by the Trainer's own integrations, and TRL for training.method dpo/kto.
 
 Tunelab's event stream stays the source for the extension; a tracker only gets a copy of the Trainer's
 logs. None of the trackers is installed with the agent, so preflight names the pip package a missing one
@@ -23,6 +24,14 @@ def missing(report_to: list[str]) -> list[str]:
             errors.append(f"training.report_to: {name} needs the {package} package, which is not installed on this "
                           f"host (pip install {package})")
     return errors
+
+
+def missing_for_method(method: str) -> list[str]:
+    """The preflight error for training.method dpo/kto on a host without TRL (an optional install)."""
+    if method != "sft" and importlib.util.find_spec("trl") is None:
+        return [f"training.method: {method} trains through TRL, which is not installed on this host "
+                "(pip install trl, or pip install 'tunelab-agent[preference]')"]
+    return []
 
 
 def prepare(report_to: list[str], run_dir: str) -> list[str]:

@@ -131,6 +131,9 @@ class Recipe:
         cache = os.path.join(self.root, "cache")
         method = self.config["training"]["method"]
         loader = load_split
+        missing = trackers.missing_for_method(method)
+        if missing:
+            raise SetupError(missing[0])
         if method != "sft":  # preference rows become prompt/answer ids for TRL (preference_data.py)
             from functools import partial
 

@@ -79,7 +79,7 @@ test('a run on a bootstrapped remote agent survives 20 killed SSH connections, e
   });
   await client.subscribe(0);
   const configPath = join(data, 'remote.tunelab.yaml');
-  const config = runConfig({ name: 'remote', maxSteps: 3500, evalSteps: 700, saveSteps: 1750 });
+  const config = runConfig({ name: 'remote', maxSteps: 2000, evalSteps: 400, saveSteps: 1000 });
   writeFileSync(configPath, config);
   ({ run_id: runId } = await client.request('start_run', { config, config_path: configPath }));
 
@@ -101,7 +101,7 @@ test('a run on a bootstrapped remote agent survives 20 killed SSH connections, e
   assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), 'seqs seen must be 1..N, none missing or twice');
   assert.deepEqual(seqsOnDisk(root).filter((s) => s <= client.lastSeq), seqs, 'the client saw exactly what the host has on disk');
   const logged = seen.filter((e) => e.kind === 'metrics').map((e) => (e.data as { step: number }).step);
-  assert.deepEqual(logged, Array.from({ length: 3500 }, (_, i) => i + 1));
+  assert.deepEqual(logged, Array.from({ length: 2000 }, (_, i) => i + 1));
   assert.ok(reconnects >= 20, `only ${reconnects} reconnects for 20 kills`);
 });
 
