@@ -11,6 +11,11 @@ const wanted = process.argv.slice(2);
 const suites = wanted.length ? wanted : ['types', 'unit', 'python', 'integration', 'e2e'];
 // pip in tests (the agent-environment test) must fail over to a local index at once, not back off for minutes.
 process.env.PIP_RETRIES ??= '0';
+// One compute thread per training process: the tiny test models gain nothing from more, and with two suites
+// running at once, OpenMP threads spinning on 2 shared cores slow every process down.
+process.env.OMP_NUM_THREADS ??= '1';
+process.env.MKL_NUM_THREADS ??= '1';
+process.env.TOKENIZERS_PARALLELISM ??= 'false';
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const started = Date.now();
 
