@@ -19,11 +19,12 @@ process.env.TOKENIZERS_PARALLELISM ??= 'false';
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const started = Date.now();
 
-// Suites listed together here run at the same time: the agent's pytest suite and the TypeScript
-// integration suite use their own temp roots and ports, and much of each is spent waiting (process
-// starts, SSH round trips, pip), so overlapping them shortens the whole run by minutes on 2 cores.
-// Each one's output is held and printed whole when it ends, so the log stays readable.
-const CONCURRENT = ['python', 'integration'];
+// Two chains of suites run at the same time: the TypeScript integration suite, and the agent's pytest
+// suite followed by the end-to-end suite. They use their own temp roots and ports, and much of each is
+// spent waiting (process starts, SSH round trips, pip), so overlapping them shortens the whole run by
+// minutes on 2 cores; the chains are about equally long. Each suite's output is held and printed whole
+// when it ends, so the log stays readable.
+const CHAINS = [['integration'], ['python', 'e2e']];
 
 function run(cmd, args, opts = {}) {
   return runAsync(cmd, args, opts, false);
@@ -85,15 +86,20 @@ async function pythonSuite(held = false) {
   totals.skipped += m('skipped');
 }
 
-const together = CONCURRENT.filter((s) => suites.includes(s));
+const chains = CHAINS.map((chain) => chain.filter((s) => suites.includes(s))).filter((chain) => chain.length);
+const chained = chains.length > 1 ? new Set(chains.flat()) : new Set();
+let chainsRun = false;
 for (const s of suites) {
   if (s === 'types') {
     const r = await run(join(root, 'node_modules/.bin/tsc'), ['--noEmit', '-p', '.']);
     if (r.status === 0) totals.passed += 1; else totals.failed += 1;
-  } else if (together.length > 1 && together.includes(s)) {
-    if (s !== together[0]) continue;
-    console.log(`\nrunning ${together.join(' and ')} at the same time (each one's output follows when it ends)`);
-    await Promise.all(together.map((t) => (t === 'python' ? pythonSuite(true) : nodeSuite(t, true))));
+  } else if (chained.has(s)) {
+    if (chainsRun) continue;
+    chainsRun = true;
+    console.log(`\nrunning ${chains.map((c) => c.join(' then ')).join(' alongside ')} (each suite's output follows when it ends)`);
+    await Promise.all(chains.map(async (chain) => {
+      for (const t of chain) await (t === 'python' ? pythonSuite(true) : nodeSuite(t, true));
+    }));
   } else if (s === 'python') await pythonSuite();
   else await nodeSuite(s);
 }

@@ -20,7 +20,7 @@ import { seqsOnDisk, stopEverything } from '../support/agentProcesses';
 import { repoRoot } from '../support/repoRoot';
 import { connectTestHost } from '../support/sshLogin';
 import { startSshd, type Sshd } from '../support/sshd';
-import { makeTinyModel, runConfig, writeDataset } from '../support/trainingFixture';
+import { NO_EARLY_STOP, makeTinyModel, runConfig, writeDataset } from '../support/trainingFixture';
 
 const agentSource = join(repoRoot(), 'python-agent');
 const python = defaultPython(repoRoot());
@@ -79,7 +79,7 @@ test('a run on a bootstrapped remote agent survives 20 killed SSH connections, e
   });
   await client.subscribe(0);
   const configPath = join(data, 'remote.tunelab.yaml');
-  const config = runConfig({ name: 'remote', maxSteps: 2000, evalSteps: 400, saveSteps: 1000 });
+  const config = runConfig({ name: 'remote', maxSteps: 2000, evalSteps: 400, saveSteps: 1000, extra: NO_EARLY_STOP });
   writeFileSync(configPath, config);
   ({ run_id: runId } = await client.request('start_run', { config, config_path: configPath }));
 

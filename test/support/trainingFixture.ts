@@ -23,6 +23,9 @@ export function makeTinyModel(python: string, dir: string, corpus: string): void
   }
 }
 
+/** `extra` for a run that must last as long as its test needs: no early stop when the eval loss plateaus. */
+export const NO_EARLY_STOP = '  early_stopping:\n    enabled: false';
+
 /** A run config as YAML; paths are relative to the config file, as users write them. */
 export function runConfig(opts: { name: string; maxSteps: number; evalSteps: number; saveSteps: number; extra?: string }): string {
   return [
