@@ -5,7 +5,7 @@ import json
 
 from websockets.sync.client import connect
 
-from tunelab_agent import protocol
+from tunelab_agent.serving import protocol
 
 TERMINAL = ("completed", "failed", "stopped")
 

@@ -22,7 +22,7 @@ def data_dir(tmp_path_factory):
         rows = f.readlines()[:96]
     (folder / "train.jsonl").write_text("".join(rows))
     (folder / "eval.jsonl").write_text("".join(rows[:16]))
-    from tunelab_agent.tiny_model import make_tiny_model
+    from tunelab_agent.models.tiny_model import make_tiny_model
 
     make_tiny_model(str(folder / "model"), corpus=str(folder / "train.jsonl"))
     return folder

@@ -17,8 +17,9 @@ import time
 
 from conftest import write_config
 
-from tunelab_agent import eventlog, runs
-from tunelab_agent.checkpoints import checkpoints_dir, verify
+from tunelab_agent.rundir import eventlog
+from tunelab_agent.serving import runs
+from tunelab_agent.rundir.checkpoints import checkpoints_dir, verify
 
 TRIALS = 20
 KILL_WINDOW_S = 0.15  # about two saves and a step of the tiny model: some kills land inside a save, some between

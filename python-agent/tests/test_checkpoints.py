@@ -1,6 +1,6 @@
 import os
 
-from tunelab_agent.checkpoints import list_checkpoints, prune, verify, write_checkpoint
+from tunelab_agent.rundir.checkpoints import list_checkpoints, prune, verify, write_checkpoint
 
 
 def save_two_files(folder):

@@ -12,10 +12,10 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from tunelab_agent import control
-from tunelab_agent.callbacks import EventCallback, StopFlag
-from tunelab_agent.checkpoints import list_checkpoints, write_checkpoint
-from tunelab_agent.control import ControlReader, send
+from tunelab_agent.rundir import control
+from tunelab_agent.training.callbacks import EventCallback, StopFlag
+from tunelab_agent.rundir.checkpoints import list_checkpoints, write_checkpoint
+from tunelab_agent.rundir.control import ControlReader, send
 
 
 # ---- the control file
@@ -65,7 +65,7 @@ def test_send_rejects_bad_requests(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory):
-    from tunelab_agent.tiny_model import make_tiny_model
+    from tunelab_agent.models.tiny_model import make_tiny_model
 
     return make_tiny_model(str(tmp_path_factory.mktemp("tiny") / "model"), hidden=32, layers=1)
 
@@ -104,7 +104,7 @@ class Script:
 
 def build_run(tmp_path, model_dir, max_steps, logging_steps=2, eval_steps=1000, script=None, training=None,
               save_steps=None):
-    """save_steps set: the Trainer saves on that schedule (as train.py does), routed to ctx.save_checkpoint."""
+    """save_steps set: the Trainer saves on that schedule (as recipe.py does), routed to ctx.save_checkpoint."""
     # A plain Trainer on a LoRA tiny model with EventCallback(ctx); returns (trainer, callback, ctx, events).
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, Trainer, TrainingArguments

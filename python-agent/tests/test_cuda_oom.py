@@ -11,8 +11,8 @@ import pytest
 import torch
 from conftest import Server, write_config
 
-from tunelab_agent import generate
-from tunelab_agent.generate import GenerationError, GenerationService
+from tunelab_agent.generation import generate
+from tunelab_agent.generation.generate import GenerationError, GenerationService
 
 
 def test_a_cuda_oom_in_training_fails_the_run_with_the_cause_and_the_estimate(tmp_path, data_dir):

@@ -1,6 +1,6 @@
 import pytest
 
-from tunelab_agent.data import IGNORE, DatasetError, encode_row, prompt_ids, read_alpaca, user_message
+from tunelab_agent.data.dataset import IGNORE, DatasetError, encode_row, prompt_ids, read_alpaca, user_message
 
 
 def test_non_json_line_names_file_and_line(tmp_path):

@@ -15,8 +15,9 @@ import time
 import pytest
 from conftest import Server, wait_for_runs_to_end, write_config
 
-from tunelab_agent import diskspace, eventlog
-from tunelab_agent.checkpoints import checkpoints_dir, verify
+from tunelab_agent import diskspace
+from tunelab_agent.rundir import eventlog
+from tunelab_agent.rundir.checkpoints import checkpoints_dir, verify
 
 DISK = "size=12m"
 # (fault, what the run's error must say). event_append@40 lands near step 24 of 30, after four saves;
@@ -150,7 +151,7 @@ def test_the_reaper_waits_out_a_full_disk_with_one_log_line_and_records_the_end_
 def _alive(root: str, run_id: str) -> bool:
     import json
 
-    from tunelab_agent import runs
+    from tunelab_agent.serving import runs
 
     with open(os.path.join(root, "runs", run_id, "run.json")) as f:
         return runs.pid_alive(json.load(f)["pid"], os.path.join(root, "runs", run_id))

@@ -8,10 +8,10 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from peft import PeftModel
 
-from tunelab_agent.evaluate import (NO_LABEL, EvaluationError, check_targets, evaluate, label_metrics,
+from tunelab_agent.generation.evaluate import (NO_LABEL, EvaluationError, check_targets, evaluate, label_metrics,
                                     match_label)
-from tunelab_agent.generate import GenerationService
-from tunelab_agent.templating import encode_conversation
+from tunelab_agent.generation.generate import GenerationService
+from tunelab_agent.data.templating import encode_conversation
 from test_generate import make_adapter
 
 

@@ -1,7 +1,7 @@
 import multiprocessing
 import os
 
-from tunelab_agent import eventlog
+from tunelab_agent.rundir import eventlog
 
 
 def write_many(root: str, run_id: str, count: int) -> None:

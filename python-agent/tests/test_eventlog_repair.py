@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-from tunelab_agent import eventlog
+from tunelab_agent.rundir import eventlog
 
 LOG = "tunelab_agent"
 

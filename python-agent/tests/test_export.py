@@ -8,8 +8,8 @@ import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from tunelab_agent.export import ExportError, export_merged
-from tunelab_agent.tiny_model import make_tiny_model
+from tunelab_agent.models.export import ExportError, export_merged
+from tunelab_agent.models.tiny_model import make_tiny_model
 
 
 @pytest.fixture(scope="module")

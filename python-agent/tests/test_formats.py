@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from tunelab_agent.data import DatasetError, load_split
-from tunelab_agent.formats import FormatError, read_rows
+from tunelab_agent.data.dataset import DatasetError, load_split
+from tunelab_agent.data.formats import FormatError, read_rows
 
 OPTS = {"max_length": 96, "format": "auto", "train_on": "assistant", "max_bad_rows": 0.5}
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tunelab_agent.formats import FormatError, read_rows
+from tunelab_agent.data.formats import FormatError, read_rows
 
 WEATHER = {"name": "get_weather", "description": "Weather in a city",
            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
@@ -164,7 +164,7 @@ def test_parquet_is_read_in_batches_with_row_numbers(tmp_path):
     pa = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq
 
-    from tunelab_agent import parquet_rows
+    from tunelab_agent.data import parquet_rows
 
     good = [{"role": "user", "content": "Weather in Oslo?"},
             {"role": "assistant", "content": "", "tool_calls": [
@@ -208,7 +208,7 @@ def test_csv_with_an_empty_images_column_is_text_only(tmp_path):
 
 
 def test_kto_rows_give_evaluate_their_desirable_answers_only(tmp_path):
-    from tunelab_agent.evaluate import read_eval_rows
+    from tunelab_agent.generation.evaluate import read_eval_rows
 
     conversation = [{"role": "user", "content": "Q?"}, {"role": "assistant", "content": "A."}]
     path = tmp_path / "kto.jsonl"

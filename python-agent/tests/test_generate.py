@@ -8,8 +8,8 @@ import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from tunelab_agent.data import prompt_ids
-from tunelab_agent.generate import GenerationError, GenerationService, Generator, check_fit, sampling_options
+from tunelab_agent.data.dataset import prompt_ids
+from tunelab_agent.generation.generate import GenerationError, GenerationService, Generator, check_fit, sampling_options
 
 MESSAGES = [{"role": "system", "content": "Answer in one word."},
             {"role": "user", "content": "Classify the sentiment: The movie was fantastic."}]
@@ -155,7 +155,7 @@ def test_compat_generator(setup):
 
 
 def test_least_recently_used_adapter_is_dropped(setup, monkeypatch):
-    import tunelab_agent.generate as generate
+    import tunelab_agent.generation.generate as generate
 
     model_dir, a, b, _ = setup
     monkeypatch.setattr(generate, "MAX_ADAPTERS", 2)

@@ -8,9 +8,9 @@ import pytest
 from transformers import AutoTokenizer
 
 from agent_client import AgentError
-from tunelab_agent import protocol
-from tunelab_agent.data import encode_sample
-from tunelab_agent.formats import read_rows
+from tunelab_agent.serving import protocol
+from tunelab_agent.data.dataset import encode_sample
+from tunelab_agent.data.formats import read_rows
 
 LONG = "the food was good and the service slow " * 12
 ROWS = [

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from tunelab_agent.launch import LaunchError, command, distributed_args
-from tunelab_agent.run_config import load_run_config
+from tunelab_agent.training.launch import LaunchError, command, distributed_args
+from tunelab_agent.training.run_config import load_run_config
 
 
 def config(gpus=1, distributed="ddp", checkpointing=False):
@@ -65,7 +65,7 @@ import json, os, sys
 import torch
 from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, Trainer, TrainingArguments
-from tunelab_agent.launch import distributed_args
+from tunelab_agent.training.launch import distributed_args
 
 config, model_dir, out = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
 model = get_peft_model(AutoModelForCausalLM.from_pretrained(model_dir),
@@ -89,8 +89,8 @@ def test_two_cpu_processes_train_one_model_with_distributed_args(tmp_path, monke
 
     import torch
 
-    from tunelab_agent.launch import free_port
-    from tunelab_agent.tiny_model import make_tiny_model
+    from tunelab_agent.training.launch import free_port
+    from tunelab_agent.models.tiny_model import make_tiny_model
 
     model_dir = make_tiny_model(str(tmp_path / "model"), hidden=32, layers=1, vocab_size=300)
     (tmp_path / "worker.py").write_text(WORKER)

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from tunelab_agent.losses import base_model_logits, expected_response_lengths, kl_to_base, length_penalty
+from tunelab_agent.training.losses import base_model_logits, expected_response_lengths, kl_to_base, length_penalty
 
 EOS = 1  # in the hand-made cases below the vocabulary is {0, 1} and 1 is EOS
 
@@ -52,7 +52,7 @@ def test_length_penalty_is_finite_when_eos_is_certain():
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    from tunelab_agent.tiny_model import make_tiny_model
+    from tunelab_agent.models.tiny_model import make_tiny_model
 
     return make_tiny_model(str(tmp_path_factory.mktemp("losses") / "model"), hidden=32, layers=2)
 
@@ -149,7 +149,7 @@ def test_length_penalty_gradient_reaches_the_lora_weights(model_dir):
 def make_trainer(model, tmp_path, collate, rows, eos_id, **extra):
     from transformers import TrainingArguments
 
-    from tunelab_agent.trainer import TunelabTrainer
+    from tunelab_agent.training.trainer import TunelabTrainer
 
     args = TrainingArguments(output_dir=str(tmp_path), learning_rate=1e-2, per_device_train_batch_size=2,
                              gradient_accumulation_steps=2, max_steps=2, logging_steps=1, report_to=[],

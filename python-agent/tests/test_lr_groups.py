@@ -4,8 +4,8 @@ import pytest
 import torch
 from transformers import TrainerCallback
 
-from tunelab_agent.lr_groups import describe, resolve_groups
-from tunelab_agent.run_config import ConfigError
+from tunelab_agent.training.lr_groups import describe, resolve_groups
+from tunelab_agent.training.run_config import ConfigError
 
 LAYER_LR = [
     {"name": "attn0", "pattern": r"layers\.0\.self_attn", "learning_rate": 1e-4},
@@ -18,7 +18,7 @@ BASE_LR, WEIGHT_DECAY = 1e-3, 0.1
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    from tunelab_agent.tiny_model import make_tiny_model
+    from tunelab_agent.models.tiny_model import make_tiny_model
 
     return make_tiny_model(str(tmp_path_factory.mktemp("lr") / "model"), hidden=32, layers=2)
 
@@ -69,7 +69,7 @@ def test_bad_patterns_name_their_key(model_dir):
 def test_optimizer_holds_the_configured_rates_and_the_scheduler_keeps_their_ratios(model_dir, tmp_path):
     from transformers import TrainingArguments
 
-    from tunelab_agent.trainer import TunelabTrainer
+    from tunelab_agent.training.trainer import TunelabTrainer
 
     model = peft_model(model_dir)
     groups, _ = resolve_groups(model, LAYER_LR, BASE_LR, WEIGHT_DECAY)

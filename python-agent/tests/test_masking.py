@@ -2,8 +2,8 @@
 
 import pytest
 
-from tunelab_agent.data import prompt_ids, render_prompt
-from tunelab_agent.templating import IGNORE, TemplateError, encode_conversation, encode_text
+from tunelab_agent.data.dataset import prompt_ids, render_prompt
+from tunelab_agent.data.templating import IGNORE, TemplateError, encode_conversation, encode_text
 
 SYSTEM = {"role": "system", "content": "Answer in one word."}
 Q1, A1 = {"role": "user", "content": "Is the soup good?"}, {"role": "assistant", "content": "No"}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tunelab_agent.monitor import EarlyStopping, EvalLossTrend, GradNormBand, is_finite
+from tunelab_agent.training.monitor import EarlyStopping, EvalLossTrend, GradNormBand, is_finite
 
 
 def test_band_warns_after_patience_consecutive_steps_and_only_once_per_excursion():

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from tunelab_agent.data import PaddingCollator
-from tunelab_agent.packing import IGNORE, PackingCollator, pack
-from tunelab_agent.templating import encode_conversation
+from tunelab_agent.data.collate import PackingCollator, PaddingCollator
+from tunelab_agent.data.packing import IGNORE, pack
+from tunelab_agent.data.templating import encode_conversation
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,10 @@ import json
 import pytest
 import torch
 
-from tunelab_agent.data import DatasetError
-from tunelab_agent.preference_data import load_preference_split, tokenise_preferences
-from tunelab_agent.run_config import ConfigError, load_run_config
-from tunelab_agent.templating import encode_conversation, prompt_ids
+from tunelab_agent.data.dataset import DatasetError
+from tunelab_agent.data.preference_split import load_preference_split, tokenise_preferences
+from tunelab_agent.training.run_config import ConfigError, load_run_config
+from tunelab_agent.data.templating import encode_conversation, prompt_ids
 
 PROMPT = [{"role": "user", "content": "Classify: great food."}]
 
@@ -63,6 +63,41 @@ def test_rows_too_long_are_reported_and_the_split_is_cached_per_method(tmp_path,
     assert not kto.cached and len(kto.items) == 40 and {"completion_ids", "label"} <= set(kto.items[0])
 
 
+
+def test_dataset_truncation_cuts_long_pairs_and_reports_each_cut(tmp_path, tokenizer):
+    history = [{"role": "user", "content": "Tell me about the old menu. " * 8},
+               {"role": "assistant", "content": "It had soups and stews. " * 8}]
+    path = write_jsonl(tmp_path / "p.jsonl", [
+        {"prompt": PROMPT, "chosen": "positive", "rejected": "meh"},
+        {"prompt": PROMPT, "chosen": "positive " * 60, "rejected": "meh"},          # a long answer
+        {"prompt": history + PROMPT, "chosen": "positive", "rejected": "meh"}])     # a long prompt
+    short = tokenise_preferences(path, "auto", tokenizer, 48, "dpo", "none")
+    assert [b.line for b in short.bad] == [2, 3] and len(short.items) == 1
+
+    answer = tokenise_preferences(path, "auto", tokenizer, 48, "dpo", "answer")
+    # the long answer loses its tail (the prompt stays whole); a prompt over the limit cannot be helped
+    assert [b.line for b in answer.bad] == [3] and "the prompt alone" in answer.bad[0].reason
+    cut = answer.items[1]
+    assert cut["prompt_ids"] == prompt_ids(tokenizer, PROMPT)
+    assert len(cut["prompt_ids"]) + len(cut["chosen_ids"]) == 48
+    assert tokenizer.decode(cut["chosen_ids"]).startswith("positive positive")
+    assert cut["rejected_ids"] == answer.items[0]["rejected_ids"]  # already fits: unchanged
+    assert [(t.line, "end of the last answer" in t.reason) for t in answer.truncated] == [(2, True)]
+
+    left = tokenise_preferences(path, "auto", tokenizer, 48, "kto", "left")
+    # the oldest exchange of the long prompt goes; the question being answered stays
+    assert [b.line for b in left.bad] == [2] and [t.line for t in left.truncated] == [3]
+    assert "dropped the 2 oldest turns" in left.truncated[0].reason
+    assert [i["prompt_ids"] for i in left.items[-2:]] == [prompt_ids(tokenizer, PROMPT)] * 2
+
+    events = []
+    opts = {"max_length": 48, "max_bad_rows": 0.5, "format": "auto", "truncation": "answer"}
+    split = load_preference_split(path, opts, tokenizer, str(tmp_path / "cache"), lambda *e: events.append(e), "dpo")
+    assert [d["line"] for k, d in events if k == "truncated_row"] == [2]
+    assert [d["truncated"] for k, d in events if k == "data_report"] == [1]
+    again = load_preference_split(path, opts, tokenizer, str(tmp_path / "cache"), lambda *e: None, "dpo")
+    assert again.cached and again.items == split.items and [t.line for t in again.truncated] == [2]
+
 def test_a_method_that_cannot_learn_from_the_rows_is_named(tmp_path, tokenizer):
     kto = write_jsonl(tmp_path / "judged.jsonl", [{"prompt": "hi", "completion": "hello", "label": True}])
     with pytest.raises(DatasetError) as err:
@@ -110,7 +145,7 @@ def test_run_config_fills_the_method_options_and_names_bad_keys_with_their_line(
 
 
 def test_preference_figures_come_only_from_reward_logs():
-    from tunelab_agent.preference import figures
+    from tunelab_agent.training.preference import figures
 
     # An SFT log with the KL loss term is no preference log.
     assert figures({"loss": 1.0, "ce_loss": 0.9, "kl": 0.1}) is None
@@ -127,7 +162,7 @@ def test_the_reference_is_the_base_with_the_adapter_disabled(tmp_path, data_dir,
     from transformers import AutoModelForCausalLM
     from trl.trainer import base_trainer
 
-    from tunelab_agent import preference
+    from tunelab_agent.training import preference
 
     pings = []
     monkeypatch.delenv("CI", raising=False)  # TRL skips its report on CI; the agent must skip it everywhere

@@ -18,12 +18,19 @@ def pairs(data_dir):
     as_pair = lambda r: {"prompt": r["instruction"] + "\n\n" + r["input"], "chosen": r["output"], "rejected": DODGE}
     (data_dir / "pairs.jsonl").write_text("".join(json.dumps(as_pair(r)) + "\n" for r in rows[16:]))
     (data_dir / "pairs_eval.jsonl").write_text("".join(json.dumps(as_pair(r)) + "\n" for r in rows[:16]))
+    # The same task as KTO rows (messages + a boolean label): each review once with its label as a desirable
+    # answer and once with the dodge as an undesirable one.
+    judged = lambda r, good: {"messages": [{"role": "user", "content": r["instruction"] + "\n\n" + r["input"]},
+                                           {"role": "assistant", "content": r["output"] if good else DODGE}],
+                              "label": good}
+    for name, part in (("judged.jsonl", rows[16:]), ("judged_eval.jsonl", rows[:8])):
+        (data_dir / name).write_text("".join(json.dumps(judged(r, good)) + "\n" for r in part for good in (True, False)))
     return data_dir
 
 
-def preference_config(folder, method: str, **training) -> str:
+def preference_config(folder, method: str, files=("pairs.jsonl", "pairs_eval.jsonl"), **training) -> str:
     config = json.loads(write_config(folder, name=f"{method}-run", **training))
-    config["dataset"] = {"train": "pairs.jsonl", "eval": "pairs_eval.jsonl", "max_length": 96}
+    config["dataset"] = {"train": files[0], "eval": files[1], "max_length": 96}
     config["training"]["method"] = method
     config[method] = {"beta": 0.1}
     return json.dumps(config)
@@ -95,9 +102,14 @@ def test_a_dpo_run_trains_pairs_reports_preference_figures_and_resumes(start_ser
 def test_a_kto_run_trains_judged_answers_with_events_checkpoints_and_resume(start_server, pairs):
     client = start_server().client()
     client.call("subscribe", {"since": 0})
-    config = preference_config(pairs, "kto", max_steps=10, save_steps=5, eval_steps=5, learning_rate=0.005)
+    config = preference_config(pairs, "kto", ("judged.jsonl", "judged_eval.jsonl"), max_steps=10, save_steps=5,
+                               eval_steps=5, learning_rate=0.005)
     run_id, events = run_to_end(client, pairs, config)
     assert events[-1]["data"] == {"state": "completed", "segment": 0}, [e for e in events if e["kind"] == "log"]
+    # The file is read as KTO rows (detected), every row kept: 2 answers per review, half of them desirable.
+    loaded = {e["data"]["split"]: e["data"] for e in events if e["kind"] == "data_report"}
+    assert loaded["train"]["format"] == "kto" and loaded["train"]["bad"] == 0, loaded
+    assert loaded["train"]["kept"] == loaded["train"]["rows"] == 2 * len((pairs / "pairs.jsonl").read_text().splitlines()), loaded
 
     metrics = [e["data"] for e in events if e["kind"] == "metrics"]
     assert [m["step"] for m in metrics] == list(range(2, 11, 2))

@@ -7,8 +7,9 @@ import torch
 from peft import LoraConfig, get_peft_model
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from tunelab_agent.preflight import MB, estimate_memory, preflight
-from tunelab_agent.run_config import load_run_config
+from tunelab_agent.models.sizing import MB, estimate_memory
+from tunelab_agent.training.preflight import preflight
+from tunelab_agent.training.run_config import load_run_config
 
 # hidden 32, 4 heads of 8 with 2 kv heads (k/v are 16 wide), MLP 64, vocab 100, 2 layers, untied head
 TINY = dict(vocab_size=100, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
@@ -79,6 +80,22 @@ def test_estimate_follows_the_formula(model_dir):
     checkpointed = estimate_memory(model_dir, run_config(model={"gradient_checkpointing": True}), on_gpu=False)["bytes"]
     assert checkpointed["activations"] == b * s * layers * 32 * 4 + per_layer + logits
 
+
+
+def test_preference_methods_count_their_extra_rows_and_no_second_model(model_dir):
+    b, s, layers = 2, 16, 2
+    per_row_layer = s * (6 * 32 + 2 * 16 + 4 * 64) * 4
+    sft = estimate_memory(model_dir, run_config(), on_gpu=False)
+    dpo = estimate_memory(model_dir, run_config(training={"method": "dpo"}, dataset={"packing": False}), on_gpu=False)
+    kto = estimate_memory(model_dir, run_config(training={"method": "kto"}, dataset={"packing": False}), on_gpu=False)
+    # DPO: chosen and rejected of each pair in one batch, so twice the rows' activations and logits
+    assert dpo["bytes"]["activations"] == 2 * b * (layers * per_row_layer + s * 100 * (4 + 8))
+    # KTO: its own rows, plus the logits of the no-grad KL pass
+    assert kto["bytes"]["activations"] == sft["bytes"]["activations"] + b * s * 100 * (4 + 4)
+    # the reference is the base with the adapter off: weights and LoRA states as for SFT
+    for est in (dpo, kto):
+        assert est["bytes"]["weights"] == sft["bytes"]["weights"] and est["bytes"]["lora"] == sft["bytes"]["lora"]
+    assert (sft["method"], dpo["method"], kto["method"]) == ("sft", "dpo", "kto")
 
 def test_a_fitting_run_on_cpu_only_warns_that_it_is_slow(model_dir, tmp_path):
     result = preflight(run_config(), {"model": model_dir}, cpu_host(), str(tmp_path))

@@ -6,10 +6,11 @@ import shutil
 import pytest
 
 from conftest import write_config
-from tunelab_agent import data_check, protocol
-from tunelab_agent.data import DatasetError, load_split
-from tunelab_agent.preflight import preflight
-from tunelab_agent.run_config import load_run_config
+from tunelab_agent.data import data_check
+from tunelab_agent.serving import protocol
+from tunelab_agent.data.dataset import DatasetError, load_split
+from tunelab_agent.training.preflight import preflight
+from tunelab_agent.training.run_config import load_run_config
 
 HOST = {"gpus": [], "cpu_count": 2, "ram_total_mb": 64_000, "ram_available_mb": 32_000, "disk_free_mb": 100_000,
         "versions": {"bitsandbytes": None, "flash_attn": None}}

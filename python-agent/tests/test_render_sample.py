@@ -7,9 +7,12 @@ from transformers import AutoTokenizer
 
 from agent_client import AgentError
 from format_rows import METHODS, ROWS
-from tunelab_agent import formats, preference, protocol
-from tunelab_agent.data import PaddingCollator, load_split
-from tunelab_agent.preference_data import load_preference_split
+from tunelab_agent.data import formats
+from tunelab_agent.training import preference
+from tunelab_agent.serving import protocol
+from tunelab_agent.data.collate import PaddingCollator
+from tunelab_agent.data.dataset import load_split
+from tunelab_agent.data.preference_split import load_preference_split
 
 OPTS = {"max_length": 256, "format": "auto", "train_on": "assistant", "max_bad_rows": 0.0}
 

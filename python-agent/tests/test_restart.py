@@ -8,7 +8,7 @@ import time
 import psutil
 from conftest import write_config
 
-from tunelab_agent import runs
+from tunelab_agent.serving import runs
 
 
 def test_server_killed_mid_run_loses_and_doubles_nothing(start_server, data_dir):

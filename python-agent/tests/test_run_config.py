@@ -1,6 +1,6 @@
 import pytest
 
-from tunelab_agent.run_config import ConfigError, load_run_config
+from tunelab_agent.training.run_config import ConfigError, load_run_config
 
 VALID = "model: m\ndataset:\n  train: t.jsonl\n"
 
@@ -48,7 +48,7 @@ def test_defaults_are_filled_from_the_schema():
 
 def test_exponent_numbers_read_as_numbers_like_in_the_editor():
     # YAML 1.1 (PyYAML's default) would read 1e-5 as a string and reject the config.
-    from tunelab_agent.run_config import load_run_config
+    from tunelab_agent.training.run_config import load_run_config
 
     config = load_run_config("model: m\ndataset: {train: a.jsonl}\ntraining: {learning_rate: 1e-5}\n"
                              "layer_lr: [{pattern: 'layers\\.0\\.', learning_rate: 5E-6}]\n", "x.yaml")

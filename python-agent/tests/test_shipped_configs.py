@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from tunelab_agent.run_config import load_run_config
+from tunelab_agent.training.run_config import load_run_config
 
 SAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "samples")
 CONFIGS = sorted(glob.glob(os.path.join(SAMPLES, "*.tunelab.yaml")))

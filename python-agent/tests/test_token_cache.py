@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from tunelab_agent import token_cache
-from tunelab_agent.data import load_split
+from tunelab_agent.data import token_cache
+from tunelab_agent.data.dataset import load_split
 
 OPTS = {"max_length": 64, "format": "auto", "train_on": "assistant", "max_bad_rows": 0.5}
 ROWS = [{"instruction": "Say hi.", "output": "hi"}, {"instruction": "Say bye.", "output": "bye"}, "not json",

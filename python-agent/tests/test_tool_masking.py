@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from tunelab_agent.data import prompt_ids
-from tunelab_agent.templating import IGNORE, encode_conversation
-from tunelab_agent.tool_render import TOOLS_INTRO, supports_tools
+from tunelab_agent.data.dataset import prompt_ids
+from tunelab_agent.data.templating import IGNORE, encode_conversation
+from tunelab_agent.data.tool_render import TOOLS_INTRO, supports_tools
 
 WEATHER = {"type": "function", "function": {"name": "get_weather", "description": "Weather in a city",
                                             "parameters": {"type": "object",

@@ -6,7 +6,7 @@ import os
 
 from conftest import write_config
 
-from tunelab_agent import trackers
+from tunelab_agent.training import trackers
 
 
 def test_a_missing_tracker_package_is_a_preflight_error_naming_the_pip_package(start_server, data_dir):

@@ -2,8 +2,8 @@ import torch
 from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM
 
-from tunelab_agent.tiny_model import make_tiny_model
-from tunelab_agent.trainer import zero_grad_trainable_only
+from tunelab_agent.models.tiny_model import make_tiny_model
+from tunelab_agent.training.trainer import zero_grad_trainable_only
 
 
 def test_the_fast_zero_grad_clears_every_gradient_the_stock_one_would(tmp_path):

@@ -1,7 +1,7 @@
 import json
 import os
 
-from tunelab_agent.checkpoints import verify
+from tunelab_agent.rundir.checkpoints import verify
 from conftest import write_config
 
 

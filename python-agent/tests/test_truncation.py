@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from tunelab_agent.data import DatasetError, load_split, prompt_ids, tokenise_file
-from tunelab_agent.run_config import ConfigError, load_run_config
-from tunelab_agent.templating import IGNORE, encode_conversation, encode_text
+from tunelab_agent.data.dataset import DatasetError, load_split, prompt_ids, tokenise_file
+from tunelab_agent.training.run_config import ConfigError, load_run_config
+from tunelab_agent.data.templating import IGNORE, encode_conversation, encode_text
 
 SYSTEM = {"role": "system", "content": "You are terse."}
 

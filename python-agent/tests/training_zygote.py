@@ -2,7 +2,7 @@
 
 A training process spends most of its first seconds importing torch, transformers and peft. This
 script imports them once, then for each run folder it reads on stdin it forks a child that runs the
-real training recipe (tunelab_agent.train.run, what `python -m tunelab_agent run` calls) in a new
+real training recipe (tunelab_agent.training.recipe.run, what `python -m tunelab_agent run` calls) in a new
 session, with its output in the run's train.log, and prints the child's pid. The parent never runs a
 torch operation, so the children start with no thread pools to lose in the fork.
 
@@ -18,7 +18,7 @@ import torch  # noqa: F401
 import transformers  # noqa: F401
 from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments  # noqa: F401
 
-from tunelab_agent import train
+from tunelab_agent.training import recipe
 
 
 def main(root: str) -> None:
@@ -37,7 +37,7 @@ def main(root: str) -> None:
             os.dup2(log, 2)
             code = 1
             try:
-                code = train.run(line, root)
+                code = recipe.run(line, root)
             finally:
                 os._exit(code)
         print(pid, flush=True)

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "supervise":
-        from .supervise import main as supervise_run
+        from .serving.supervise import main as supervise_run
 
         command = args.training_command[1:] if args.training_command[:1] == ["--"] else args.training_command
         if not command:
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
 
     if args.command == "serve":
-        from .server import serve_forever
+        from .serving.server import serve_forever
 
         os.makedirs(args.root, exist_ok=True)
         for folder in args.data_dir:
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(serve_forever(args.root, args.data_dir, args.port))
         return 0
     if args.command == "make-tiny-model":
-        from .tiny_model import make_tiny_model
+        from .models.tiny_model import make_tiny_model
 
         if args.corpus and not os.path.isfile(args.corpus):
             parser.error(f"--corpus {args.corpus}: file not found")
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
                         vocab_size=args.vocab_size, seed=args.seed)
         print(os.path.abspath(args.dir))
         return 0
-    from .train import run as run_training
+    from .training.recipe import run as run_training
 
     return run_training(args.run_dir, os.path.realpath(args.root))
 

@@ -18,8 +18,8 @@ import random
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from tunelab_agent.templating import encode_conversation
-from tunelab_agent.tiny_model import build_tokenizer, corpus_texts, make_tiny_model
+from tunelab_agent.data.templating import encode_conversation
+from tunelab_agent.models.tiny_model import build_tokenizer, corpus_texts, make_tiny_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SAMPLE = os.path.join(REPO, "samples", "sentiment", "train.jsonl")

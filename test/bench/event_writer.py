@@ -10,7 +10,8 @@ import os
 import sys
 import time
 
-from tunelab_agent import eventlog, runs
+from tunelab_agent.rundir import eventlog
+from tunelab_agent.serving import runs
 
 
 def main() -> None:

@@ -16,8 +16,8 @@ import os
 import tempfile
 import time
 
-from tunelab_agent import eventlog
-from tunelab_agent.protocol import event as event_message
+from tunelab_agent.rundir import eventlog
+from tunelab_agent.serving.protocol import event as event_message
 
 DATA = {"step": 1, "max_steps": 1000, "epoch": 0.1, "loss": 2.345678, "learning_rate": 1e-4, "grad_norm": 3.2,
         "tokens_per_sec": 12345.6, "samples_per_sec": 45.6, "eta_s": 1234.5, "segment": 0,

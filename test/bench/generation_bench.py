@@ -27,9 +27,9 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from transformers.generation.streamers import BaseStreamer
 from transformers.utils import logging as hf_logging
 
-from tunelab_agent.data import prompt_ids
-from tunelab_agent.generate import GenerationService
-from tunelab_agent.tiny_model import make_tiny_model
+from tunelab_agent.data.dataset import prompt_ids
+from tunelab_agent.generation.generate import GenerationService
+from tunelab_agent.models.tiny_model import make_tiny_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CORPUS = os.path.join(REPO, "samples", "sentiment", "train.jsonl")

@@ -11,7 +11,7 @@ by the inspection's time (1.0x = as fast as the baseline; the goals are >= 0.8x 
   rendered texts (the texts are rendered beforehand, untimed).
 
 No cache: each inspection reads the file from scratch. The tokenizer is the tiny model's byte-level BPE
-(tiny_model.py), trained on the file's own words.
+(models/tiny_model.py), trained on the file's own words.
 
 Usage: python-agent/.venv/bin/python test/bench/inspect_bench.py [--mb 200] [--keep FILE]
 """
@@ -24,9 +24,9 @@ import random
 import tempfile
 import time
 
-from tunelab_agent.inspection import inspect_dataset
-from tunelab_agent.templating import chat_template
-from tunelab_agent.tiny_model import build_tokenizer
+from tunelab_agent.data.inspection import inspect_dataset
+from tunelab_agent.data.templating import chat_template
+from tunelab_agent.models.tiny_model import build_tokenizer
 
 WORDS = ("the food was good and the service slow but we would come back for the bread next time "
          "although parking near the place is hard on weekends and the music was loud").split()

@@ -25,10 +25,10 @@ from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
-from tunelab_agent.data import PaddingCollator
-from tunelab_agent.packing import PackingCollator, pack
-from tunelab_agent.templating import encode_conversation
-from tunelab_agent.tiny_model import make_tiny_model
+from tunelab_agent.data.collate import PackingCollator, PaddingCollator
+from tunelab_agent.data.packing import pack
+from tunelab_agent.data.templating import encode_conversation
+from tunelab_agent.models.tiny_model import make_tiny_model
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_model import SIZES, default_dtype, make_model  # noqa: E402

@@ -1,7 +1,7 @@
 """Benchmark: peak memory of one DPO step with the agent's reference (the base, adapter disabled) against
 a DPO step with a separate reference model, same model, LoRA, rows and batch. Goal: ratio <= 0.7.
 
-Both sides are TRL's DPOTrainer as the agent builds it (tunelab_agent.preference: PreferenceTrainer,
+Both sides are TRL's DPOTrainer as the agent builds it (tunelab_agent.training.preference: PreferenceTrainer,
 TRL's collator, the rows tokenised by preference_data), run for one optimizer step; the only difference
 is the reference: `ref_model=None` (the agent's way) or a second copy of the base loaded from disk.
 
@@ -43,9 +43,9 @@ from transformers.utils import logging as hf_logging
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_model import SAMPLE, default_device, default_dtype, make_model  # noqa: E402
 
-from tunelab_agent import preference  # noqa: E402
-from tunelab_agent.preference_data import tokenise_preferences  # noqa: E402
-from tunelab_agent.tiny_model import build_tokenizer  # noqa: E402
+from tunelab_agent.training import preference  # noqa: E402
+from tunelab_agent.data.preference_split import tokenise_preferences  # noqa: E402
+from tunelab_agent.models.tiny_model import build_tokenizer  # noqa: E402
 
 FLIP = {"positive": "negative", "negative": "positive"}
 

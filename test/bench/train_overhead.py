@@ -1,6 +1,6 @@
 """Benchmark: the agent's training recipe against a bare PyTorch loop, same model, rows, LoRA and batches.
 
-Both sides run in this one process. The agent side is the real recipe (tunelab_agent.train.Recipe:
+Both sides run in this one process. The agent side is the real recipe (tunelab_agent.training.recipe.Recipe:
 setup, train, cleanup) with its TunelabTrainer, EventCallback and fsync'd event log, on a run folder
 written as the server writes one; it is timed between its own `metrics` events, so model loading and
 the final save are not counted. With logging_steps 1 (the default here) every step writes an event
@@ -39,9 +39,10 @@ from transformers.utils import logging as hf_logging
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_model import SAMPLE, SIZES, long_rows, make_model  # noqa: E402
 
-from tunelab_agent import eventlog, train  # noqa: E402
-from tunelab_agent.callbacks import StopFlag  # noqa: E402
-from tunelab_agent.data import PaddingCollator  # noqa: E402
+from tunelab_agent.rundir import eventlog  # noqa: E402
+from tunelab_agent.training import recipe as training_recipe
+from tunelab_agent.training.callbacks import StopFlag  # noqa: E402
+from tunelab_agent.data.collate import PaddingCollator  # noqa: E402
 
 ALL_PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -84,8 +85,8 @@ class BatchRecorder:
 
 
 def agent_side(run_dir: str, root: str, first: int) -> dict:
-    """Runs the recipe as train.run does; returns the batches its Trainer drew and its timed window."""
-    recipe = train.Recipe(run_dir, root)
+    """Runs the recipe as recipe.run does; returns the batches its Trainer drew and its timed window."""
+    recipe = training_recipe.Recipe(run_dir, root)
     recipe.setup(StopFlag())
     recorder = BatchRecorder(recipe.trainer.data_collator, recipe.train_items)
     recipe.trainer.data_collator = recorder
@@ -112,7 +113,7 @@ def agent_side(run_dir: str, root: str, first: int) -> dict:
 
 def bare_side(run_dir: str, root: str, batches: list[list[int]], first: int, last: int) -> float:
     """Seconds of a hand-written loop over steps first+1..last of the same batches."""
-    recipe = train.Recipe(run_dir, root)
+    recipe = training_recipe.Recipe(run_dir, root)
     recipe.is_writer = False  # only its loaders are wanted; its events would mix into the agent's log
     recipe.setup(StopFlag())
     args = recipe.trainer.args

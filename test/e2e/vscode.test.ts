@@ -166,7 +166,8 @@ test('the metrics panel\'s Stop button stops a running run and its training proc
 // emits disk_low on a nearly full disk is tested against a real tmpfs in python-agent/tests/test_disk_faults.py.
 const INJECT = `
 import sys
-from tunelab_agent import eventlog, runs
+from tunelab_agent.rundir import eventlog
+from tunelab_agent.serving import runs
 root, target_name = sys.argv[1], sys.argv[2]
 damaged = runs.create(root, "damaged-run", "name: damaged-run\\n", None, {"model": "m", "train": "t"})
 with open(eventlog.events_path(root, damaged), "a") as f:

@@ -215,7 +215,7 @@ test('a host without the agent gets it uploaded over SFTP and installed with its
     ['uploading', 'creating', 'installing', 'starting']);
   assert.equal(agent.python, `${root}/agent/venv/bin/python`);
   assert.ok(output.some((l) => /Successfully installed .*tunelab-agent/.test(l)), output.slice(-5).join('\n'));
-  assert.ok(existsSync(join(uploaded, 'tunelab_agent', 'server.py')), `nothing uploaded to ${uploaded}`);
+  assert.ok(existsSync(join(uploaded, 'tunelab_agent', 'serving', 'server.py')), `nothing uploaded to ${uploaded}`);
 
   // The installed agent serves: list_runs through a forward to its loopback port.
   const forward = await LocalForward.open(() => conn, agent.port);

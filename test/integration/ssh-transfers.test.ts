@@ -218,7 +218,7 @@ test('a corrupted, truncated or empty remote file is an error, never a success',
 function agentCheckpoint(runDir: string, step: number): Checkpoint {
   const script = [
     'import json, os, sys',
-    'from tunelab_agent.checkpoints import write_checkpoint, list_checkpoints',
+    'from tunelab_agent.rundir.checkpoints import write_checkpoint, list_checkpoints',
     'def save(folder):',
     '    os.makedirs(os.path.join(folder, "sub dir"))',
     '    open(os.path.join(folder, "adapter_model.safetensors"), "wb").write(os.urandom(3 * 1024 * 1024 + 5))',
@@ -253,7 +253,7 @@ test('downloadCheckpoint fetches every manifest file of an agent checkpoint, ver
 
   // The same check in the agent's own verify(), pointed at the local copy.
   const check = spawnSync(join(repoRoot(), 'python-agent', '.venv', 'bin', 'python'), ['-c',
-    'import json,sys; from tunelab_agent.checkpoints import verify; print(json.dumps(verify(json.loads(sys.argv[1]))))',
+    'import json,sys; from tunelab_agent.rundir.checkpoints import verify; print(json.dumps(verify(json.loads(sys.argv[1]))))',
     JSON.stringify({ ...checkpoint, path: r.localPath })], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: join(repoRoot(), 'python-agent') } });
   assert.equal(check.stdout.trim(), '[]', check.stderr);
 });

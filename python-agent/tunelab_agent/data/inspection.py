@@ -1,0 +1,390 @@
+"""inspect_dataset: what the trainer would make of a dataset file, without training on it.
+
+A row's verdict comes from the trainer's own code: formats' readers and normalisers (through
+formats.RowReader, one row at a time so a 1 GB file is never held) and data.encode_sample with the
+model's tokenizer, under the same rules as data.tokenise_file (a template refusal, over max_length unless
+dataset.truncation may cut it, no token carrying loss). Without a tokenizer the lengths are an
+approximation (characters / 4) and say so. For Parquet a "line" is the 1-based row number, as in bad_row.
+
+Besides the counts it finds exact duplicates (same content after normalisation, so key order and
+whitespace between JSON tokens do not hide them) and conflicting labels: the same input with different
+labels, where a row's label is its `label` field, else its answer when that is short enough to be a
+class name. Memory grows by two small dict entries per row, never by the rows themselves.
+
+Results are cached under <cache_root>/inspect by the file's sha256 and every option that changes them.
+"""
+
+import array
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import time
+
+from ..files import write_json_atomically
+from .formats import BadRow, FormatError, RowReader
+
+INSPECT_VERSION = 1  # bump when a result for the same file and options would come out differently
+LABEL_CHARS = 64  # an answer this short counts as a label (a class name, a yes/no, a number)
+CHARS_PER_TOKEN = 4  # the approximation without a tokenizer: typical for English with BPE vocabularies
+KEEP_DIAGNOSTICS = 500  # kept in the result (and replayed from the cache); the stream sends these too
+KEEP_GROUPS = 100  # duplicate / conflict groups listed in the result; the counts cover all of them
+KEEP_LINES = 20  # lines listed per group
+TOP_LABELS = 50
+HISTOGRAM_BINS = 20
+CHECK_EVERY = 256  # rows between looks at the clock (progress) and the cancel flag
+PROGRESS_S = 0.25
+
+
+class Cancelled(Exception):
+    """The caller set the cancel flag; carries how far the inspection got."""
+
+    def __init__(self, rows: int):
+        super().__init__(f"inspection cancelled after {rows} rows")
+        self.rows = rows
+
+
+class InspectError(ValueError):
+    """The file cannot be inspected at all (missing, not UTF-8, a broken JSON array); names the file."""
+
+
+def file_identity(path: str) -> tuple[str, int, int]:
+    """(sha256, bytes, lines) in one read: the cache key's part and the progress total."""
+    digest, size, lines, last = hashlib.sha256(), 0, 0, b"\n"
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return digest.hexdigest(), size, lines + (0 if last == b"\n" else 1)
+
+
+def cache_key(file_hash: str, options: dict, tokenizer) -> str:
+    parts = {"version": INSPECT_VERSION, "file": file_hash, **options}
+    if tokenizer is not None:
+        from . import token_cache
+        from .templating import chat_template
+
+        identity = token_cache.tokenizer_identity(tokenizer)
+        identity.pop("name_or_path")
+        parts["tokenizer"], parts["template"] = identity, chat_template(tokenizer)
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def inspect_dataset(path: str, format: str = "auto", tokenizer=None, max_length: int | None = None,
+                    train_on: str = "assistant", limit_rows: int | None = None, cache_root: str | None = None,
+                    on_progress=None, on_diagnostic=None, cancel=None, truncation: str = "none") -> dict:
+    """The inspection result (see the protocol's results/inspect_dataset); raises InspectError or Cancelled.
+
+    on_progress(done_lines, total_lines) and on_diagnostic({line, severity, code, message}) are called
+    from this thread as the file is read; `cancel` is a threading.Event looked at every CHECK_EVERY rows.
+    limit_rows stops after that many rows and marks the result as sampled.
+    """
+    began = time.monotonic()
+    name = os.path.basename(path)
+    try:
+        file_hash, size, lines = file_identity(path)
+    except OSError as exc:
+        raise InspectError(f"{name}: cannot read ({exc.strerror})") from None
+    if path.lower().endswith(".parquet"):
+        lines = parquet_rows(path)
+    options = {"format": format, "max_length": max_length, "train_on": train_on, "limit_rows": limit_rows,
+               "truncation": truncation}
+    key = cache_key(file_hash, options, tokenizer)
+    cached = _load(cache_root, key)
+    if cached is not None:
+        for diagnostic in cached["diagnostics"] if on_diagnostic else ():
+            on_diagnostic(diagnostic)
+        if on_progress:
+            on_progress(lines, lines)
+        return {**cached, "cached": True, "seconds": round(time.monotonic() - began, 3)}
+    stats = Stats(name, tokenizer, max_length, train_on, on_diagnostic, truncation)
+    try:
+        rows = RowReader(path, format)
+        last_report = time.monotonic()
+        for count, row in enumerate(rows, start=1):
+            stats.add(row)
+            if count % CHECK_EVERY == 0:
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled(count)
+                now = time.monotonic()
+                if on_progress and now - last_report >= PROGRESS_S:
+                    on_progress(min(rows.line, lines), lines)
+                    last_report = now
+            if limit_rows is not None and count >= limit_rows:
+                stats.sampled = rows.line < lines
+                break
+    except FormatError as exc:
+        raise InspectError(str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise InspectError(f"{name}: not UTF-8 text ({exc.reason})") from None
+    if on_progress:
+        on_progress(lines, lines)
+    result = stats.result(rows.format or "unknown", size, lines)
+    result["file"] = name
+    _store(cache_root, key, result)
+    return {**result, "cached": False, "seconds": round(time.monotonic() - began, 3)}
+
+
+def parquet_rows(path: str) -> int:
+    """Rows of a Parquet file from its footer (its newlines mean nothing); 0 when it cannot be read, and
+    then the reader says why."""
+    try:
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(path).metadata.num_rows
+    except Exception:  # not installed, not Parquet: RowReader raises the FormatError that explains it
+        return 0
+
+
+def _load(cache_root: str | None, key: str) -> dict | None:
+    if not cache_root:
+        return None
+    try:
+        with open(os.path.join(cache_root, "inspect", key + ".json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _store(cache_root: str | None, key: str, result: dict) -> None:
+    if not cache_root:
+        return
+    folder = os.path.join(cache_root, "inspect")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        write_json_atomically(os.path.join(folder, key + ".json"), result)
+    except OSError:
+        pass  # a full disk only costs the next inspection its speed-up
+
+
+class Stats:
+    """Everything counted while the rows stream past; `result` turns it into the answer."""
+
+    def __init__(self, name: str, tokenizer, max_length: int | None, train_on: str, on_diagnostic,
+                 truncation: str = "none"):
+        self.name, self.tokenizer, self.max_length, self.train_on = name, tokenizer, max_length, train_on
+        self.on_diagnostic, self.truncation = on_diagnostic, truncation
+        self.rows = self.bad = self.over_length = self.truncated = 0
+        self.lengths = array.array("I")
+        self.roles: dict[str, int] = {}
+        self.labels: dict[str, int] = {}
+        self.seen: dict[int, int] = {}  # content hash -> first line
+        self.duplicate_rows = 0
+        self.duplicates: dict[int, list[int]] = {}  # first line -> later lines, while under KEEP_GROUPS
+        self.inputs: dict[int, tuple[int, str]] = {}  # input hash -> (first line, its label)
+        self.conflicts: dict[int, dict] = {}
+        self.conflict_count = 0
+        self.diagnostics: list[dict] = []
+        self.by_code: dict[str, int] = {}
+        self.sampled = False
+        self.fields: tuple[str, ...] | None = None
+
+    # --- per row ------------------------------------------------------------------------------------
+
+    def add(self, row) -> None:
+        self.rows += 1
+        if isinstance(row, BadRow):
+            self.bad += 1
+            self.diagnose(row.line, "error", "invalid_json" if row.reason.startswith("not valid JSON") else "bad_row",
+                          row.reason)
+            return
+        if self.tokenizer is not None:
+            if not self.measure(row):
+                return
+        else:
+            length = -(-approx_chars(row) // CHARS_PER_TOKEN)
+            self.lengths.append(length)
+            if self.max_length is not None and length > self.max_length:
+                cut = self.truncation != "none"
+                self.truncated += cut
+                self.over_length += not cut
+                self.diagnose(row.line, "warning", "truncated" if cut else "too_long",
+                              f"about {length} tokens (characters / {CHARS_PER_TOKEN}, no tokenizer given), over "
+                              f"max_length {self.max_length}" + (f"; dataset.truncation {self.truncation} cuts it"
+                                                                  if cut else ""))
+        self.count_roles(row)
+        self.check_duplicate(row)
+        self.check_label(row)
+
+    def measure(self, sample) -> bool:
+        """Records the sample's length (the longer one of a pair, before any cut) and what the trainer does
+        with it, with the same checks in the same order as data.tokenise_file; False for a broken row."""
+        from . import truncation
+        from .dataset import encode_sample
+        from .templating import IGNORE, TemplateError
+        from .templating import prompt_ids as head
+
+        lengths = []
+
+        def encode(s):
+            encoded = encode_sample(self.tokenizer, s, self.train_on)
+            lengths.append(truncation.longest(encoded))
+            return encoded
+
+        try:
+            if self.max_length is None:
+                encoded, note = encode(sample), None
+            else:
+                _, encoded, note = truncation.fit(sample, encode, lambda m: head(self.tokenizer, m, tools=sample.tools),
+                                                  self.max_length, self.truncation)
+        except TemplateError as exc:
+            self.bad += 1
+            self.diagnose(sample.line, "error", "template", str(exc))
+            return False
+        except truncation.TooLong as exc:
+            self.lengths.append(lengths[0])
+            self.over_length += 1
+            self.diagnose(sample.line, "error", "too_long", str(exc))
+            return True  # dropped for its length, yet a row of the dataset: its roles and labels count
+        if not any(label != IGNORE for e in encoded for label in e["labels"]):
+            self.bad += 1
+            self.diagnose(sample.line, "error", "no_loss", "no token carries loss")
+            return False
+        self.lengths.append(lengths[0])
+        if note:
+            self.truncated += 1
+            self.diagnose(sample.line, "warning", "truncated", note)
+        return True
+
+    def count_roles(self, sample) -> None:
+        for message in (sample.messages or sample.prompt or ()):
+            role = message.get("role", "?")
+            self.roles[role] = self.roles.get(role, 0) + 1
+
+    def check_duplicate(self, sample) -> None:
+        if self.fields is None:
+            self.fields = tuple(f.name for f in dataclasses.fields(sample) if f.name != "line")
+        digest = content_hash(tuple(getattr(sample, f) for f in self.fields))
+        first = self.seen.setdefault(digest, sample.line)
+        if first == sample.line:
+            return
+        self.duplicate_rows += 1
+        group = self.duplicates.get(first)
+        if group is None and len(self.duplicates) < KEEP_GROUPS:
+            group = self.duplicates[first] = []
+        if group is not None and len(group) < KEEP_LINES:
+            group.append(sample.line)
+        self.diagnose(sample.line, "warning", "duplicate", f"the same row as line {first}")
+
+    def check_label(self, sample) -> None:
+        label, context = label_of(sample)
+        if label is None:
+            return
+        self.labels[label] = self.labels.get(label, 0) + 1
+        if context is None:
+            return
+        digest = content_hash(context)
+        first = self.inputs.setdefault(digest, (sample.line, label))
+        if first[1] == label:
+            return
+        group = self.conflicts.get(digest)
+        if group is None:
+            self.conflict_count += 1
+            if len(self.conflicts) >= KEEP_GROUPS:
+                self.diagnose(sample.line, "warning", "conflicting_label",
+                              f"the same input as line {first[0]}, labelled {first[1]!r}; this row says {label!r}")
+                return
+            group = self.conflicts[digest] = {"lines": [first[0]], "labels": [first[1]]}
+        if len(group["lines"]) < KEEP_LINES:
+            group["lines"].append(sample.line)
+            group["labels"].append(label)
+        self.diagnose(sample.line, "warning", "conflicting_label",
+                      f"the same input as line {first[0]}, labelled {first[1]!r}; this row says {label!r}")
+
+    def diagnose(self, line: int, severity: str, code: str, message: str) -> None:
+        self.by_code[code] = self.by_code.get(code, 0) + 1
+        if len(self.diagnostics) >= KEEP_DIAGNOSTICS:
+            return
+        diagnostic = {"line": line, "severity": severity, "code": code, "message": message}
+        self.diagnostics.append(diagnostic)
+        if self.on_diagnostic:
+            self.on_diagnostic(diagnostic)
+
+    # --- the answer ---------------------------------------------------------------------------------
+
+    def result(self, format: str, size: int, lines: int) -> dict:
+        top = sorted(self.labels.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_LABELS]
+        return {
+            "format": format, "bytes": size, "lines": lines, "rows": self.rows, "bad_rows": self.bad,
+            "over_length": self.over_length, "truncated": self.truncated,
+            "kept": self.rows - self.bad - self.over_length,
+            "max_length": self.max_length, "sampled": self.sampled,
+            "tokens": token_stats(self.lengths, self.tokenizer is not None),
+            "roles": dict(sorted(self.roles.items())),
+            "labels": dict(top), "distinct_labels": len(self.labels),
+            "duplicates": {"rows": self.duplicate_rows,
+                           "groups": [{"lines": [first] + later} for first, later in self.duplicates.items()]},
+            "conflicts": {"inputs": self.conflict_count, "groups": list(self.conflicts.values())},
+            "diagnostics": self.diagnostics, "diagnostic_counts": dict(sorted(self.by_code.items())),
+        }
+
+
+def content_hash(value) -> int:
+    """A 64-bit hash of strings, lists and dicts (a sample's fields, a conversation), equal for equal content.
+
+    Python's own hash: fast, and it differs between processes, which is fine as only this process compares
+    them. At a million rows a 64-bit collision has odds of about 1 in 10^7.
+    """
+    if value.__class__ is tuple:
+        return hash(tuple(_flat(v) if v.__class__ is list else v for v in value))
+    return hash(_flat(value))
+
+
+def _flat(messages: list):
+    try:  # the common shape, [{role, content}] with string content, without a repr per row
+        return "\x1e".join([m["role"] + "\x1f" + m["content"] if len(m) == 2 else repr(m) for m in messages])
+    except (TypeError, KeyError):
+        return repr(messages)
+
+
+def approx_chars(sample) -> int:
+    """Characters of everything the sample trains on (the longer answer of a pair)."""
+    if sample.text is not None:
+        return len(sample.text)
+    chars = 0
+    for message in (sample.messages or sample.prompt or ()):
+        content = message.get("content")
+        chars += len(content) if content.__class__ is str else len(repr(content))
+    if sample.messages is None:
+        answers = [a for a in (sample.chosen, sample.rejected, getattr(sample, "completion", None)) if a]
+        chars += max(map(len, answers), default=0)
+    return chars
+
+
+def label_of(sample) -> tuple[str | None, object]:
+    """(label, the input it labels) of a sample; the input is None where a sample has no separate input."""
+    desirable = getattr(sample, "desirable", None)
+    label = sample.label if sample.label is not None else (
+        None if desirable is None else ("desirable" if desirable else "undesirable"))
+    if sample.messages:
+        last = sample.messages[-1]
+        context = sample.messages[:-1]
+        if label is None and last.get("role") == "assistant" and isinstance(last.get("content"), str) \
+                and len(last["content"]) <= LABEL_CHARS and not last.get("tool_calls"):
+            label = last["content"].strip()
+        return label, context if last.get("role") == "assistant" else None
+    if sample.prompt is not None:
+        return label, sample.prompt
+    return label, None
+
+
+def token_stats(lengths: array.array, exact: bool) -> dict:
+    method = "tokenizer" if exact else "approximate"
+    note = ("the model's tokenizer through the chat template, as the trainer counts" if exact else
+            f"approximate: characters / {CHARS_PER_TOKEN}, no tokenizer given")
+    if not lengths:
+        return {"method": method, "note": note, "count": 0, "total": 0, "min": None, "median": None,
+                "p95": None, "max": None, "mean": None, "histogram": []}
+    import numpy as np
+
+    values = np.frombuffer(lengths, dtype=np.uint32)
+    top = int(values.max())
+    width = max(1, math.ceil((top + 1) / HISTOGRAM_BINS))
+    counts = np.bincount(values // width, minlength=math.ceil((top + 1) / width))
+    return {"method": method, "note": note, "count": int(values.size), "total": int(values.sum()),
+            "min": int(values.min()), "median": float(np.median(values)),
+            "p95": float(np.percentile(values, 95)), "max": top, "mean": round(float(values.mean()), 2),
+            "histogram": [{"start": i * width, "end": (i + 1) * width, "count": int(c)} for i, c in enumerate(counts)]}

@@ -1,0 +1,273 @@
+"""Runs on disk: creating one, launching its training process, stopping it, and reading its state.
+
+The events.jsonl of a run is the truth about it; nothing here keeps state in memory that a
+restarted server could not rebuild from disk.
+"""
+
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+
+from ..hostinfo import gpu_count
+from ..rundir import control, eventlog
+from ..rundir.checkpoints import list_checkpoints, remove_temporary
+from ..training import launch
+from ..training.run_config import load_run_config
+from . import supervise
+
+ACTIVE = ("starting", "running")
+STATES = (*ACTIVE, "completed", "failed", "stopped")
+
+
+class RunConflict(Exception):
+    """The run is in a state that does not allow the request (e.g. resuming a run that still trains)."""
+
+
+# When even the launcher that records the exit status is gone, all that is known is that the run ended.
+VANISHED = ("the training process ended without a recorded exit status: its launcher was killed too (a SIGKILL "
+            "to the run's whole process group, or the host restarted), or the disk was too full to record it; "
+            "see train.log")
+
+
+def run_dir(root: str, run_id: str) -> str:
+    return os.path.join(eventlog.runs_dir(root), run_id)
+
+
+def exists(root: str, run_id: str) -> bool:
+    return os.path.isfile(os.path.join(run_dir(root, run_id), "run.json"))
+
+
+def new_run_id(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "run"
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}-{secrets.token_hex(2)}"
+
+
+def read_meta(root: str, run_id: str) -> dict:
+    with open(os.path.join(run_dir(root, run_id), "run.json")) as f:
+        return json.load(f)
+
+
+def write_meta(root: str, run_id: str, meta: dict) -> None:
+    path = os.path.join(run_dir(root, run_id), "run.json")
+    with open(path + ".tmp", "w") as f:
+        json.dump(meta, f, indent=1)
+    os.replace(path + ".tmp", path)
+
+
+def create_and_launch(root: str, name: str, config_text: str, config_path: str | None, resolved: dict) -> str:
+    """Write the run folder, record run_created + starting, and spawn the detached training process."""
+    run_id = create(root, name, config_text, config_path, resolved)
+    set_pid(root, run_id, spawn(root, run_dir(root, run_id)))
+    return run_id
+
+
+def create(root: str, name: str, config_text: str, config_path: str | None, resolved: dict) -> str:
+    """The run's folder, config and first events, ready for a training process to be started in it."""
+    run_id = new_run_id(name)
+    folder = run_dir(root, run_id)
+    os.makedirs(folder)
+    with open(os.path.join(folder, "config.yaml"), "w") as f:
+        f.write(config_text)
+    meta = {"name": name, "created": time.time(), "config_path": config_path, "resolved": resolved, "pid": None}
+    write_meta(root, run_id, meta)
+    eventlog.append(root, run_id, "run_created", {"name": name, "config": config_text})
+    eventlog.append(root, run_id, "run_state", {"state": "starting"})
+    return run_id
+
+
+def set_pid(root: str, run_id: str, pid: int) -> None:
+    meta = read_meta(root, run_id)
+    meta["pid"] = pid
+    write_meta(root, run_id, meta)
+
+
+def read_config(root: str, run_id: str) -> dict:
+    meta = read_meta(root, run_id)
+    with open(os.path.join(run_dir(root, run_id), "config.yaml")) as f:
+        return load_run_config(f.read(), os.path.basename(meta.get("config_path") or "config.yaml"))
+
+
+def resume(root: str, run_id: str, checkpoint: dict) -> int:
+    """Relaunch a finished run from one of its checkpoints; its events continue in a new segment."""
+    segment = prepare_resume(root, run_id, checkpoint)
+    set_pid(root, run_id, spawn(root, run_dir(root, run_id)))
+    return segment
+
+
+def prepare_resume(root: str, run_id: str, checkpoint: dict) -> int:
+    """Point the run at `checkpoint` for its next training process and record the new segment's start."""
+    folder = run_dir(root, run_id)
+    with eventlog.locked(root, exclusive=False):
+        state = last_state(root, run_id)
+    if state in ACTIVE and pid_alive(read_meta(root, run_id).get("pid"), folder):
+        raise RunConflict(f"run {run_id} is still {state}; stop it before resuming")
+    meta = read_meta(root, run_id)
+    segment = meta.get("segment", 0) + 1
+    meta.update(segment=segment, resume={"checkpoint": checkpoint["path"], "name": checkpoint["name"]})
+    write_meta(root, run_id, meta)
+    eventlog.append(root, run_id, "run_state", {"state": "starting", "segment": segment, "resumed_from": checkpoint["name"]})
+    return segment
+
+
+def training_on_this_host(root: str) -> str | None:
+    """A sentence naming the runs that train right now, for messages about a busy GPU; None when none does."""
+    active = [r for r in all_run_ids(root) if last_state(root, r) in ACTIVE]
+    return f"training run {', '.join(active)} is using this host" if active else None
+
+
+def spawn(root: str, folder: str) -> int:
+    """Start the run's training process under its launcher (supervise.py); returns the launcher's pid.
+
+    A new session: the run outlives the server, the SSH link and VS Code; stop_run signals the group.
+    """
+    with open(os.path.join(folder, "config.yaml")) as f:
+        config = load_run_config(f.read())
+    try:
+        os.remove(os.path.join(folder, supervise.EXIT_FILE))  # an earlier segment's
+    except FileNotFoundError:
+        pass
+    command = [sys.executable, "-m", "tunelab_agent", "supervise", "--root", root, folder, "--",
+               *launch.command(folder, root, config)]
+    with open(os.path.join(folder, "train.log"), "ab") as log:
+        process = subprocess.Popen(
+            command,
+            start_new_session=True, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            cwd=folder, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    _children[process.pid] = process
+    return process.pid
+
+
+_children: dict[int, subprocess.Popen] = {}
+
+
+def collect_exited_children() -> None:
+    """wait() for run processes this server started that have ended, so none lingers as a zombie."""
+    for pid, child in list(_children.items()):
+        if child.poll() is not None:
+            del _children[pid]
+
+
+def pid_alive(pid: int | None, folder: str) -> bool:
+    """True while the run's own process lives (a zombie or a recycled pid does not count)."""
+    if not pid:
+        return False
+    child = _children.get(pid)
+    if child is not None and child.poll() is not None:
+        return False
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read().split(b"\0")
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state != "Z" and os.fsencode(folder) in cmdline
+    except FileNotFoundError:
+        return False
+    except OSError:
+        try:
+            os.kill(pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+
+
+def last_state(root: str, run_id: str) -> str | None:
+    state = None
+    for ev in eventlog.read_run_events(root, run_id):
+        if ev["kind"] == "run_state" and ev["data"].get("state") in STATES:
+            state = ev["data"]["state"]
+    return state
+
+
+def mark_if_dead(root: str, run_id: str, note: str | None = None) -> str | None:
+    """Append `failed` for a run that claims to be active but whose process is gone; returns the cause.
+
+    The launcher normally records the failure itself; this covers a launcher that could not (killed with
+    its child, or the disk was full). The cause comes from exit.json when the launcher wrote it; `note`
+    adds what the caller knows (e.g. that a full disk delayed this).
+    """
+    meta = read_meta(root, run_id)
+    folder = run_dir(root, run_id)
+    if pid_alive(meta.get("pid"), folder):
+        return None
+    status = supervise.read_exit(folder)
+    if status is None:
+        cause = VANISHED
+    elif status["returncode"] == 0:
+        cause = "the training process exited (status 0) without recording its final state; see train.log"
+    else:
+        cause = supervise.exit_cause(root, run_id, status)
+    if note:
+        cause = f"{cause} ({note})"
+    remove_temporary(folder)  # a save its process never finished
+    # Re-read under the event lock: the process may have written its final state just before exiting.
+    still_active = lambda r, rid: last_state(r, rid) in ACTIVE
+    appended = eventlog.append(root, run_id, "run_state", {"state": "failed", "error": cause, "segment": meta.get("segment", 0)},
+                               only_if=still_active, critical=True)
+    return cause if appended is not None else None
+
+
+def all_run_ids(root: str) -> list[str]:
+    try:
+        return sorted(r for r in os.listdir(eventlog.runs_dir(root)) if exists(root, r))
+    except FileNotFoundError:
+        return []
+
+
+def stop(root: str, run_id: str) -> None:
+    """Ask the run to save a checkpoint and stop at its next step.
+
+    The request goes through the run's control file, which every rank of a multi-GPU run reads at the same
+    step. A single-process run also gets SIGTERM, which reaches it even while it loads data or a model.
+    """
+    folder = run_dir(root, run_id)
+    pid = read_meta(root, run_id).get("pid")
+    if not pid_alive(pid, folder):
+        return
+    control.send(folder, "stop")
+    if launch.process_count(read_config(root, run_id), gpu_count()) == 1:
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+
+def summary(root: str, run_id: str) -> dict:
+    """The run as the Runs view lists it; a run whose files are damaged still gets one, saying so."""
+    try:
+        meta = read_meta(root, run_id)
+    except (OSError, ValueError) as exc:
+        meta = {"name": run_id, "created": 0.0}
+        damage = f"run.json cannot be read ({type(exc).__name__}: {exc})"
+    else:
+        damage = None
+    out = {"run_id": run_id, "name": meta.get("name", run_id), "state": "starting", "created": meta.get("created", 0.0),
+           "step": 0, "max_steps": None, "loss": None, "error": None}
+    events, problems = eventlog.read_run_events_checked(root, run_id)
+    damage = damage or eventlog.damage_note(problems)
+    if damage:
+        out["damaged"] = damage
+    for ev in events:
+        data = ev["data"]
+        if ev["kind"] == "run_state" and data.get("state") in STATES:
+            out["state"] = data["state"]
+            out["error"] = data.get("error") if isinstance(data.get("error"), str) else None
+            out["max_steps"] = _count(data.get("max_steps"), out["max_steps"])
+        elif ev["kind"] == "metrics":
+            out["step"] = _count(data.get("step"), out["step"])
+            out["max_steps"] = _count(data.get("max_steps"), out["max_steps"])
+            loss = data.get("loss")
+            out["loss"] = float(loss) if isinstance(loss, (int, float)) else None
+    return out
+
+
+def _count(value, default):
+    return value if isinstance(value, int) and value >= 0 else default
+
+
+def checkpoints(root: str, run_id: str) -> list[dict]:
+    return list_checkpoints(run_dir(root, run_id))
