@@ -60,4 +60,4 @@ def test_malformed_messages_get_errors_and_the_connection_stays_usable(start_ser
     assert client.recv()["error"]["code"] == "bad_message"
     client.send({"type": "request", "id": 10, "method": "stop_run", "params": {"run_id": "nope"}})
     assert client.recv()["error"]["code"] == "not_found"
-    assert client.call("list_runs") == {"runs": []}
+    assert client.call("list_runs") == {"runs": [], "total": 0, "head": 0}

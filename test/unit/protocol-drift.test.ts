@@ -44,7 +44,7 @@ const runId = '20250101-120000-demo-ab12';
 // Required<> makes every sample carry the optional TS fields too, so a field that exists only
 // in TS reaches ajv and is rejected there as an unknown property.
 const params: { [M in Method]: Required<ParamsOf<M>> } = {
-  list_runs: {},
+  list_runs: { offset: 0, limit: 50 },
   start_run: { config: 'model: m\n', config_path: '/data/demo.tunelab.yaml', name: 'demo' },
   stop_run: { run_id: runId },
   resume_run: { run_id: runId, checkpoint: 'checkpoint-20' },
@@ -67,14 +67,18 @@ const params: { [M in Method]: Required<ParamsOf<M>> } = {
   render_sample: {
     model: '/data/model', path: '/data/train.jsonl', line: 3, row: { instruction: 'hi', output: 'yo' }, format: 'alpaca', train_on: 'all', max_length: 512,
   },
+  run_history: { run_id: runId, series: ['loss', 'eval_loss'], from_step: 0, to_step: 500, max_points: 400 },
+  delete_run: { run_id: runId },
 };
 
 const results: { [M in Method]: Required<ResultOf<M>> } = {
   list_runs: {
     runs: [{
       run_id: 'r1', name: 'demo', state: 'running', created: 1700000000.5, step: 3, max_steps: 40, loss: 2.5, error: null,
-      damaged: '2 lines of events.jsonl are damaged and were skipped (first: line 7, not a complete event)',
+      damaged: '2 lines of events.jsonl are damaged and were skipped (first: line 7, not a complete event)', checkpoints: 2,
     }],
+    total: 7,
+    head: 120,
   },
   start_run: { run_id: 'r1' },
   stop_run: { run_id: 'r1', state: 'stopped' },
@@ -121,6 +125,17 @@ const results: { [M in Method]: Required<ResultOf<M>> } = {
     format: 'alpaca', line: 3, max_length: 512, over_length: false,
     sequences: [{ name: 'sample', text: 'hi yo', tokens: [{ id: 7, text: 'yo', start: 3, end: 5, trained: true }], length: 1, trained_tokens: 1 }],
   },
+  run_history: {
+    run_id: runId, head: 120,
+    series: {
+      loss: { step: [1, 2, 3], value: [2.5, 2.4, 2.2], segment: [0, 0, 0], total: 3 },
+      eval_loss: { step: [10], value: [2.1], segment: [0], total: 1 },
+      learning_rate: { step: [1, 3], value: [1e-4, 2e-4], segment: [0, 0], total: 3 },
+      grad_norm: { step: [1, 3], value: [3.1, 2.2], segment: [0, 0], total: 3 },
+      tokens_per_sec: { step: [1, 3], value: [900, 950], segment: [0, 0], total: 3 },
+    },
+  },
+  delete_run: { run_id: runId },
 };
 
 const eventData: { [K in EventKind]: Required<EventDataOf<K>> } = {

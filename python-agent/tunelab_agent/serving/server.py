@@ -203,7 +203,13 @@ class Agent:
     # --- methods ----------------------------------------------------------------------------
 
     async def do_list_runs(self, params: dict) -> dict:
-        return {"runs": await asyncio.to_thread(self.summaries)}
+        # The head is read first: an event appended meanwhile is then replayed after it, never missed.
+        head = eventlog.read_head(self.root)
+        every = await asyncio.to_thread(self.summaries)
+        every.sort(key=lambda s: (-s["created"], s["run_id"]))  # newest first; ties by id, for stable pages
+        start = params.get("offset", 0)
+        page = every[start:start + params["limit"]] if "limit" in params else every[start:]
+        return {"runs": page, "total": len(every), "head": head}
 
     def summaries(self) -> list[dict]:
         out = []

@@ -191,6 +191,19 @@ export interface RunSummary {
   error: string | null;
   /** Set when part of the run's files cannot be read (e.g. a torn line of events.jsonl, skipped); says what and where. */
   damaged?: string;
+  /** Checkpoints the run announced. */
+  checkpoints?: number;
+}
+
+export type HistorySeriesName = 'loss' | 'eval_loss' | 'learning_rate' | 'grad_norm' | 'tokens_per_sec';
+
+/** One metric of one run, in logged order; step[i], value[i] and segment[i] are one point. */
+export interface HistorySeries {
+  step: number[];
+  value: number[];
+  segment: number[];
+  /** Points in range before downsampling. */
+  total: number;
 }
 
 // ---- datasets -------------------------------------------------------------
@@ -285,7 +298,8 @@ export interface DataCheck {
 // ---- requests -------------------------------------------------------------
 
 export interface ParamsMap {
-  list_runs: Record<string, never>;
+  /** Newest first; without `limit`, every run. */
+  list_runs: { offset?: number; limit?: number };
   start_run: { config: string; config_path?: string; name?: string };
   stop_run: { run_id: RunId };
   resume_run: { run_id: RunId; checkpoint: string };
@@ -305,10 +319,14 @@ export interface ParamsMap {
   render_sample: {
     model: string; path?: string; line?: number; row?: Record<string, unknown>; format?: string; train_on?: TrainOn; max_length?: number;
   };
+  /** One run's metrics; with `max_points` each series is downsampled (LTTB, first/last/min/max kept). */
+  run_history: { run_id: RunId; series?: HistorySeriesName[]; from_step?: number; to_step?: number; max_points?: number };
+  delete_run: { run_id: RunId };
 }
 
 export interface ResultMap {
-  list_runs: { runs: RunSummary[] };
+  /** `head`: the last seq the summaries include; subscribe from it to miss and double nothing. */
+  list_runs: { runs: RunSummary[]; total: number; head: number };
   start_run: { run_id: RunId };
   stop_run: { run_id: RunId; state: RunState };
   resume_run: { run_id: RunId; segment: number };
@@ -324,6 +342,9 @@ export interface ResultMap {
   preflight: { errors: string[]; warnings: string[]; estimate: Record<string, unknown> | null; data?: Record<string, DataCheck> };
   inspect_dataset: DatasetInspection;
   render_sample: { format: string; line: number | null; sequences: RenderedSequence[]; max_length: number | null; over_length: boolean };
+  /** `head`: the history holds the run's events up to this seq; later ones arrive on the subscription. */
+  run_history: { run_id: RunId; head: number; series: Partial<Record<HistorySeriesName, HistorySeries>> };
+  delete_run: { run_id: RunId };
 }
 
 export type Method = keyof ParamsMap & keyof ResultMap;
@@ -432,6 +453,7 @@ type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 export const METHODS = [
   'list_runs', 'start_run', 'stop_run', 'resume_run', 'control_run', 'subscribe', 'list_checkpoints',
   'generate', 'cancel', 'evaluate', 'export_checkpoint', 'host_info', 'preflight', 'inspect_dataset', 'render_sample',
+  'run_history', 'delete_run',
 ] as const satisfies readonly Method[];
 const methodsComplete: Exact<(typeof METHODS)[number], Method> = true;
 
