@@ -223,7 +223,7 @@ test('a host without the agent gets it uploaded over SFTP and installed with its
   const client = new AgentClient({ endpoint: async () => ({ url: `ws://127.0.0.1:${forward.port}`, token: agent.token }), clientName: 'tunelab-remote-test/0' });
   disposers.push(() => client.dispose());
   await client.connect();
-  assert.deepEqual(await client.request('list_runs', {}), { runs: [] });
+  assert.deepEqual(await client.request('list_runs', {}), { runs: [], total: 0, head: 0 });
   // Bootstrapping again finds it running and reuses it.
   assert.equal((await bootstrapAgent(host, { agentSource, root, python: base })).reused, true);
 });
