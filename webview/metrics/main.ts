@@ -2,6 +2,7 @@
 import './toolkit';
 import { MetricsChart, type SeriesKey } from './chart';
 import { renderHeader } from './header';
+import { renderHistoryNote } from './historyNote';
 import { parseHostMessage, type WebviewMessage } from './protocol';
 import { bindSeriesToggles, isSeriesKey } from './seriesToggles';
 import { StopButton } from './stopButton';
@@ -22,6 +23,7 @@ const empty = document.getElementById('chart-empty');
 const chart = new MetricsChart(canvas);
 const stopButton = new StopButton(document.getElementById('stop-run') as Button, (runId) => vscode.postMessage({ type: 'stop', runId }));
 let initialised = false;
+let loadingHistory = true;
 
 // A CSP violation would silently break the panel; count them where the end-to-end test can read them.
 let cspViolations = 0;
@@ -55,10 +57,17 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
   // An append before init would be drawn on top of an unknown history; init always follows ready.
   if (message.type === 'append' && !initialised) return;
   initialised = true;
+  if (message.type === 'init') {
+    renderHistoryNote(message.history);
+    loadingHistory = message.history.state === 'loading';
+  }
   renderHeader(message.run);
   stopButton.showRun(message.run);
   chart.update(message.points, message.type === 'init');
-  if (empty) empty.hidden = chart.pointCount > 0;
+  if (empty) {
+    empty.hidden = chart.pointCount > 0;
+    empty.textContent = loadingHistory ? 'Loading history…' : 'Waiting for the first training step…';
+  }
 });
 
 onThemeChange(() => chart.applyColors());
