@@ -128,7 +128,7 @@ export class AgentConnection implements vscode.Disposable {
       else if (e.kind === 'disk_low') this.log.warn(`run ${e.run_id}: ${e.data.message}`);
       this.eventReceived.fire(e);
     });
-    const sync = new RunSync(client, this.store);
+    const sync = new RunSync(client, this.store, this.history);
     client.onState((s) => this.onClientState(client, sync, s));
     this.client = client;
     return client;
@@ -154,8 +154,6 @@ export class AgentConnection implements vscode.Disposable {
     } catch (e) {
       if (client === this.client) this.log.error(`list_runs failed: ${message(e)}`);
     }
-    if (client !== this.client || !sync.isSubscribed) return;
-    this.history.streamReady((params) => client.request('run_history', params, HISTORY_TIMEOUT_MS));
   }
 
   private setState(s: LinkState): void {
@@ -193,9 +191,6 @@ export class AgentConnection implements vscode.Disposable {
     this.eventReceived.dispose();
   }
 }
-
-/** A history is at most a few thousand points per series, but the agent may read a million-line log for it. */
-const HISTORY_TIMEOUT_MS = 120_000;
 
 export const SETUP_AGENT_COMMAND = 'tunelab.setupAgent';
 export const SETUP_AGENT_TITLE = 'Set Up Agent';

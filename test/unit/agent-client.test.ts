@@ -35,11 +35,11 @@ async function setup(clientOpts: Partial<ConstructorParameters<typeof AgentClien
 
 test('connects, says hello with the token, and returns typed results', async () => {
   const { server, client, states } = await setup();
-  server.handler = (req) => (req.method === 'list_runs' ? { result: { runs: [] } } : 'silent');
+  server.handler = (req) => (req.method === 'list_runs' ? { result: { runs: [], total: 0, head: 0 } } : 'silent');
   await client.connect();
   assert.deepEqual(states.map((s) => s.kind), ['connecting', 'connected']);
   assert.deepEqual(client.state, { kind: 'connected', agentVersion: '0.0.0-test' });
-  assert.deepEqual(await client.request('list_runs', {}), { runs: [] });
+  assert.deepEqual(await client.request('list_runs', {}), { runs: [], total: 0, head: 0 });
 });
 
 test('a refused token fails connect with a clear error and is not retried', async () => {
@@ -107,7 +107,7 @@ test('a request the agent never answers times out with a message naming the meth
       lateAnswer = () => ws.send(JSON.stringify({ type: 'response', re: req.id, result: { results: [] } }));
       return 'silent';
     }
-    return { result: { runs: [] } };
+    return { result: { runs: [], total: 0, head: 0 } };
   };
   await client.connect();
   await assert.rejects(
@@ -115,7 +115,7 @@ test('a request the agent never answers times out with a message naming the meth
     (e: unknown) => e instanceof AgentRequestError && e.reason === 'timeout' && e.message === 'the agent did not answer generate within 50 ms (request 1)',
   );
   lateAnswer!();
-  assert.deepEqual(await client.request('list_runs', {}), { runs: [] });
+  assert.deepEqual(await client.request('list_runs', {}), { runs: [], total: 0, head: 0 });
   assert.ok(logs.some((l) => /response to request 1, which already timed out/.test(l)), logs.join('\n'));
 });
 
@@ -131,14 +131,14 @@ test("the agent's error answer becomes an AgentError with its code and message",
 
 test('malformed frames are logged with the reason and ignored; the link keeps working', async () => {
   const { server, client, logs } = await setup();
-  server.handler = () => ({ result: { runs: [] } });
+  server.handler = () => ({ result: { runs: [], total: 0, head: 0 } });
   await client.connect();
   await client.subscribe(0);
   server.sendRaw('not json at all');
   server.sendRaw('{"type":"bogus"}');
   server.sendRaw(JSON.stringify({ type: 'event', seq: 1, time: 1, run_id: 'r1', kind: 'metrics', data: { step: 'x' } }));
   server.sendRaw(JSON.stringify({ type: 'event', seq: 1, time: 1, run_id: 'r1', kind: 'log', data: { level: 'info', message: 'ok', extra: 1 } }));
-  assert.deepEqual(await client.request('list_runs', {}), { runs: [] });
+  assert.deepEqual(await client.request('list_runs', {}), { runs: [], total: 0, head: 0 });
   const bad = logs.filter((l) => l.startsWith('ignored a malformed frame'));
   assert.equal(bad.length, 4, logs.join('\n'));
   assert.match(bad[0], /not valid JSON/);
@@ -153,7 +153,7 @@ test('malformed frames are logged with the reason and ignored; the link keeps wo
 test('a malformed answer rejects its request at once instead of by timeout', async () => {
   const { server, client } = await setup({ requestTimeoutMs: 60_000 });
   server.handler = (req, ws) => {
-    if (req.method === 'list_runs') return { result: { runs: [{ run_id: 'r1' }] } };
+    if (req.method === 'list_runs') return { result: { runs: [{ run_id: 'r1' }], total: 1, head: 0 } };
     ws.send(JSON.stringify({ type: 'response', re: req.id, result: {}, surprise: true }));
     return 'silent';
   };
@@ -238,7 +238,7 @@ test('requests in flight when the link drops are rejected with the method named'
 
 test('a request made while reconnecting waits for the link and goes through', async () => {
   const { server, client } = await setup();
-  server.handler = (req) => (req.method === 'list_runs' ? { result: { runs: [] } } : 'silent');
+  server.handler = (req) => (req.method === 'list_runs' ? { result: { runs: [], total: 0, head: 0 } } : 'silent');
   await client.connect();
   client.dropConnectionForTest();
   await stateKind(client, 'reconnecting');
