@@ -6,6 +6,9 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentEvent, EventDataOf, EventKind } from '../../src/core/protocol/messages';
+import { syntheticEvalLoss, syntheticLoss, syntheticLr } from './syntheticCurve';
+
+export { syntheticEvalLoss, syntheticLoss, syntheticLr } from './syntheticCurve';
 
 export interface SyntheticRun {
   runId: string;
@@ -21,10 +24,6 @@ export interface SyntheticRun {
   state?: 'completed' | null;
   created?: number;
 }
-
-/** The loss the synthetic runs log at a step: a decaying curve with a deterministic wiggle. */
-export const syntheticLoss = (step: number, segment = 0): number => 0.5 + 2 * Math.exp(-step / 2000) + 0.05 * Math.sin(step / 7) - 0.1 * segment;
-export const syntheticLr = (step: number): number => 2e-4 * (1 - step / 2_000_000);
 
 export function metricsData(step: number, maxSteps: number, segment = 0): EventDataOf<'metrics'> {
   return {
@@ -50,7 +49,7 @@ export function writeSyntheticRoot(root: string, runs: SyntheticRun[]): number {
     const segment = (from: number, to: number, seg: number) => {
       for (let step = from; step <= to; step++) {
         event('metrics', metricsData(step, run.steps, seg));
-        if (run.evalEvery && step % run.evalEvery === 0) event('eval', { step, eval_loss: syntheticLoss(step, seg) + 0.1, ...(seg ? { segment: seg } : {}) });
+        if (run.evalEvery && step % run.evalEvery === 0) event('eval', { step, eval_loss: syntheticEvalLoss(step, seg), ...(seg ? { segment: seg } : {}) });
       }
     };
     if (run.resumeAt === undefined) {
