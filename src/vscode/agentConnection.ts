@@ -139,20 +139,12 @@ export class AgentConnection implements vscode.Disposable {
     this.setState(s);
     if (s.kind === 'connected') {
       this.log.info(`connected to tunelab-agent ${s.agentVersion}`);
-      void this.synchronise(client, sync);
+      // Lists runs and subscribes (first connection) or lists again (reconnect); then charts may load their history.
+      void sync.connected().catch((e) => { if (client === this.client) this.log.error(`list_runs failed: ${message(e)}`); });
     } else if (s.kind === 'reconnecting') {
       this.log.warn(`agent link lost (${s.reason}); retry ${s.attempt} in ${Math.round(s.delayMs / 1000)} s`);
     } else if (s.kind === 'failed') {
       this.log.error(`agent connection failed: ${s.reason}`);
-    }
-  }
-
-  /** Lists runs and subscribes (first connection) or re-lists (reconnect), then lets shown runs load their history. */
-  private async synchronise(client: AgentClient, sync: RunSync): Promise<void> {
-    try {
-      await sync.connected();
-    } catch (e) {
-      if (client === this.client) this.log.error(`list_runs failed: ${message(e)}`);
     }
   }
 
