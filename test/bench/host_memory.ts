@@ -29,7 +29,7 @@ const MB = 1024 * 1024;
 const python = defaultPython(repoRoot());
 
 type Mode = 'new' | 'chart' | 'old';
-interface Measure { mode: Mode; runs: number; head: number; heapMb: number; rssMb: number; connectS: number; points: number; chart?: string }
+interface Measure { mode: Mode; runs: number; head: number; heapMb: number; rssMb: number; connectS: number; points: number; drops: number; chart?: string }
 
 // ---- one measurement, in a child process -------------------------------------------------------
 
@@ -38,7 +38,13 @@ async function measure(root: string, mode: Mode): Promise<Measure> {
   if (!gc) throw new Error('run with --expose-gc');
   const store = new RunStore();
   const loader = new HistoryLoader(store);
-  const client = new AgentClient({ endpoint: () => ensureLocalAgent({ python, root, dataDirs: [] }), clientName: 'tunelab-bench/0', requestTimeoutMs: 600_000 });
+  // A long pong timeout: a replay of a million events can keep either side too busy to answer pings for a
+  // while, and a dropped link costs a reconnect the measurement then counts (`drops`), not a failure.
+  const client = new AgentClient({
+    endpoint: () => ensureLocalAgent({ python, root, dataDirs: [] }), clientName: 'tunelab-bench/0', requestTimeoutMs: 600_000, pongTimeoutMs: 60_000,
+  });
+  let drops = 0;
+  client.onState((s) => { if (s.kind === 'reconnecting') drops++; });
   const head = readHead(root);
   const t0 = performance.now();
   if (mode === 'old') {
@@ -50,9 +56,11 @@ async function measure(root: string, mode: Mode): Promise<Measure> {
       }
       store.apply(e);
     });
+    // As AgentConnection did: the listing goes out on connect, the subscription from seq 0 right after it.
     await client.connect();
+    const listing = client.request('list_runs', {});
     await client.subscribe(0);
-    const { runs, head: listed } = await client.request('list_runs', {});
+    const { runs, head: listed } = await listing;
     store.seed(runs, listed);
   } else {
     const sync = new RunSync(client, store, loader);
@@ -80,7 +88,7 @@ async function measure(root: string, mode: Mode): Promise<Measure> {
   gc();
   const mem = process.memoryUsage();
   const points = store.list().reduce((n, r) => n + store.points(r.runId).length, 0);
-  const out: Measure = { mode, runs: store.list().length, head, heapMb: mem.heapUsed / MB, rssMb: mem.rss / MB, connectS, points, chart };
+  const out: Measure = { mode, runs: store.list().length, head, heapMb: mem.heapUsed / MB, rssMb: mem.rss / MB, connectS, points, drops, chart };
   client.dispose();
   return out;
 }
@@ -136,7 +144,7 @@ async function main(args: string[]): Promise<void> {
     const line = (label: string, m: Measure) =>
       `  ${label.padEnd(46)} heap ${m.heapMb.toFixed(1).padStart(7)} MB  rss ${m.rssMb.toFixed(1).padStart(7)} MB  ` +
       `(+${(m.heapMb - base.heapMb).toFixed(1)} MB heap, +${(m.rssMb - base.rssMb).toFixed(1)} MB rss; ratio ${(m.rssMb / base.rssMb).toFixed(2)} rss)  ` +
-      `${m.runs} runs, ${m.points.toLocaleString('en-US')} points kept, connected in ${m.connectS.toFixed(1)} s`;
+      `${m.runs} runs, ${m.points.toLocaleString('en-US')} points kept, connected in ${m.connectS.toFixed(1)} s${m.drops ? ` (${m.drops} link drops)` : ''}`;
     console.log(`\nextension-host memory after connecting (Node, after GC), root of ${bigNew.runs} runs / ${bigNew.head.toLocaleString('en-US')} events vs a fresh root`);
     console.log(`  ${'fresh root (baseline)'.padEnd(46)} heap ${base.heapMb.toFixed(1).padStart(7)} MB  rss ${base.rssMb.toFixed(1).padStart(7)} MB`);
     console.log(line('big root', bigNew));

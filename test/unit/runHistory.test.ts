@@ -213,6 +213,23 @@ test('a listing folds in events up to its head; a run missing from it is dropped
   assert.equal(fresh.get(A)!.step, 31);
 });
 
+test('a replay that arrives after a newer listing still brings what listings lack: throughput and disk warnings of active runs', () => {
+  const log = new Log();
+  const store = new RunStore();
+  const running = log.metrics(A, 10); // seq 1, tokens_per_sec 900
+  const diskLow = log.push(A, 'disk_low', { step: 10, free_mb: 100, checkpoint_mb: 80, path: '/', message: 'disk almost full' }); // seq 2
+  log.metrics(B, 5); // seq 3
+  const summary = (run_id: string, state: RunSummary['state']): RunSummary => ({ run_id, name: run_id, state, created: 1, step: 10, max_steps: 100, loss: 1, error: null });
+  store.seed([summary(A, 'running'), summary(B, 'completed')], 3);
+  store.apply(running);
+  store.apply(diskLow);
+  store.apply(log.events[2]);
+  assert.equal(store.get(A)!.tokensPerSec, 900);
+  assert.equal(store.get(A)!.diskLow, 'disk almost full');
+  assert.equal(store.get(A)!.step, 10, 'the listing\'s step stands');
+  assert.equal(store.get(B)!.tokensPerSec, null, 'a finished run shows no throughput');
+});
+
 test('clear (another agent root) keeps runs shown but starts their points over', () => {
   const log = new Log();
   const store = new RunStore();

@@ -88,8 +88,7 @@ export class RunStore {
     if (event.seq <= this.lastSeq) return;
     this.lastSeq = event.seq;
     // The summaries of the latest listing already include every event up to its head.
-    const folded = event.seq > this.summaryHead;
-    if (folded) this.fold(event);
+    const folded = event.seq > this.summaryHead ? (this.fold(event), true) : this.foldUnlisted(event);
     const added = this.addPoints(event, pointsOf(event));
     if (folded || added.length) this.emit({ runId: event.run_id, points: added });
   }
@@ -251,6 +250,24 @@ export class RunStore {
         // Not part of the summary; the event still proves the run exists.
         break;
     }
+  }
+
+  /**
+   * A listing has no throughput, ETA or disk warning. An active run's events at or below its head (a replay
+   * after a reconnect that arrives after the new listing) still bring those; a finished run needs none.
+   */
+  private foldUnlisted(event: AgentEvent): boolean {
+    const run = this.runs.get(event.run_id);
+    if (!run || !isActive(run)) return false;
+    if (event.kind === 'metrics') {
+      run.tokensPerSec = event.data.tokens_per_sec;
+      run.etaS = event.data.eta_s;
+    } else if (event.kind === 'disk_low') {
+      run.diskLow = diskLowText(event.data);
+    } else {
+      return false;
+    }
+    return true;
   }
 
   // Events can arrive for a run list_runs has not shown yet (it was created a moment ago).
