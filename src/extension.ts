@@ -1,9 +1,10 @@
 // Entry point: wires the Tunelab services into VS Code. Behaviour lives in src/vscode and src/core.
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { HistoryLoader } from './core/runs/historyLoader';
 import { RunStore } from './core/runs/runStore';
 import { AgentConnection, SETUP_AGENT_COMMAND } from './vscode/agentConnection';
-import { refreshRunsCommand, showMetricsCommand, stopRun, stopRunCommand } from './vscode/commands/runCommands';
+import { deleteRunCommand, refreshRunsCommand, showMetricsCommand, stopRun, stopRunCommand } from './vscode/commands/runCommands';
 import { downloadCheckpointCommand } from './vscode/commands/downloadCheckpoint';
 import { selectHostCommand } from './vscode/commands/selectHost';
 import { setupAgentCommand } from './vscode/commands/setupAgent';
@@ -22,10 +23,11 @@ export function activate(context: vscode.ExtensionContext): void {
   // pip's output while the agent is installed on an SSH host: long and noisy, so apart from the log.
   const installOutput = vscode.window.createOutputChannel('Tunelab: Remote Agent Install');
   const store = new RunStore();
+  const history = new HistoryLoader(store, (line) => log.warn(line));
   const connection = new AgentConnection(
-    context.extensionUri.fsPath, join(context.globalStorageUri.fsPath, 'agent-venv'), `tunelab-vscode/${version}`, store, log,
+    context.extensionUri.fsPath, join(context.globalStorageUri.fsPath, 'agent-venv'), `tunelab-vscode/${version}`, store, history, log,
     context.secrets, installOutput);
-  const panels = new MetricsPanels(store, context.extensionUri, log, (run) => stopRun(run, connection, log));
+  const panels = new MetricsPanels(store, history, context.extensionUri, log, (run) => stopRun(run, connection, log));
   const tree = new RunsTreeProvider(store);
   const view = vscode.window.createTreeView('tunelab.runs', { treeDataProvider: tree, showCollapseAll: false });
 
@@ -34,6 +36,7 @@ export function activate(context: vscode.ExtensionContext): void {
     new HostWarningNotifier(connection.onDidReceiveEvent, store),
     vscode.commands.registerCommand('tunelab.startRun', startRunCommand(connection, panels, log)),
     vscode.commands.registerCommand('tunelab.stopRun', stopRunCommand(store, connection, log)),
+    vscode.commands.registerCommand('tunelab.deleteRun', deleteRunCommand(store, connection, log)),
     vscode.commands.registerCommand('tunelab.showMetrics', showMetricsCommand(store, panels)),
     vscode.commands.registerCommand('tunelab.refreshRuns', refreshRunsCommand(connection)),
     vscode.commands.registerCommand(SETUP_AGENT_COMMAND, setupAgentCommand(context.extensionUri.fsPath, connection, log)),

@@ -1,13 +1,16 @@
 // Owns the AgentClient for the agent of the selected host (this machine, or an SSH host): starts or
-// bootstraps the agent when needed, feeds its events into the RunStore, and tells the rest of the
-// extension how the link is doing.
+// bootstraps the agent when needed, feeds its events into the RunStore (core/runs/runSync.ts decides
+// where the stream starts), lets the history loader ask for charts once the stream is up, and tells the
+// rest of the extension how the link is doing.
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { AgentClient, type ConnectionState } from '../core/agent/client';
 import type { AgentEndpoint } from '../core/agent/socket';
 import type { AgentEvent } from '../core/protocol/messages';
 import { ensureLocalAgent } from '../core/host/localAgent';
+import type { HistoryLoader } from '../core/runs/historyLoader';
 import type { RunStore } from '../core/runs/runStore';
+import { RunSync } from '../core/runs/runSync';
 import { readHostSelection } from './hostSettings';
 import { RemoteEndpoint } from './remoteEndpoint';
 import { readAgentSettings } from './settings';
@@ -33,6 +36,7 @@ export class AgentConnection implements vscode.Disposable {
     readonly managedVenvDir: string,
     private readonly clientName: string,
     private readonly store: RunStore,
+    private readonly history: HistoryLoader,
     private readonly log: vscode.LogOutputChannel,
     private readonly secrets: vscode.SecretStorage,
     private readonly installOutput: vscode.OutputChannel,
@@ -110,8 +114,8 @@ export class AgentConnection implements vscode.Disposable {
   /** Re-reads the run list (the event stream keeps it current; this repairs anything missed). */
   async refresh(): Promise<void> {
     const client = await this.connected();
-    const { runs } = await client.request('list_runs', {});
-    this.store.seed(runs);
+    const { runs, head } = await client.request('list_runs', {});
+    this.store.seed(runs, head);
   }
 
   private createClient(): AgentClient {
@@ -124,19 +128,19 @@ export class AgentConnection implements vscode.Disposable {
       else if (e.kind === 'disk_low') this.log.warn(`run ${e.run_id}: ${e.data.message}`);
       this.eventReceived.fire(e);
     });
-    client.onState((s) => this.onClientState(client, s));
-    // Remembered by the client and re-sent from its last seq after every reconnect.
-    void client.subscribe(this.store.seq).catch((e) => this.log.error(`subscribe failed: ${message(e)}`));
+    const sync = new RunSync(client, this.store, this.history);
+    client.onState((s) => this.onClientState(client, sync, s));
     this.client = client;
     return client;
   }
 
-  private onClientState(client: AgentClient, s: ConnectionState): void {
+  private onClientState(client: AgentClient, sync: RunSync, s: ConnectionState): void {
     if (client !== this.client) return;
     this.setState(s);
     if (s.kind === 'connected') {
       this.log.info(`connected to tunelab-agent ${s.agentVersion}`);
-      void this.refresh().catch((e) => this.log.error(`list_runs failed: ${message(e)}`));
+      // Lists runs and subscribes (first connection) or lists again (reconnect); then charts may load their history.
+      void sync.connected().catch((e) => { if (client === this.client) this.log.error(`list_runs failed: ${message(e)}`); });
     } else if (s.kind === 'reconnecting') {
       this.log.warn(`agent link lost (${s.reason}); retry ${s.attempt} in ${Math.round(s.delayMs / 1000)} s`);
     } else if (s.kind === 'failed') {
@@ -166,6 +170,7 @@ export class AgentConnection implements vscode.Disposable {
   private dropClient(): void {
     const client = this.client;
     this.client = undefined;
+    this.history.streamLost();
     client?.dispose();
     this.remoteEndpoint?.dispose();
     this.remoteEndpoint = undefined;

@@ -63,6 +63,7 @@ export function metricsHtml(input: MetricsHtmlInput): string {
       <vscode-checkbox data-series="learningRate" checked><span class="swatch"></span>learning rate</vscode-checkbox>
     </span>
   </div>
+  <div class="history-note" id="history-note" role="status" hidden></div>
   <div class="chart">
     <canvas id="chart" data-points="0" role="img" aria-label="Training loss, eval loss and learning rate by step"></canvas>
     <div class="empty" id="chart-empty">Waiting for the first training step…</div>

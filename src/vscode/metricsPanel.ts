@@ -1,9 +1,11 @@
-// One webview panel charting one run. The webview asks for data with `ready` (again after every
-// reload), gets `init` with everything so far, then `append` for each change of its run.
-// Its Stop button asks with `stop` and hears back `stopDone`.
+// One webview panel charting one run. While it is open the run is shown (HistoryLoader.open), so the
+// store keeps its points: the run's history first, then live ones. The webview asks for data with
+// `ready` (again after every reload), gets `init` with everything so far, then `append` for each change
+// of its run, and `init` again when the history lands. Its Stop button asks with `stop` and hears back `stopDone`.
 import * as vscode from 'vscode';
-import type { RunStore } from '../core/runs/runStore';
-import { isActive, type MetricPoint, type RunRecord } from '../core/runs/types';
+import type { HistoryLoader } from '../core/runs/historyLoader';
+import type { RunChange, RunStore } from '../core/runs/runStore';
+import { isActive, type RunRecord } from '../core/runs/types';
 import { parseWebviewMessage, type HostMessage } from '../../webview/metrics/protocol';
 import { makeNonce, metricsHtml } from './metricsHtml';
 
@@ -13,7 +15,7 @@ export type StopRun = (run: RunRecord) => Promise<boolean>;
 export class MetricsPanel implements vscode.Disposable {
   static readonly viewType = 'tunelab.metrics';
   private readonly panel: vscode.WebviewPanel;
-  private readonly disposables: vscode.Disposable[] = [];
+  private readonly disposables: Array<{ dispose(): void }> = [];
   private ready = false;
   private disposed = false;
   private readonly closed = new vscode.EventEmitter<void>();
@@ -22,6 +24,7 @@ export class MetricsPanel implements vscode.Disposable {
   constructor(
     private readonly runId: string,
     private readonly store: RunStore,
+    history: HistoryLoader,
     private readonly extensionUri: vscode.Uri,
     private readonly log: vscode.LogOutputChannel,
     private readonly stopRun: StopRun,
@@ -32,10 +35,11 @@ export class MetricsPanel implements vscode.Disposable {
     }));
     panel.webview.html = this.html();
     this.disposables.push(
+      history.open(runId),
       panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
       // Hidden webviews are torn down; the reloaded page sends `ready` again and gets a fresh `init`.
       panel.onDidChangeViewState(() => { if (!panel.visible) this.ready = false; }),
-      store.onChange((c) => { if (c.runId === runId) this.onRunChanged(c.points); }),
+      store.onChange((c) => { if (c.runId === runId) this.onRunChanged(c); }),
       panel.onDidDispose(() => this.dispose()),
     );
   }
@@ -83,7 +87,11 @@ export class MetricsPanel implements vscode.Disposable {
       return;
     }
     this.ready = true;
-    this.post({ type: 'init', run: this.run(), points: this.store.points(this.runId) });
+    this.postInit();
+  }
+
+  private postInit(): void {
+    this.post({ type: 'init', run: this.run(), points: this.store.points(this.runId), history: this.store.history(this.runId) ?? { state: 'loading' } });
   }
 
   private async stop(runId: string): Promise<void> {
@@ -98,9 +106,13 @@ export class MetricsPanel implements vscode.Disposable {
     if (!this.disposed) this.post({ type: 'stopDone', ok });
   }
 
-  private onRunChanged(points: MetricPoint[]): void {
+  private onRunChanged(change: RunChange): void {
+    // A deleted run has nothing left to chart.
+    if (change.removed) return this.dispose();
     this.panel.title = this.title();
-    if (this.ready) this.post({ type: 'append', run: this.run(), points });
+    if (!this.ready) return;
+    if (change.reset) this.postInit();
+    else this.post({ type: 'append', run: this.run(), points: change.points });
   }
 
   private post(message: HostMessage): void {

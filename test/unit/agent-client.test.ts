@@ -153,7 +153,7 @@ test('malformed frames are logged with the reason and ignored; the link keeps wo
 test('a malformed answer rejects its request at once instead of by timeout', async () => {
   const { server, client } = await setup({ requestTimeoutMs: 60_000 });
   server.handler = (req, ws) => {
-    if (req.method === 'list_runs') return { result: { runs: [{ run_id: 'r1' }] } };
+    if (req.method === 'list_runs') return { result: { runs: [{ run_id: 'r1' }], total: 1, head: 0 } };
     ws.send(JSON.stringify({ type: 'response', re: req.id, result: {}, surprise: true }));
     return 'silent';
   };

@@ -7,12 +7,18 @@ const RUN = '20261127-120000-demo-ab12';
 let seq = 0;
 const ev = (kind: AgentEvent['kind'], data: unknown, run_id = RUN, s = ++seq): AgentEvent =>
   ({ type: 'event', seq: s, time: 1_800_000_000 + s, run_id, kind, data }) as AgentEvent;
+// The chart of RUN is open, so the store keeps its points (history still loading: live ones are held and shown).
+const shownStore = (): RunStore => {
+  const store = new RunStore();
+  store.show(RUN);
+  return store;
+};
 const metrics = (step: number, loss: number | null, lr = 1e-3) =>
   ev('metrics', { step, max_steps: 40, epoch: step / 40, loss, learning_rate: lr, grad_norm: 1, tokens_per_sec: 900, eta_s: 40 - step });
 
 test('folds a run from creation through metrics, eval and completion', () => {
   seq = 0;
-  const store = new RunStore();
+  const store = shownStore();
   store.apply(ev('run_created', { name: 'demo', config: 'model: m' }));
   store.apply(ev('run_state', { state: 'running', max_steps: 40 }));
   store.apply(metrics(1, 2.5));
@@ -39,7 +45,7 @@ test('folds a run from creation through metrics, eval and completion', () => {
 
 test('points carry the segment of their event, so steps trained again after a resume are told apart', () => {
   seq = 0;
-  const store = new RunStore();
+  const store = shownStore();
   store.apply(metrics(12, 1.5));
   store.apply(ev('run_state', { state: 'starting', segment: 1, resumed_from: 'checkpoint-10' }));
   store.apply(ev('metrics', { step: 12, max_steps: 40, epoch: 0.3, loss: 1.4, learning_rate: 1e-3, grad_norm: 1, tokens_per_sec: 900, eta_s: 28, segment: 1 }));
@@ -50,7 +56,7 @@ test('points carry the segment of their event, so steps trained again after a re
 
 test('a null loss keeps the last known loss but is still a chart point', () => {
   seq = 0;
-  const store = new RunStore();
+  const store = shownStore();
   store.apply(metrics(1, 3));
   store.apply(metrics(2, null));
   assert.equal(store.get(RUN)!.loss, 3);
@@ -59,7 +65,7 @@ test('a null loss keeps the last known loss but is still a chart point', () => {
 
 test('events at or below the last seq are dropped, so a replay never doubles points', () => {
   seq = 0;
-  const store = new RunStore();
+  const store = shownStore();
   const first = metrics(1, 2);
   const second = metrics(2, 1.5);
   store.apply(first);
@@ -72,7 +78,7 @@ test('events at or below the last seq are dropped, so a replay never doubles poi
 
 test('a failed run keeps its error; a later restart clears it', () => {
   seq = 0;
-  const store = new RunStore();
+  const store = shownStore();
   store.apply(ev('run_state', { state: 'failed', error: 'train.jsonl line 7: not valid JSON' }));
   assert.equal(store.get(RUN)!.error, 'train.jsonl line 7: not valid JSON');
   store.apply(ev('run_state', { state: 'running' }));
@@ -80,12 +86,12 @@ test('a failed run keeps its error; a later restart clears it', () => {
 });
 
 test('seeding from list_runs creates summaries, newest first, and notifies listeners', () => {
-  const store = new RunStore();
+  const store = shownStore();
   const changes: RunChange[] = [];
   store.onChange((c) => changes.push(c));
   const summary = (run_id: string, created: number, state: RunSummary['state']): RunSummary =>
     ({ run_id, name: run_id.split('-')[2], state, created, step: 5, max_steps: 10, loss: 1.25, error: state === 'failed' ? 'boom' : null });
-  store.seed([summary('20261127-100000-old-0001', 100, 'completed'), summary('20261127-110000-new-0002', 200, 'failed')]);
+  store.seed([summary('20261127-100000-old-0001', 100, 'completed'), summary('20261127-110000-new-0002', 200, 'failed')], 0);
   assert.deepEqual(store.list().map((r) => r.name), ['new', 'old']);
   assert.equal(store.get('20261127-110000-new-0002')!.error, 'boom');
   assert.equal(changes.length, 2);
@@ -93,7 +99,7 @@ test('seeding from list_runs creates summaries, newest first, and notifies liste
 
 test('events for a run not seen yet create it, and later run_created names it', () => {
   seq = 0;
-  const store = new RunStore();
+  const store = shownStore();
   const seen: string[] = [];
   const sub = store.onChange((c) => seen.push(`${c.runId}:${c.points.length}`));
   store.apply(metrics(1, 2, 1e-4));
@@ -107,7 +113,7 @@ test('events for a run not seen yet create it, and later run_created names it', 
 
 test('returned records and series are copies the caller cannot corrupt', () => {
   seq = 0;
-  const store = new RunStore();
+  const store = shownStore();
   store.apply(metrics(1, 2));
   store.get(RUN)!.step = 99;
   store.points(RUN).push({ kind: 'eval', step: 5, segment: 0, evalLoss: 1 });
@@ -117,7 +123,7 @@ test('returned records and series are copies the caller cannot corrupt', () => {
 
 test('clear forgets runs and the seq, for a switch to another agent root', () => {
   seq = 0;
-  const store = new RunStore();
+  const store = shownStore();
   store.apply(metrics(1, 2));
   store.clear();
   assert.equal(store.list().length, 0);
@@ -132,7 +138,7 @@ const diskLow = (message: string, step = 20) =>
 
 test('a disk_low event marks the active run with its message; the latest one wins', () => {
   seq = 0;
-  const store = new RunStore();
+  const store = shownStore();
   store.apply(ev('run_state', { state: 'running', max_steps: 40 }));
   assert.equal(store.get(RUN)!.diskLow, null);
   store.apply(diskLow('disk almost full: 150 MB free on /'));
@@ -150,7 +156,7 @@ test('a disk_low event marks the active run with its message; the latest one win
 
 test('a blank disk_low message is replaced by one made from the numbers', () => {
   seq = 0;
-  const store = new RunStore();
+  const store = shownStore();
   store.apply(ev('disk_low', { step: 5, free_mb: 150, checkpoint_mb: 96, path: '/data', message: '  ' }));
   assert.match(store.get(RUN)!.diskLow!, /150 MB free on \/data/);
 });
@@ -158,7 +164,7 @@ test('a blank disk_low message is replaced by one made from the numbers', () => 
 test('disk low clears when the run reaches a final state or starts again', () => {
   for (const state of ['completed', 'failed', 'stopped', 'starting'] as const) {
     seq = 0;
-    const store = new RunStore();
+    const store = shownStore();
     store.apply(ev('run_state', { state: 'running' }));
     store.apply(diskLow('disk almost full'));
     store.apply(ev('run_state', state === 'starting' ? { state, segment: 1, resumed_from: 'checkpoint-20' } : { state }));
@@ -168,20 +174,20 @@ test('disk low clears when the run reaches a final state or starts again', () =>
 
 test('a list_runs seed carries damage, keeps a live disk warning of an active run, and drops it for a finished one', () => {
   seq = 0;
-  const store = new RunStore();
+  const store = shownStore();
   const summary = (state: RunSummary['state'], damaged?: string): RunSummary => ({
     run_id: RUN, name: 'demo', state, created: 1, step: 20, max_steps: 40, loss: 1, error: null, ...(damaged === undefined ? {} : { damaged }),
   });
-  store.seed([summary('running')]);
+  store.seed([summary('running')], 0);
   assert.equal(store.get(RUN)!.damaged, null, 'no damaged field: not damaged');
   store.apply(diskLow('disk almost full'));
-  store.seed([summary('running', 'events.jsonl line 7: not a complete event; skipped')]);
+  store.seed([summary('running', 'events.jsonl line 7: not a complete event; skipped')], 0);
   let run = store.get(RUN)!;
   assert.equal(run.damaged, 'events.jsonl line 7: not a complete event; skipped');
   assert.equal(run.diskLow, 'disk almost full', 'list_runs does not know about disk warnings; the seen one holds');
   store.apply(metrics(21, 1));
   assert.equal(store.get(RUN)!.damaged, 'events.jsonl line 7: not a complete event; skipped', 'events do not clear damage');
-  store.seed([summary('completed')]);
+  store.seed([summary('completed')], 0);
   run = store.get(RUN)!;
   assert.equal(run.damaged, null, 'a later listing without damage clears it');
   assert.equal(run.diskLow, null, 'a finished run is not short of disk any more');
@@ -189,7 +195,7 @@ test('a list_runs seed carries damage, keeps a live disk warning of an active ru
 
 test('a run first seen through events is neither damaged nor short of disk', () => {
   seq = 0;
-  const store = new RunStore();
+  const store = shownStore();
   store.apply(metrics(1, 2));
   assert.equal(store.get(RUN)!.damaged, null);
   assert.equal(store.get(RUN)!.diskLow, null);

@@ -20,6 +20,8 @@ export type SeriesKey = (typeof SERIES)[number];
 // After a resume, the values a later segment replaced stay visible as faint dotted lines, toggled with their series.
 const EARLIER_OF: Partial<Record<SeriesKey, number>> = { loss: 3, evalLoss: 4 };
 
+const MAX_EVAL_DOTS = 200;
+
 export class MetricsChart {
   private readonly chart: Chart<'line', Series>;
   private readonly loss = new SegmentedSeries();
@@ -97,6 +99,9 @@ export class MetricsChart {
     lr.data = this.learningRate.current.slice();
     lossBefore.data = this.loss.earlier.slice();
     evalBefore.data = this.evalLoss.earlier.slice();
+    // Dots mark a few evaluations; a long run's thousand of them would merge into a thick band.
+    evalLoss.pointRadius = evalLoss.data.length > MAX_EVAL_DOTS ? 0 : 3;
+    evalBefore.pointRadius = evalBefore.data.length > MAX_EVAL_DOTS ? 0 : 2;
     this.chart.update('none');
     this.canvas.dataset.points = String(this.pointCount);
   }

@@ -2,7 +2,9 @@
 import './toolkit';
 import { MetricsChart, type SeriesKey } from './chart';
 import { renderHeader } from './header';
-import { parseHostMessage, type WebviewMessage } from './protocol';
+import { renderHistoryNote } from './historyNote';
+import { isActive } from '../../src/core/runs/types';
+import { parseHostMessage, type HistoryStatus, type RunRecord, type WebviewMessage } from './protocol';
 import { bindSeriesToggles, isSeriesKey } from './seriesToggles';
 import { StopButton } from './stopButton';
 import { onThemeChange } from './theme';
@@ -22,6 +24,7 @@ const empty = document.getElementById('chart-empty');
 const chart = new MetricsChart(canvas);
 const stopButton = new StopButton(document.getElementById('stop-run') as Button, (runId) => vscode.postMessage({ type: 'stop', runId }));
 let initialised = false;
+let historyState: HistoryStatus['state'] = 'loading';
 
 // A CSP violation would silently break the panel; count them where the end-to-end test can read them.
 let cspViolations = 0;
@@ -55,11 +58,25 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
   // An append before init would be drawn on top of an unknown history; init always follows ready.
   if (message.type === 'append' && !initialised) return;
   initialised = true;
+  if (message.type === 'init') {
+    renderHistoryNote(message.history);
+    historyState = message.history.state;
+  }
   renderHeader(message.run);
   stopButton.showRun(message.run);
   chart.update(message.points, message.type === 'init');
-  if (empty) empty.hidden = chart.pointCount > 0;
+  if (empty) {
+    empty.hidden = chart.pointCount > 0;
+    empty.textContent = emptyText(message.run);
+  }
 });
+
+/** What an empty chart is waiting for, if anything. */
+function emptyText(run: RunRecord): string {
+  if (historyState === 'loading') return 'Loading history…';
+  if (isActive(run)) return 'Waiting for the first training step…';
+  return historyState === 'loaded' ? 'This run logged no training steps.' : 'No points to show: the history could not be loaded.';
+}
 
 onThemeChange(() => chart.applyColors());
 vscode.postMessage({ type: 'ready' });

@@ -1,13 +1,14 @@
 // Messages between the metrics panel host (extension) and its webview, and their validators.
-// Flow: webview -> `ready`; host -> `init` (everything so far); host -> `append` (new points, fresh header).
+// Flow: webview -> `ready`; host -> `init` (everything so far, and where the run's history stands);
+// host -> `append` (new points, fresh header); host -> `init` again when the history arrives.
 // Stop button: webview -> `stop`; host -> `stopDone` once the agent has answered (ok) or refused/failed (not ok).
 // Both sides treat the other as untrusted input: anything that does not validate is dropped.
-import type { MetricPoint, RunRecord, RunState } from '../../src/core/runs/types';
+import type { HistoryStatus, MetricPoint, RunRecord, RunState } from '../../src/core/runs/types';
 
-export type { MetricPoint, RunRecord } from '../../src/core/runs/types';
+export type { HistoryStatus, MetricPoint, RunRecord } from '../../src/core/runs/types';
 
 export type HostMessage =
-  | { type: 'init'; run: RunRecord; points: MetricPoint[] }
+  | { type: 'init'; run: RunRecord; points: MetricPoint[]; history: HistoryStatus }
   | { type: 'append'; run: RunRecord; points: MetricPoint[] }
   | { type: 'stopDone'; ok: boolean };
 
@@ -43,12 +44,21 @@ export function isMetricPoint(v: unknown): v is MetricPoint {
   return false;
 }
 
+export function isHistoryStatus(v: unknown): v is HistoryStatus {
+  if (!isObj(v)) return false;
+  if (v.state === 'loading') return hasKeys(v, 'state');
+  if (v.state === 'loaded') return hasKeys(v, 'state', 'received', 'logged') && isStep(v.received) && isStep(v.logged);
+  if (v.state === 'unavailable' || v.state === 'failed') return hasKeys(v, 'state', 'reason') && typeof v.reason === 'string';
+  return false;
+}
+
 export function parseHostMessage(v: unknown): HostMessage | undefined {
   if (!isObj(v)) return undefined;
   if (v.type === 'stopDone') return hasKeys(v, 'type', 'ok') && typeof v.ok === 'boolean' ? { type: 'stopDone', ok: v.ok } : undefined;
   if (v.type !== 'init' && v.type !== 'append') return undefined;
   if (!isRunRecord(v.run) || !Array.isArray(v.points) || !v.points.every(isMetricPoint)) return undefined;
-  return { type: v.type, run: v.run, points: v.points };
+  if (v.type === 'append') return { type: 'append', run: v.run, points: v.points };
+  return isHistoryStatus(v.history) ? { type: 'init', run: v.run, points: v.points, history: v.history } : undefined;
 }
 
 export function parseWebviewMessage(v: unknown): WebviewMessage | undefined {

@@ -1,52 +1,86 @@
 // One metric's points, ordered by step, aware of resume segments.
-// A step that arrives again from the same segment is a replay (after a reconnect) and replaces the
-// old value. A step that arrives again from a later segment was trained again after a resume: it
-// becomes the current value, and the value it supersedes moves to `earlier`, so the chart can show
-// the run before and after the resume instead of silently dropping one of them.
+// A step that arrives again from the same segment is a replay (after a reconnect) and replaces the old
+// value. A resumed segment trains again from the step it resumed at: from its first step on, it is the
+// current curve, and the points of earlier segments there move to `earlier`, so the chart can show the
+// run before and after the resume instead of silently dropping one of them.
+// "From its first step on" rather than "the same step": a downsampled history keeps different steps of
+// each segment, and matching step by step would leave old points woven into the new curve.
 
 export type Point = { x: number; y: number };
 
 export class SegmentedSeries {
-  readonly current: Point[] = [];
-  readonly earlier: Point[] = [];
-  private readonly segments: number[] = []; // parallel to `current`
+  /** Per segment, its points sorted by step, one per step. */
+  private readonly bySegment = new Map<number, Point[]>();
+  private cache: { current: Point[]; earlier: Point[] } | undefined;
 
   add(step: number, value: number, segment: number): void {
-    const last = this.current.length - 1;
-    if (last < 0 || this.current[last].x < step) {
-      this.current.push({ x: step, y: value });
-      this.segments.push(segment);
+    let points = this.bySegment.get(segment);
+    if (!points) this.bySegment.set(segment, (points = []));
+    this.cache = undefined;
+    const point = { x: step, y: value };
+    // Live points arrive in step order: the common case appends.
+    if (!points.length || points[points.length - 1].x < step) {
+      points.push(point);
       return;
     }
-    const i = this.current.findIndex((p) => p.x >= step);
-    if (this.current[i].x !== step) {
-      this.current.splice(i, 0, { x: step, y: value });
-      this.segments.splice(i, 0, segment);
-      return;
-    }
-    if (segment < this.segments[i]) {
-      insertByStep(this.earlier, { x: step, y: value }); // an older segment arriving late is history, not the present
-      return;
-    }
-    if (segment > this.segments[i]) insertByStep(this.earlier, this.current[i]);
-    this.current[i] = { x: step, y: value };
-    this.segments[i] = segment;
+    const i = firstAtOrAfter(points, step);
+    if (points[i]?.x === step) points[i] = point;
+    else points.splice(i, 0, point);
+  }
+
+  /** The curve as trained last: each segment up to the first step of any later one. */
+  get current(): Point[] {
+    return this.split().current;
+  }
+
+  /** What later segments trained again, one point per step (the most recent superseded value). */
+  get earlier(): Point[] {
+    return this.split().earlier;
   }
 
   clear(): void {
-    this.current.length = 0;
-    this.earlier.length = 0;
-    this.segments.length = 0;
+    this.bySegment.clear();
+    this.cache = undefined;
   }
 
   get size(): number {
-    return this.current.length + this.earlier.length;
+    let n = 0;
+    for (const points of this.bySegment.values()) n += points.length;
+    return n;
+  }
+
+  private split(): { current: Point[]; earlier: Point[] } {
+    if (this.cache) return this.cache;
+    const segments = [...this.bySegment.keys()].sort((a, b) => a - b);
+    // cutoff[i]: the lowest first step of the segments after segment i; its points from there on are superseded.
+    const cutoffs: number[] = new Array(segments.length);
+    let cutoff = Infinity;
+    for (let i = segments.length - 1; i >= 0; i--) {
+      cutoffs[i] = cutoff;
+      const first = this.bySegment.get(segments[i])![0];
+      if (first) cutoff = Math.min(cutoff, first.x);
+    }
+    const current: Point[] = [];
+    const earlier = new Map<number, Point>();
+    segments.forEach((segment, i) => {
+      for (const p of this.bySegment.get(segment)!) {
+        if (p.x < cutoffs[i]) current.push(p);
+        else earlier.set(p.x, p);
+      }
+    });
+    // Segment by segment, each up to the next one's start: already in step order.
+    this.cache = { current, earlier: [...earlier.values()].sort((a, b) => a.x - b.x) };
+    return this.cache;
   }
 }
 
-function insertByStep(series: Point[], point: Point): void {
-  const i = series.findIndex((p) => p.x >= point.x);
-  if (i < 0) series.push(point);
-  else if (series[i].x === point.x) series[i] = point;
-  else series.splice(i, 0, point);
+function firstAtOrAfter(points: Point[], step: number): number {
+  let lo = 0;
+  let hi = points.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (points[mid].x < step) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

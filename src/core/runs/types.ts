@@ -44,3 +44,15 @@ export type MetricPoint = TrainPoint | EvalPoint;
 
 export const ACTIVE_STATES: ReadonlySet<RunState> = new Set(['starting', 'running']);
 export const isActive = (r: Pick<RunRecord, 'state'>): boolean => ACTIVE_STATES.has(r.state);
+
+/**
+ * Where a shown run's chart history stands. `loaded`: `received` points arrived for the charted series,
+ * out of `logged` points the run logged (more logged than received: the agent downsampled them).
+ * `unavailable`: the agent cannot send history (too old, or it has none for this run); `failed`: it
+ * answered with an error. In both of those the chart holds the points that arrived since it opened.
+ */
+export type HistoryStatus =
+  | { state: 'loading' }
+  | { state: 'loaded'; received: number; logged: number }
+  | { state: 'unavailable'; reason: string }
+  | { state: 'failed'; reason: string };

@@ -1,9 +1,11 @@
-// Stop Run, Show Metrics and Refresh Runs: each acts on a run from the tree, or one picked by name.
+// Stop Run, Delete Run, Show Metrics and Refresh Runs: each acts on a run from the tree, or one picked by name.
 import * as vscode from 'vscode';
+import { AgentError } from '../../core/agent/errors';
 import type { RunStore } from '../../core/runs/runStore';
 import { isActive, type RunRecord } from '../../core/runs/types';
 import { message, type AgentConnection } from '../agentConnection';
 import type { MetricsPanels } from '../metricsPanels';
+import { UNTRUSTED_MESSAGE } from '../trust';
 
 /** The tree passes its RunRecord; older snapshots or no argument are resolved against the store. */
 export async function resolveRun(store: RunStore, arg: unknown, filter: (r: RunRecord) => boolean, placeHolder: string): Promise<RunRecord | undefined> {
@@ -57,3 +59,39 @@ export function refreshRunsCommand(connection: AgentConnection) {
     }
   };
 }
+
+/** Deletes a finished run on its agent, after a modal confirmation that names it. */
+export function deleteRunCommand(store: RunStore, connection: AgentConnection, log: vscode.LogOutputChannel) {
+  return async (arg?: unknown): Promise<void> => {
+    // Deleting reaches the agent like starting a run does; an untrusted workspace does neither.
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showErrorMessage(UNTRUSTED_MESSAGE);
+      return;
+    }
+    const run = await resolveRun(store, arg, (r) => !isActive(r), 'Run to delete');
+    if (!run) return;
+    if (isActive(run)) {
+      void vscode.window.showInformationMessage(`Tunelab: ${run.name} is still ${run.state}; stop it before deleting it.`);
+      return;
+    }
+    const where = connection.host ? ` on ${connection.host}` : '';
+    const choice = await vscode.window.showWarningMessage(
+      `Delete run "${run.name}"?`,
+      { modal: true, detail: `Its events, logs and checkpoints (${run.runId})${where} are removed. This cannot be undone.` },
+      DELETE,
+    );
+    if (choice !== DELETE) return;
+    try {
+      const client = await connection.connected();
+      await client.request('delete_run', { run_id: run.runId });
+      store.remove(run.runId);
+      log.info(`deleted run ${run.runId}${where}`);
+    } catch (e) {
+      log.error(`delete_run ${run.runId}: ${message(e)}`);
+      const why = e instanceof AgentError && e.code === 'unknown_method' ? 'this agent is older than the extension and cannot delete runs' : message(e);
+      void vscode.window.showErrorMessage(`Tunelab could not delete ${run.name}: ${why}`);
+    }
+  };
+}
+
+const DELETE = 'Delete';
