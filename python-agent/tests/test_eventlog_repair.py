@@ -163,7 +163,7 @@ def test_a_process_killed_inside_an_append_leaves_a_torn_line_that_the_next_appe
     root = str(tmp_path)
     make_runs(root, "r")
     log_event(root, "r", "first")
-    script = ("import sys; from tunelab_agent import eventlog; "
+    script = ("import sys; from tunelab_agent.rundir import eventlog; "
               "eventlog.append(sys.argv[1], 'r', 'log', {'level': 'info', 'message': 'half'})")
     result = subprocess.run([sys.executable, "-c", script, root], env={**os.environ, "TUNELAB_FAULT": "kill_mid_append"})
     assert result.returncode == -signal.SIGKILL
