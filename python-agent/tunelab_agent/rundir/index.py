@@ -25,6 +25,8 @@ from .eventfiles import DAMAGED, damage_sentence, events_path, parse
 DB_FILE = "index.sqlite"
 VERSION = 1  # PRAGMA user_version; a database of another version is rebuilt
 CHUNK = 4 * 2**20  # bytes of log indexed per transaction while catching up (and per lock hold)
+BUSY_MS = 2000  # how long a query waits for a database another process is writing
+APPEND_BUSY_MS = 100  # the same for a writer's update, which gives up sooner (see record_append)
 
 log = logging.getLogger("tunelab_agent")
 
@@ -104,7 +106,7 @@ def connect(root: str, create: bool = True) -> sqlite3.Connection | None:
             held.conn.close()
     if inode is None and not create:
         return None
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=2.0)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_MS / 1000)
     try:
         _prepare(conn)
     except sqlite3.OperationalError:
@@ -179,15 +181,15 @@ def reset(root: str) -> None:
 
 # --- failures -----------------------------------------------------------------------------------
 
-_told: set[str] = set()
+_told: set[tuple[str, str]] = set()
 
 
 def trouble(root: str, exc: BaseException, doing: str) -> None:
     """Say once per process and kind of failure that the index is behind; never raises."""
     reason = f"{type(exc).__name__}: {exc}"
-    if reason in _told:
+    if (root, reason) in _told:
         return
-    _told.add(reason)
+    _told.add((root, reason))
     try:
         log.warning("the history index %s could not be updated while %s (%s); the event logs are intact and "
                     "the index catches up from them later", db_path(root), doing, reason)
@@ -209,24 +211,34 @@ def record_append(root: str, run_id: str, start: int, events: list[dict], length
         conn = connect(root, create=False)
         if conn is None:
             return
-        with transaction(conn):
-            run = load_run(conn, run_id)
-            if run is None and start == 0:
-                run = new_run(conn, run_id)
-            if run is None or run["size"] != start:
-                return
-            rows, offset = [], start
-            for event, length in zip(events, lengths):
-                rows.append((event["seq"], run["id"], offset, length - 1, event["kind"], _step_of(event)))
-                run_summary.fold(run, event["kind"], event["data"])
-                offset += length
-            run["size"], run["lines"] = offset, run["lines"] + len(events)
-            conn.executemany("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?, ?)", rows)
-            save_run(conn, run)
-            conn.execute("UPDATE meta SET value = ? WHERE key = 'head' AND value = ?",
-                         (events[-1]["seq"], events[0]["seq"] - 1))
+        # Nothing else writes while the event lock is held, so the database is only ever busy when
+        # something outside the agent holds it: waiting long would stall training for the index's sake.
+        conn.execute(f"PRAGMA busy_timeout = {APPEND_BUSY_MS}")
+        try:
+            _record(conn, run_id, start, events, lengths)
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
     except Exception as exc:  # the append is done and durable; the index must not be able to undo it
         trouble(root, exc, f"appending to run {run_id}")
+
+
+def _record(conn: sqlite3.Connection, run_id: str, start: int, events: list[dict], lengths: list[int]) -> None:
+    with transaction(conn):
+        run = load_run(conn, run_id)
+        if run is None and start == 0:
+            run = new_run(conn, run_id)
+        if run is None or run["size"] != start:
+            return
+        rows, offset = [], start
+        for event, length in zip(events, lengths):
+            rows.append((event["seq"], run["id"], offset, length - 1, event["kind"], _step_of(event)))
+            run_summary.fold(run, event["kind"], event["data"])
+            offset += length
+        run["size"], run["lines"] = offset, run["lines"] + len(events)
+        conn.executemany("INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?, ?)", rows)
+        save_run(conn, run)
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'head' AND value = ?",
+                     (events[-1]["seq"], events[0]["seq"] - 1))
 
 
 def catch_up_run(conn: sqlite3.Connection, root: str, run_id: str, limit: int = CHUNK) -> bool:

@@ -86,13 +86,15 @@ def read_lines(root: str, rows: list[tuple]) -> list[bytes]:
             spots.sort()
             for group in _close_together(spots):
                 start = group[0][0]
-                end = group[-1][0] + group[-1][1]
+                end = group[-1][0] + group[-1][1] + 1  # with the last line's newline
                 data = os.pread(fd, end - start, start)
                 for offset, length, seq in group:
-                    line = data[offset - start: offset - start + length]
-                    if _seq_of(line) != seq:
+                    line = data[offset - start: offset - start + length + 1]
+                    # The line must still start with its seq and end where the index says: a log changed
+                    # behind the index's back shows here, and is indexed again rather than sent torn.
+                    if not line.endswith(b"}\n") or _seq_of(line[:-1]) != seq:
                         raise Stale(run_id, f"run {run_id}: byte {offset} of its log does not hold event {seq}")
-                    found[seq] = line
+                    found[seq] = line[:-1]
         finally:
             os.close(fd)
     return [found[seq] for seq, *_ in rows if seq in found]
