@@ -40,7 +40,7 @@ def indexed(root: str) -> tuple[list[tuple], list[dict], int]:
 
 def fresh_process_view(root: str) -> tuple:
     """What a newly started process would build: the cached connection is dropped first."""
-    index._local.__dict__.get("held", {}).pop(root, None)
+    index.close(root)
     assert history.sync(root)
     return indexed(root)
 
@@ -86,7 +86,7 @@ def test_a_deleted_index_is_rebuilt_from_the_logs(tmp_path):
 def test_a_garbage_index_is_rebuilt_and_appends_meanwhile_still_succeed(tmp_path, caplog):
     root = root_with_history(tmp_path)
     before = indexed(root)
-    index._local.__dict__.get("held", {}).pop(root, None)
+    index.close(root)
     for suffix in ("-wal", "-shm"):
         if os.path.exists(index.db_path(root) + suffix):
             os.remove(index.db_path(root) + suffix)

@@ -26,7 +26,9 @@ DB_FILE = "index.sqlite"
 VERSION = 1  # PRAGMA user_version; a database of another version is rebuilt
 CHUNK = 4 * 2**20  # bytes of log indexed per transaction while catching up (and per lock hold)
 BUSY_MS = 2000  # how long a query waits for a database another process is writing
-APPEND_BUSY_MS = 100  # the same for a writer's update, which gives up sooner (see record_append)
+# The same for a writer appending events. Nothing else writes the index while the event lock is held, so
+# it is only ever busy when something outside the agent holds it: waiting long would stall training.
+APPEND_BUSY_MS = 100
 
 log = logging.getLogger("tunelab_agent")
 
@@ -85,15 +87,17 @@ class _Held:
         self.conn, self.inode, self.pid = conn, inode, pid
 
 
-def connect(root: str, create: bool = True) -> sqlite3.Connection | None:
+def connect(root: str, create: bool = True, for_append: bool = False) -> sqlite3.Connection | None:
     """This thread's connection to the root's index; None when there is none and `create` is False.
 
     The file's inode is checked each time: a server that rebuilt a corrupt index replaced the file, and a
-    connection to the old one would write where nobody reads.
+    connection to the old one would write where nobody reads. Writers appending events get a connection
+    of their own that gives up sooner on a busy database (see record_append).
     """
     path = db_path(root)
     held_all = _local.__dict__.setdefault("held", {})
-    held = held_all.get(root)
+    key = (root, for_append)
+    held = held_all.get(key)
     try:
         inode = os.stat(path).st_ino
     except FileNotFoundError:
@@ -101,12 +105,13 @@ def connect(root: str, create: bool = True) -> sqlite3.Connection | None:
     if held and held.pid == os.getpid() and held.inode == inode:
         return held.conn
     if held:
-        held_all.pop(root)
+        held_all.pop(key)
         if held.pid == os.getpid():
             held.conn.close()
     if inode is None and not create:
         return None
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_MS / 1000)
+    busy_ms = APPEND_BUSY_MS if for_append else BUSY_MS
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=busy_ms / 1000)
     try:
         _prepare(conn)
     except sqlite3.OperationalError:
@@ -115,7 +120,7 @@ def connect(root: str, create: bool = True) -> sqlite3.Connection | None:
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise Corrupt(f"{path}: {exc}") from None
-    held_all[root] = _Held(conn, os.stat(path).st_ino, os.getpid())
+    held_all[key] = _Held(conn, os.stat(path).st_ino, os.getpid())
     return conn
 
 
@@ -167,11 +172,17 @@ class transaction:
             pass
 
 
+def close(root: str) -> None:
+    """Close this thread's connections to the root's index (the next connect opens the file afresh)."""
+    for for_append in (False, True):
+        held = _local.__dict__.setdefault("held", {}).pop((root, for_append), None)
+        if held and held.pid == os.getpid():
+            held.conn.close()
+
+
 def reset(root: str) -> None:
     """Delete the index (call under the exclusive event lock); the next connect starts an empty one."""
-    held = _local.__dict__.setdefault("held", {}).pop(root, None)
-    if held and held.pid == os.getpid():
-        held.conn.close()
+    close(root)
     for suffix in ("", "-wal", "-shm"):
         try:
             os.remove(db_path(root) + suffix)
@@ -208,16 +219,9 @@ def record_append(root: str, run_id: str, start: int, events: list[dict], length
     database) is left for the server to catch up from the log, so a training process never reads history.
     """
     try:
-        conn = connect(root, create=False)
-        if conn is None:
-            return
-        # Nothing else writes while the event lock is held, so the database is only ever busy when
-        # something outside the agent holds it: waiting long would stall training for the index's sake.
-        conn.execute(f"PRAGMA busy_timeout = {APPEND_BUSY_MS}")
-        try:
+        conn = connect(root, create=False, for_append=True)
+        if conn is not None:
             _record(conn, run_id, start, events, lengths)
-        finally:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
     except Exception as exc:  # the append is done and durable; the index must not be able to undo it
         trouble(root, exc, f"appending to run {run_id}")
 

@@ -195,19 +195,26 @@ class Agent:
 
     async def follow(self, ws, feed: Feed) -> None:
         """Send the feed's events in batches (the replay first), then poll for new ones."""
+        upcoming = None
         try:
+            lines = await asyncio.to_thread(feed.next_batch)
             while True:
-                lines = await asyncio.to_thread(feed.next_batch)
-                for line in lines:
-                    await ws.send(line)  # the log line is the protocol message, as stored
                 if lines:
+                    # The next batch is read while this one is sent.
+                    upcoming = asyncio.ensure_future(asyncio.to_thread(feed.next_batch))
+                    await send_lines(ws, lines)
+                    lines = await upcoming
                     continue
                 # events.seq is replaced atomically, so peeking at it unlocked is safe; only a changed head is
                 # worth asking the index what is new.
                 while eventlog.read_head(self.root) == feed.head:
                     await asyncio.sleep(POLL_S)
+                lines = await asyncio.to_thread(feed.next_batch)
         except ConnectionClosed:
             pass
+        finally:
+            if upcoming is not None:
+                upcoming.cancel()
 
     # --- methods ----------------------------------------------------------------------------
 
@@ -588,6 +595,17 @@ async def serve_forever(root: str, data_dirs: list[str], port: int) -> None:
     except (OSError, ValueError):
         pass
     log.info("stopped")
+
+
+async def send_lines(ws, lines: list[bytes]) -> None:
+    """Send stored event lines, each as one text frame, as they are: a log line is the protocol message.
+
+    One write to the socket and one flow-control wait per batch, not per frame (websockets' own pattern,
+    see its Connection.send_context): a replay of 10,000 events is mostly this loop.
+    """
+    async with ws.send_context():
+        for line in lines:
+            ws.protocol.send_text(line)
 
 
 class ReapTrouble:
