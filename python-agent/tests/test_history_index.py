@@ -139,6 +139,10 @@ def test_lines_appended_behind_the_index_s_back_and_a_shortened_log_are_caught_u
     assert history.sync(root)
     rows, summaries, _ = indexed(root)
     assert summaries[1]["state"] == "completed" and head + 1 not in [r[0] for r in rows]
+    open(eventlog.events_path(root, "a"), "w").close()  # emptied
+    assert history.sync(root)
+    rows, summaries, _ = indexed(root)
+    assert summaries[1]["state"] == "starting" and summaries[1]["step"] == 0 and {r[1] for r in rows} == {"b"}
 
 
 def test_a_run_folder_deleted_by_hand_leaves_the_index(tmp_path):

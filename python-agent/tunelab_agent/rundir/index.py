@@ -262,6 +262,7 @@ def catch_up_run(conn: sqlite3.Connection, root: str, run_id: str, limit: int = 
                 log.warning("run %s: %s changed below what the history index holds; indexing it again",
                             run_id, path)
                 forget_events(conn, run)
+                save_run(conn, run)
             if run["size"] >= size:
                 return True
             data = os.pread(fd, min(limit, size - run["size"]), run["size"])
