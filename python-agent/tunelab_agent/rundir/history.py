@@ -3,7 +3,9 @@
 The logs are the truth. The index (index.py) is caught up from them whenever it is behind: a run whose
 log is longer than what was indexed gets only its new tail read, a run whose log got shorter (or a
 database that is garbage) is indexed again, and a run folder deleted by hand is dropped. One `stat` per
-run tells which runs need it, so checking costs little even with months of history.
+run tells which runs need it. Listing runs does less: while the index's head matches events.seq, every
+append went through the index, so only run folders that appeared or vanished (one listdir) and runs not
+yet listed are looked at; the full check runs at start and every so often (the server's reaper).
 
 Catching up takes the exclusive event lock for at most one chunk of one run at a time, so a training
 process waiting to append is held up for milliseconds, not for the whole rebuild.
@@ -36,11 +38,14 @@ def _mutex(root: str) -> threading.Lock:
         return _mutexes.setdefault(root, threading.Lock())
 
 
-def sync(root: str) -> bool:
-    """Catch the index up with the logs; True when it then holds every event up to events.seq."""
+def sync(root: str, full: bool = True) -> bool:
+    """Catch the index up with the logs; True when it then holds every event up to events.seq.
+
+    `full` compares every run's log with the index; otherwise, while the index's head is current, only run
+    folders that are new, gone or not yet listed are checked (see the module's docstring)."""
     with _mutex(root):
         try:
-            return _sync(root)
+            return _sync(root, full)
         except Exception as exc:
             if not _corrupt(exc):
                 index.trouble(root, exc, "catching up with the event logs")
@@ -63,15 +68,17 @@ def _corrupt(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
 
 
-def _sync(root: str) -> bool:
+def _sync(root: str, full: bool = True) -> bool:
     conn = index.connect(root)
     for _ in range(3):
-        disk = _scan(root)
         known = index.known_runs(conn)
+        current = index.head(conn) == eventlog.read_head(root)
+        # Listed runs' rows are trusted only while every append since went through the index.
+        disk = _scan(root, trusted={} if full or not current else {r: v for r, v in known.items() if v[1]})
         gone = sorted(known.keys() - disk.keys())
         behind = sorted(r for r, (size, _) in disk.items() if r not in known or known[r][0] != size)
         restamp = sorted(r for r, (_, stamp) in disk.items() if r not in known or known[r][1] != stamp)
-        if not (gone or behind or restamp) and index.head(conn) == eventlog.read_head(root):
+        if not (gone or behind or restamp) and current:
             return True
         if gone or restamp:
             with eventlog.locked(root, exclusive=True), index.transaction(conn):
@@ -100,11 +107,15 @@ def _sync(root: str) -> bool:
     return False
 
 
-def _scan(root: str) -> dict[str, tuple[int, str | None]]:
-    """run id -> (size of its events.jsonl, stamp of its run.json or None) for every run folder."""
+def _scan(root: str, trusted: dict | None = None) -> dict[str, tuple[int, str | None]]:
+    """run id -> (size of its events.jsonl, stamp of its run.json or None) for every run folder; for the
+    runs in `trusted`, what it says, without a look at their files."""
     out = {}
     base = runs_dir(root)
     for run_id in list_runs(root):
+        if trusted and run_id in trusted:
+            out[run_id] = trusted[run_id]
+            continue
         try:
             size = os.stat(events_path(root, run_id)).st_size
         except FileNotFoundError:
@@ -160,11 +171,11 @@ def reindex_run(root: str, run_id: str) -> None:
 def at_head(root: str, work, check_logs: bool = False):
     """work(conn, head) under the shared event lock, with the index holding every event up to head.
 
-    `check_logs` first compares the index with every log (catching runs changed or deleted by hand);
-    otherwise only the head is compared. Raises Unavailable when the index cannot be made current.
+    `check_logs` first looks for run folders added or deleted by hand (sync with full=False); otherwise
+    only the head is compared. Raises Unavailable when the index cannot be made current.
     """
     if check_logs:
-        sync(root)
+        sync(root, full=False)
     for _ in range(3):
         with eventlog.locked(root, exclusive=False):
             head = eventlog.read_head(root)

@@ -41,6 +41,9 @@ NEEDS_HISTORY = {"list_runs", "run_history", "delete_run"}
 # put p95 near 100 ms). Each idle check only reads events.seq, about 1-2% of a core per subscriber at 0.02 s.
 POLL_S = 0.02
 REAP_S = 2.0
+# How often every run's log is compared with the history index, for logs changed by hand (appends keep the
+# index current themselves; listing runs only checks for run folders added or removed).
+HISTORY_CHECK_S = 30.0
 REAP_BACKOFF_MAX_S = 60.0  # a run whose end cannot be recorded (full disk) is retried at most this far apart
 HELLO_TIMEOUT_S = 10
 RUN_CHECKPOINT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)/(checkpoint-\d+)$")
@@ -73,6 +76,7 @@ class Agent:
         self.ready = asyncio.Event()
         self.generator = GenerationService()
         self.finished: set[str] = set()  # runs in a final state never change again; skip them when reaping
+        self.history_checked = time.monotonic()
         self.reap_trouble: dict[str, ReapTrouble] = {}  # runs whose end could not be recorded yet
 
     # --- connection -------------------------------------------------------------------------
@@ -502,6 +506,9 @@ class Agent:
         runs.collect_exited_children()
         diskspace.ensure_reserve(self.root)  # put the reserve back once a full disk has room again
         now = time.monotonic()
+        if now - self.history_checked > HISTORY_CHECK_S:
+            self.history_checked = now
+            history.sync(self.root)
         try:
             indexed = history.states(self.root)  # one query, not a read of every run's log
         except history.Unavailable:
