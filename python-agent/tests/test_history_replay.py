@@ -118,3 +118,19 @@ def test_a_log_rewritten_behind_the_index_s_back_is_read_right_and_indexed_again
         f.writelines(json.dumps(e) + "\n" for e in events)
     for since in (1, 0):  # seq 2 alone first: its line now ends before where the index says
         assert feed_after(root, since)[1] == events[since:]
+
+
+def test_a_batch_of_a_run_deleted_under_the_feed_does_not_stall_it(tmp_path, monkeypatch):
+    root = str(tmp_path)
+    for run_id in ("a", "b"):
+        os.makedirs(os.path.join(root, "runs", run_id))
+    assert history.sync(root)
+    for i in range(4):
+        eventlog.append(root, "a", "log", {"level": "info", "message": f"a{i}"})
+    eventlog.append(root, "b", "log", {"level": "info", "message": "b0"})
+    monkeypatch.setattr(replay, "BATCH", 2)
+    feed = replay.Feed(root, 0)
+    assert feed.start() == 5
+    os.rename(os.path.join(root, "runs", "a"), os.path.join(root, "gone"))  # its index rows are still there
+    assert [json.loads(line)["data"]["message"] for line in feed.next_batch()] == ["b0"]
+    assert feed.next_batch() == [] and feed.head == 5

@@ -27,7 +27,7 @@ class Feed:
     def __init__(self, root: str, since: int):
         self.root = root
         self.last = since  # the last seq handed out
-        self.head = since  # the head when the last batch found nothing more
+        self.head = since  # the head it has caught up with (nothing stored after `last` up to it)
 
     def start(self) -> int:
         """The head to answer the subscription with; the index is brought up to it if it can be."""
@@ -40,26 +40,34 @@ class Feed:
     def next_batch(self) -> list[bytes]:
         """The next lines (each one event's JSON, UTF-8) after the last handed out, up to BATCH; [] when
         there are no more right now. Blocking (file reads): call from a worker thread."""
-        try:
-            head, rows = history.at_head(self.root, lambda conn, head: (
-                head, index.events_after(conn, self.last, head, BATCH)))
-            lines = read_lines(self.root, rows)
-        except Stale as exc:
-            history.reindex_run(self.root, exc.run_id)
-            head, lines = self._scan()
-        except history.Unavailable:
-            head, lines = self._scan()
-        if not lines:
-            self.head = head
-            return []
-        self.last = _seq_of(lines[-1])
-        return lines
+        while True:
+            try:
+                head, rows = history.at_head(self.root, lambda conn, head: (
+                    head, index.events_after(conn, self.last, head, BATCH)))
+                lines = read_lines(self.root, rows)
+            except Stale as exc:
+                history.reindex_run(self.root, exc.run_id)
+                return self._scan()
+            except history.Unavailable:
+                return self._scan()
+            if rows:
+                self.last = rows[-1][0]
+            if len(rows) < BATCH:
+                self.head = head  # caught up with the head these rows were read at
+                return lines
+            if lines:
+                return lines
+            # A whole batch of a run deleted meanwhile: nothing to send, but more may follow.
 
-    def _scan(self) -> tuple[int, list[bytes]]:
+    def _scan(self) -> list[bytes]:
         # All at once, as the server before the index did: scanning again for each batch would cost more.
         with eventlog.locked(self.root, exclusive=False):
             head = eventlog.read_head(self.root)
-            return head, scan_after(self.root, self.last)
+            lines = scan_after(self.root, self.last)
+        if lines:
+            self.last = _seq_of(lines[-1])
+        self.head = head
+        return lines
 
 
 class Stale(Exception):
