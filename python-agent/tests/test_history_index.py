@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tunelab_agent.rundir import eventlog, history, index
 
 METRICS = {"max_steps": 100, "loss": 2.0, "learning_rate": 1e-4, "grad_norm": 1.0, "tokens_per_sec": 900.0, "segment": 0}
@@ -182,3 +184,18 @@ def test_a_locked_index_never_fails_or_delays_an_append(tmp_path, caplog):
     assert eventlog.read_run_events(root, "b")[-1]["seq"] == event["seq"]
     assert history.sync(root)
     assert indexed(root)[0][-1][0] == event["seq"]
+
+
+def test_a_listing_the_index_cannot_record_is_refused_rather_than_incomplete(tmp_path, monkeypatch):
+    root = root_with_history(tmp_path)
+    make_run(root, "new", created=3000)
+    eventlog.append(root, "new", "run_state", {"state": "running"})  # indexed, but not yet listed
+
+    def disk_full(*args):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(index, "set_meta", disk_full)
+    with pytest.raises(history.Unavailable):  # the server then lists from the logs themselves
+        history.summaries(root)
+    monkeypatch.undo()
+    assert [s["run_id"] for s in history.summaries(root)[0]] == ["new", "b", "a"]

@@ -174,8 +174,9 @@ def at_head(root: str, work, check_logs: bool = False):
     `check_logs` first looks for run folders added or deleted by hand (sync with full=False); otherwise
     only the head is compared. Raises Unavailable when the index cannot be made current.
     """
-    if check_logs:
-        sync(root, full=False)
+    if check_logs and not sync(root, full=False):
+        # E.g. a new run that could not be recorded as listed (a full disk): the index would leave it out.
+        raise Unavailable("the history index could not be caught up with the run folders")
     for _ in range(3):
         with eventlog.locked(root, exclusive=False):
             head = eventlog.read_head(root)
