@@ -85,7 +85,7 @@ def test_a_list_taken_while_a_run_logs_agrees_with_its_head(root, serve):
     base = eventlog.read_head(root)
     server = serve()
     client = server.client()
-    writer = multiprocessing.get_context("fork").Process(target=_append_steps, args=(root, "live", 400))
+    writer = multiprocessing.get_context("fork").Process(target=_append_steps, args=(root, "live", 150))
     writer.start()
     try:
         checked = 0
@@ -95,7 +95,7 @@ def test_a_list_taken_while_a_run_logs_agrees_with_its_head(root, serve):
             assert step == head - base  # the summary holds every event up to head, and none after
             follower = server.client()  # subscribe from that head: the next event is head + 1
             assert follower.call("subscribe", {"since": head})["head"] >= head
-            if head < base + 400:
+            if head < base + 150:
                 first = follower.events_until(lambda e: True, timeout=30)[0]
                 assert first["seq"] == head + 1 and first["data"]["step"] == step + 1
             follower.close()
