@@ -5,6 +5,8 @@ TUNELAB_FAULT=<point>@<n> acts the n-th time this process reaches <point> (n def
   TUNELAB_FAULT_BALLOON with that file until the kernel says ENOSPC. The write that follows then fails
   on a really full disk; nothing is faked.
 - `kill_mid_append` writes half of the event lines being appended, then SIGKILLs its own process.
+- `kill_before_index` SIGKILLs the process after an append is durable (log and events.seq) but before
+  the history index records it: the index is left behind the log.
 - `cuda_oom` raises torch.cuda.OutOfMemoryError from the training step, the exception PyTorch raises
   when a GPU allocation fails (for tests on hosts without a GPU).
 """
@@ -48,6 +50,11 @@ def kill_mid_append(fd: int, data: bytes) -> None:
     """Leave a torn write behind, the way a kill during os.write would."""
     if armed("kill_mid_append"):
         os.write(fd, data[: max(1, len(data) // 2)])
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def kill_at(point: str) -> None:
+    if armed(f"kill_{point}"):
         os.kill(os.getpid(), signal.SIGKILL)
 
 

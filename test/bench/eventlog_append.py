@@ -6,6 +6,10 @@ that; eventlog.append also notes its run in the lock file, checks the target log
 torn one, reconciling the head) and clears the note. Prints appends/s of each and their ratio (goal: the
 repair costs under 10%, i.e. ratio >= 0.90).
 
+A third writer is eventlog.append in a root that has the history index (rundir/index.py), as every root a
+server has opened does: each append then also records its event in the index, under the same lock. Its
+line says what that adds to one append.
+
 Usage: eventlog_append.py [--appends N] [--dir PATH]   (PATH: a folder on the disk to measure, default /tmp)
 """
 
@@ -16,7 +20,7 @@ import os
 import tempfile
 import time
 
-from tunelab_agent.rundir import eventlog
+from tunelab_agent.rundir import eventlog, history
 from tunelab_agent.serving.protocol import event as event_message
 
 DATA = {"step": 1, "max_steps": 1000, "epoch": 0.1, "loss": 2.345678, "learning_rate": 1e-4, "grad_norm": 3.2,
@@ -59,21 +63,25 @@ def main() -> None:
     parser.add_argument("--appends", type=int, default=3000)
     parser.add_argument("--dir", default=None)
     args = parser.parse_args()
-    rates = {"bare": [], "agent": []}
+    rates = {"bare": [], "agent": [], "indexed": []}
     with tempfile.TemporaryDirectory(dir=args.dir) as base:
-        for round_ in range(5):  # interleaved, so drift in the disk's speed hits both alike
-            for kind in ("bare", "agent"):
+        for round_ in range(5):  # interleaved, so drift in the disk's speed hits all alike
+            for kind in ("bare", "agent", "indexed"):
                 root = os.path.join(base, f"{kind}{round_}")
                 os.makedirs(os.path.join(root, "runs", "r"))
                 if kind == "bare":
                     holder = [0]
                     rates[kind].append(timed("bare write + fsync + head", args.appends,
                                              lambda: bare_append(root, "r", holder)))
-                else:
-                    rates[kind].append(timed("eventlog.append (repairing)", args.appends,
-                                             lambda: eventlog.append(root, "r", "metrics", DATA)))
-    bare, agent = max(rates["bare"]), max(rates["agent"])
+                    continue
+                if kind == "indexed":
+                    assert history.sync(root)  # what a server does when it opens the root
+                label = "eventlog.append (repairing)" if kind == "agent" else "eventlog.append + index"
+                rates[kind].append(timed(label, args.appends, lambda: eventlog.append(root, "r", "metrics", DATA)))
+    bare, agent, indexed = max(rates["bare"]), max(rates["agent"]), max(rates["indexed"])
     print(f"eventlog.append / bare: {agent / bare:.2f}x (best of 5 each: {agent:.0f} vs {bare:.0f} appends/s)")
+    print(f"eventlog.append with the history index / without: {indexed / agent:.2f}x "
+          f"(the index adds {1e6 / indexed - 1e6 / agent:.0f} us per append)")
 
 
 if __name__ == "__main__":

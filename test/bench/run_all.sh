@@ -43,7 +43,7 @@ bench inspect_bench ${INSPECT_ARGS:-}
 echo
 echo "== ratios"
 grep -h "ratio" "$logs"/train_overhead.log "$logs"/packing_bench.log "$logs"/generation_bench.log
-grep -h " / bare: " "$logs"/eventlog_append.log
+grep -h " / bare: \| / without: " "$logs"/eventlog_append.log
 grep -h "ratio" "$logs"/preference_memory.log
 grep -h "ratio" "$logs"/inspect_bench.log
 if [ ${#failed[@]} -gt 0 ]; then

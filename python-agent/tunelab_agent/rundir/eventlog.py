@@ -15,6 +15,10 @@ A write that fails with an error (rather than a kill) truncates its own lines aw
 
 Readers skip a line that is not a valid event (damage from an older agent, or a disk fault) and
 report it once, naming the run and the line.
+
+Each append also records its events in the history index (index.py) under the same lock. The index
+is only a way to find events fast: it can fail or fall behind without the append failing, and is
+caught up from the logs (history.py).
 """
 
 import errno
@@ -26,8 +30,10 @@ import time
 from contextlib import contextmanager
 
 from .. import diskspace, faults
+from . import index
+from .eventfiles import DAMAGED, EVENTS_FILE, damage_note, events_path, parse as _parse, runs_dir  # noqa: F401
+from .eventfiles import list_runs as _list_runs
 
-EVENTS_FILE = "events.jsonl"
 LOCK_FILE = "events.lock"
 INTENT_BYTES = 256  # the lock file's fixed size: overwriting it never needs a new block on a full disk
 CHUNK = 64 * 1024
@@ -38,14 +44,6 @@ log = logging.getLogger("tunelab_agent")
 def event_message(seq: int, time: float, run_id: str, kind: str, data: dict) -> dict:
     """An event as the protocol sends it; the log holds exactly what a client will receive."""
     return {"type": "event", "seq": seq, "time": time, "run_id": run_id, "kind": kind, "data": data}
-
-
-def runs_dir(root: str) -> str:
-    return os.path.join(root, "runs")
-
-
-def events_path(root: str, run_id: str) -> str:
-    return os.path.join(runs_dir(root), run_id, EVENTS_FILE)
 
 
 @contextmanager
@@ -130,7 +128,8 @@ def _append_many(root: str, run_id: str, items: list[tuple[str, dict]], only_if)
                 return []
             now = time.time()
             events = [event_message(head + i + 1, now, run_id, kind, data) for i, (kind, data) in enumerate(items)]
-            data = "".join(json.dumps(ev) + "\n" for ev in events).encode()
+            lines = [(json.dumps(ev) + "\n").encode() for ev in events]
+            data = b"".join(lines)
             start = os.fstat(fd).st_size
             try:
                 _set_intent(lock_fd, run_id)
@@ -145,6 +144,10 @@ def _append_many(root: str, run_id: str, items: list[tuple[str, dict]], only_if)
                 _set_intent(lock_fd, None)
                 raise
             _set_intent(lock_fd, None)
+            # Still under the lock, so readers that take it see the log and the index agree. This never
+            # raises: a failure leaves the index behind, to be caught up from the log.
+            faults.kill_at("before_index")
+            index.record_append(root, run_id, start, events, [len(line) for line in lines])
             return events
         finally:
             os.close(fd)
@@ -259,18 +262,9 @@ def _lines_backward(fd: int, end: int):
 
 
 # --- reading ------------------------------------------------------------------------------------
-
-
-def _parse(line: bytes) -> dict | None:
-    """The event on one line, or None when the line is not a well-formed event."""
-    try:
-        event = json.loads(line)
-    except ValueError:
-        return None
-    if (isinstance(event, dict) and isinstance(event.get("seq"), int) and isinstance(event.get("kind"), str)
-            and isinstance(event.get("data"), dict)):
-        return event
-    return None
+# The full-scan readers: one run's whole log, or every log from the start (Tail). Servers read through
+# the index instead (history.py); these stay for the places that need one run's truth under the lock,
+# and as the reference the index is tested against.
 
 
 _reported: set[tuple[str, int]] = set()
@@ -287,7 +281,7 @@ def _parse_chunk(chunk: bytes, run_id: str, first_line: int, problems: list | No
         if event is not None:
             events.append(event)
             continue
-        reason = "not a complete event (a torn or damaged write); skipped"
+        reason = DAMAGED
         if problems is not None:
             problems.append((number, reason))
         if (run_id, number) not in _reported:
@@ -313,18 +307,11 @@ def read_run_events_checked(root: str, run_id: str) -> tuple[list[dict], list[tu
     return _parse_chunk(data[: data.rfind(b"\n") + 1], run_id, 1, problems), problems
 
 
-def damage_note(problems: list[tuple[int, str]]) -> str | None:
-    """One sentence for a run whose log has damaged lines, or None."""
-    if not problems:
-        return None
-    first, reason = problems[0]
-    if len(problems) == 1:
-        return f"{EVENTS_FILE} line {first} is {reason}"
-    return f"{len(problems)} lines of {EVENTS_FILE} are damaged and were skipped (first: line {first}, {reason})"
-
-
 class Tail:
-    """Follows every run's events.jsonl; `poll()` returns the events appended since the last call, by seq."""
+    """Follows every run's events.jsonl; `poll()` returns the events appended since the last call, by seq.
+
+    Its first poll reads every log from the start: fine for tests and tools, not for a server (history.py).
+    """
 
     def __init__(self, root: str):
         self.root = root
@@ -356,9 +343,3 @@ class Tail:
         self.offsets[run_id] = (start + len(complete), lines + complete.count(b"\n"))
         return _parse_chunk(complete, run_id, lines + 1)
 
-
-def _list_runs(root: str) -> list[str]:
-    try:
-        return sorted(os.listdir(runs_dir(root)))
-    except FileNotFoundError:
-        return []

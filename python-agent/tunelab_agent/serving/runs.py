@@ -8,20 +8,22 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
 import time
 
 from ..hostinfo import gpu_count
-from ..rundir import control, eventlog
+from ..rundir import control, eventlog, history, index, run_summary
 from ..rundir.checkpoints import list_checkpoints, remove_temporary
 from ..training import launch
 from ..training.run_config import load_run_config
 from . import supervise
 
 ACTIVE = ("starting", "running")
-STATES = (*ACTIVE, "completed", "failed", "stopped")
+STATES = run_summary.STATES
+TRASH_DIR = "trash"  # under the root: a deleted run is renamed here first, then removed
 
 
 class RunConflict(Exception):
@@ -116,8 +118,24 @@ def prepare_resume(root: str, run_id: str, checkpoint: dict) -> int:
 
 def training_on_this_host(root: str) -> str | None:
     """A sentence naming the runs that train right now, for messages about a busy GPU; None when none does."""
-    active = [r for r in all_run_ids(root) if last_state(root, r) in ACTIVE]
+    active = [r for r, state in states(root).items() if state in ACTIVE]
     return f"training run {', '.join(active)} is using this host" if active else None
+
+
+def state_of(root: str, run_id: str) -> str | None:
+    """One run's state, from the history index (or its log when the index cannot be used)."""
+    return states(root, [run_id])[run_id]
+
+
+def states(root: str, run_ids: list[str] | None = None) -> dict[str, str | None]:
+    """The state of each run (all listed runs by default): from the history index, or, when it cannot be
+    used, from each run's log."""
+    try:
+        known = history.states(root)
+    except history.Unavailable:
+        known = {}
+    ids = all_run_ids(root) if run_ids is None else run_ids
+    return {r: known[r] if r in known else last_state(root, r) for r in ids}
 
 
 def spawn(root: str, folder: str) -> int:
@@ -237,7 +255,8 @@ def stop(root: str, run_id: str) -> None:
 
 
 def summary(root: str, run_id: str) -> dict:
-    """The run as the Runs view lists it; a run whose files are damaged still gets one, saying so."""
+    """The run as the Runs view lists it, from a full read of its log (list_runs uses the history index,
+    and this only when the index cannot be used); a run whose files are damaged still gets one, saying so."""
     try:
         meta = read_meta(root, run_id)
     except (OSError, ValueError) as exc:
@@ -245,28 +264,45 @@ def summary(root: str, run_id: str) -> dict:
         damage = f"run.json cannot be read ({type(exc).__name__}: {exc})"
     else:
         damage = None
-    out = {"run_id": run_id, "name": meta.get("name", run_id), "state": "starting", "created": meta.get("created", 0.0),
-           "step": 0, "max_steps": None, "loss": None, "error": None}
+    out = {"run_id": run_id, "name": meta.get("name", run_id), "created": meta.get("created", 0.0), **run_summary.empty()}
     events, problems = eventlog.read_run_events_checked(root, run_id)
     damage = damage or eventlog.damage_note(problems)
     if damage:
         out["damaged"] = damage
     for ev in events:
-        data = ev["data"]
-        if ev["kind"] == "run_state" and data.get("state") in STATES:
-            out["state"] = data["state"]
-            out["error"] = data.get("error") if isinstance(data.get("error"), str) else None
-            out["max_steps"] = _count(data.get("max_steps"), out["max_steps"])
-        elif ev["kind"] == "metrics":
-            out["step"] = _count(data.get("step"), out["step"])
-            out["max_steps"] = _count(data.get("max_steps"), out["max_steps"])
-            loss = data.get("loss")
-            out["loss"] = float(loss) if isinstance(loss, (int, float)) else None
+        run_summary.fold(out, ev["kind"], ev["data"])
+    out["state"] = out["state"] or "starting"
     return out
 
 
-def _count(value, default):
-    return value if isinstance(value, int) and value >= 0 else default
+def delete(root: str, run_id: str) -> None:
+    """Remove a run that is not training: its folder and its rows in the history index.
+
+    The check and a rename into the trash happen under the event lock, so a run cannot start appending
+    between them and nothing ever sees half a folder; the slow removal comes after, outside the lock.
+    """
+    trash = os.path.join(root, TRASH_DIR)
+    os.makedirs(trash, exist_ok=True)
+    doomed = os.path.join(trash, f"{run_id}.{secrets.token_hex(4)}")
+    with eventlog.locked(root, exclusive=True):
+        state = last_state(root, run_id)
+        if state in ACTIVE:
+            raise RunConflict(f"run {run_id} is {state}; stop it first (stop_run), then delete it")
+        os.rename(run_dir(root, run_id), doomed)
+        try:
+            conn = index.connect(root)
+            with index.transaction(conn):
+                index.forget_run(conn, run_id)
+        except Exception as exc:  # the folder is gone; the next catch-up drops the rows
+            index.trouble(root, exc, f"deleting run {run_id}")
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
+def empty_trash(root: str) -> None:
+    """Finish deletions a killed server left in the trash."""
+    trash = os.path.join(root, TRASH_DIR)
+    for name in os.listdir(trash) if os.path.isdir(trash) else []:
+        shutil.rmtree(os.path.join(trash, name), ignore_errors=True)
 
 
 def checkpoints(root: str, run_id: str) -> list[dict]:

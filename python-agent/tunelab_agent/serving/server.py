@@ -25,7 +25,8 @@ from ..generation.generate import GenerationError, GenerationService
 from ..models import export
 from ..models.export import ExportError
 from ..paths import PathError, looks_like_hub_id, resolve_inside
-from ..rundir import control, eventlog
+from ..rundir import control, eventlog, history, metric_series
+from ..rundir.replay import Feed
 from ..training import launch, preflight
 from ..training.run_config import ConfigError, load_run_config
 from . import protocol, runs
@@ -34,10 +35,15 @@ from .protocol import ProtocolError
 log = logging.getLogger("tunelab_agent")
 # Methods whose handler takes the request context: they stream partial output or can be cancelled.
 STREAMING = {"generate", "cancel", "evaluate", "export_checkpoint", "inspect_dataset"}
+# Methods that read the history index: they wait until the server has caught it up with the logs at start.
+NEEDS_HISTORY = {"list_runs", "run_history", "delete_run"}
 # How often a subscription checks for new events: the wait alone adds up to POLL_S to an event's trip (0.1 s
 # put p95 near 100 ms). Each idle check only reads events.seq, about 1-2% of a core per subscriber at 0.02 s.
 POLL_S = 0.02
 REAP_S = 2.0
+# How often every run's log is compared with the history index, for logs changed by hand (appends keep the
+# index current themselves; listing runs only checks for run folders added or removed).
+HISTORY_CHECK_S = 30.0
 REAP_BACKOFF_MAX_S = 60.0  # a run whose end cannot be recorded (full disk) is retried at most this far apart
 HELLO_TIMEOUT_S = 10
 RUN_CHECKPOINT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)/(checkpoint-\d+)$")
@@ -64,9 +70,13 @@ class Agent:
         self.token = ensure_token(self.root)
         # Whatever a killed writer left (a torn line, events.seq behind the log) is repaired before serving.
         eventlog.repair_all(self.root)
+        runs.empty_trash(self.root)
         diskspace.ensure_reserve(self.root)
+        # Set once the history index has caught up with the logs and dead runs are marked (see prepare).
+        self.ready = asyncio.Event()
         self.generator = GenerationService()
         self.finished: set[str] = set()  # runs in a final state never change again; skip them when reaping
+        self.history_checked = time.monotonic()
         self.reap_trouble: dict[str, ReapTrouble] = {}  # runs whose end could not be recorded yet
 
     # --- connection -------------------------------------------------------------------------
@@ -157,6 +167,8 @@ class Agent:
     async def answer(self, ws, request: dict, ctx: "RequestContext") -> None:
         re, method, params = request["id"], request["method"], request["params"]
         try:
+            if method in NEEDS_HISTORY:
+                await self.ready.wait()
             handler = getattr(self, f"do_{method}")
             value = await (handler(params, ctx) if method in STREAMING else handler(params))
             await ctx.flush()
@@ -179,39 +191,52 @@ class Agent:
 
     async def subscribe(self, ws, request: dict) -> asyncio.Task:
         """Answer {head}, then replay every event after `since` from disk, then follow new ones."""
-        since = request["params"]["since"]
-        tail = eventlog.Tail(self.root)
-        backlog = [ev for ev in await asyncio.to_thread(tail.poll) if ev["seq"] > since]
-        await self.send(ws, protocol.result(request["id"], {"head": tail.head}))
-        return asyncio.create_task(self.follow(ws, tail, backlog, since))
+        await self.ready.wait()
+        feed = Feed(self.root, request["params"]["since"])
+        head = await asyncio.to_thread(feed.start)
+        await self.send(ws, protocol.result(request["id"], {"head": head}))
+        return asyncio.create_task(self.follow(ws, feed))
 
-    async def follow(self, ws, tail: eventlog.Tail, backlog: list[dict], since: int) -> None:
-        last = since
+    async def follow(self, ws, feed: Feed) -> None:
+        """Send the feed's events in batches (the replay first), then poll for new ones."""
+        upcoming = None
         try:
+            lines = await asyncio.to_thread(feed.next_batch)
             while True:
-                for ev in backlog:
-                    if ev["seq"] > last:
-                        await self.send(ws, ev)
-                        last = ev["seq"]
-                await asyncio.sleep(POLL_S)
-                # events.seq is replaced atomically, so reading it unlocked is safe; only a changed head is
-                # worth the locked scan of every run's log (in a thread, as it may be large).
-                backlog = await asyncio.to_thread(tail.poll) if eventlog.read_head(self.root) != tail.head else []
+                if lines:
+                    # The next batch is read while this one is sent.
+                    upcoming = asyncio.ensure_future(asyncio.to_thread(feed.next_batch))
+                    await send_lines(ws, lines)
+                    lines = await upcoming
+                    continue
+                # events.seq is replaced atomically, so peeking at it unlocked is safe; only a changed head is
+                # worth asking the index what is new.
+                while eventlog.read_head(self.root) == feed.head:
+                    await asyncio.sleep(POLL_S)
+                lines = await asyncio.to_thread(feed.next_batch)
         except ConnectionClosed:
             pass
+        finally:
+            if upcoming is not None:
+                upcoming.cancel()
 
     # --- methods ----------------------------------------------------------------------------
 
     async def do_list_runs(self, params: dict) -> dict:
-        # The head is read first: an event appended meanwhile is then replayed after it, never missed.
-        head = eventlog.read_head(self.root)
-        every = await asyncio.to_thread(self.summaries)
-        every.sort(key=lambda s: (-s["created"], s["run_id"]))  # newest first; ties by id, for stable pages
-        start = params.get("offset", 0)
-        page = every[start:start + params["limit"]] if "limit" in params else every[start:]
-        return {"runs": page, "total": len(every), "head": head}
+        offset, limit = params.get("offset", 0), params.get("limit")
+        try:
+            # Newest first, ties by id (stable pages); `head` is read with them under the event lock.
+            page, total, head = await asyncio.to_thread(history.summaries, self.root, offset, limit)
+        except history.Unavailable:
+            # The head is read first: an event appended meanwhile is then replayed after it, never missed.
+            head = eventlog.read_head(self.root)
+            every = await asyncio.to_thread(self.summaries)
+            every.sort(key=lambda s: (-s["created"], s["run_id"]))
+            page, total = every[offset:offset + limit] if limit else every[offset:], len(every)
+        return {"runs": page, "total": total, "head": head}
 
     def summaries(self) -> list[dict]:
+        """Every run's summary from a full read of its log: only when the history index cannot be used."""
         out = []
         for run_id in runs.all_run_ids(self.root):
             try:
@@ -290,11 +315,29 @@ class Agent:
         await asyncio.to_thread(runs.stop, self.root, run_id)
         # Wait a little for the run to wind down, so the answer usually carries its final state.
         deadline = time.monotonic() + 10
-        state = await asyncio.to_thread(runs.last_state, self.root, run_id)
+        state = await asyncio.to_thread(runs.state_of, self.root, run_id)
         while state in runs.ACTIVE and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
-            state = await asyncio.to_thread(runs.last_state, self.root, run_id)
+            state = await asyncio.to_thread(runs.state_of, self.root, run_id)
         return {"run_id": run_id, "state": state or "starting"}
+
+    async def do_run_history(self, params: dict) -> dict:
+        run_id = self.known_run(params["run_id"])
+        from_step, to_step = params.get("from_step"), params.get("to_step")
+        if from_step is not None and to_step is not None and from_step > to_step:
+            raise ProtocolError("bad_params", f"run_history: from_step {from_step} is after to_step {to_step}")
+        return await asyncio.to_thread(metric_series.run_history, self.root, run_id, params.get("series"),
+                                       from_step, to_step, params.get("max_points"))
+
+    async def do_delete_run(self, params: dict) -> dict:
+        run_id = self.known_run(params["run_id"])
+        try:
+            await asyncio.to_thread(runs.delete, self.root, run_id)
+        except runs.RunConflict as exc:
+            raise ProtocolError("conflict", str(exc)) from None
+        self.finished.discard(run_id)
+        log.info("deleted run %s", run_id)
+        return {"run_id": run_id}
 
     async def do_list_checkpoints(self, params: dict) -> dict:
         run_id = self.known_run(params["run_id"])
@@ -312,7 +355,7 @@ class Agent:
 
     async def do_control_run(self, params: dict) -> dict:
         run_id = self.known_run(params["run_id"])
-        if await asyncio.to_thread(runs.last_state, self.root, run_id) not in runs.ACTIVE:
+        if await asyncio.to_thread(runs.state_of, self.root, run_id) not in runs.ACTIVE:
             raise ProtocolError("conflict", f"run {run_id} is not running")
         if params["action"] == "set_logging_steps" and "value" not in params:
             raise ProtocolError("bad_params", "control_run: set_logging_steps needs a value (the new interval in steps)")
@@ -463,12 +506,19 @@ class Agent:
         runs.collect_exited_children()
         diskspace.ensure_reserve(self.root)  # put the reserve back once a full disk has room again
         now = time.monotonic()
+        if now - self.history_checked > HISTORY_CHECK_S:
+            self.history_checked = now
+            history.sync(self.root)
+        try:
+            indexed = history.states(self.root)  # one query, not a read of every run's log
+        except history.Unavailable:
+            indexed = {}
         for run_id in runs.all_run_ids(self.root):
             trouble = self.reap_trouble.get(run_id)
             if run_id in self.finished or (trouble and now < trouble.next_try):
                 continue
             try:
-                state = runs.last_state(self.root, run_id)
+                state = indexed[run_id] if run_id in indexed else runs.last_state(self.root, run_id)
                 note = f"recording this was delayed by: {trouble.reason}" if trouble else None
                 cause = runs.mark_if_dead(self.root, run_id, note) if state in runs.ACTIVE else None
             except Exception as exc:
@@ -497,6 +547,19 @@ class Agent:
         log.warning("run %s: cannot record that its process ended: %s; retrying, at most every %.0f s",
                     run_id, reason, REAP_BACKOFF_MAX_S, exc_info=not isinstance(exc, OSError))
 
+    async def prepare_then_reap(self) -> None:
+        """Catch the history index up with the logs (long only the first time a big root is served),
+        mark runs that died while no server watched, then let history requests in and keep reaping."""
+        try:
+            began = time.monotonic()
+            await asyncio.to_thread(history.sync, self.root)
+            log.info("history index ready in %.1f s", time.monotonic() - began)
+            await asyncio.to_thread(self.reap)
+        except Exception:
+            log.exception("checking runs at start failed")
+        self.ready.set()
+        await self.reap_forever()
+
     async def reap_forever(self) -> None:
         last_problem = None
         while True:
@@ -513,7 +576,6 @@ class Agent:
 
 async def serve_forever(root: str, data_dirs: list[str], port: int) -> None:
     agent = Agent(root, data_dirs)
-    agent.reap()
     stop = asyncio.get_running_loop().create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
@@ -529,7 +591,7 @@ async def serve_forever(root: str, data_dirs: list[str], port: int) -> None:
         print(json.dumps({"listening": True, "port": port, "pid": os.getpid(), "root": agent.root,
                           "token_file": os.path.join(agent.root, "token"), "version": __version__}), flush=True)
         log.info("listening on 127.0.0.1:%d, root %s", port, agent.root)
-        reaper = asyncio.create_task(agent.reap_forever())
+        reaper = asyncio.create_task(agent.prepare_then_reap())
         await stop
         reaper.cancel()
     # A newer server may already have taken the root over; its agent.json is not ours to delete.
@@ -540,6 +602,17 @@ async def serve_forever(root: str, data_dirs: list[str], port: int) -> None:
     except (OSError, ValueError):
         pass
     log.info("stopped")
+
+
+async def send_lines(ws, lines: list[bytes]) -> None:
+    """Send stored event lines, each as one text frame, as they are: a log line is the protocol message.
+
+    One write to the socket and one flow-control wait per batch, not per frame (websockets' own pattern,
+    see its Connection.send_context): a replay of 10,000 events is mostly this loop.
+    """
+    async with ws.send_context():
+        for line in lines:
+            ws.protocol.send_text(line)
 
 
 class ReapTrouble:
