@@ -2,14 +2,12 @@
 // training (support/syntheticRoot.ts): connect lists the runs and subscribes from the listing's head,
 // a chart loads its run's history (downsampled) and then follows live events with every point once,
 // and Delete Run removes a run.
-// run_history and delete_run are answered by the agent from issue 11 on; against an agent without them
-// those tests skip, saying so.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test, type TestContext } from 'node:test';
-import { AgentClient, AgentError, type AgentEndpoint } from '../../src/core/agent/client';
+import { after, before, test } from 'node:test';
+import { AgentClient, type AgentEndpoint } from '../../src/core/agent/client';
 import { defaultPython, ensureLocalAgent } from '../../src/core/host/localAgent';
 import type { AgentEvent } from '../../src/core/protocol/messages';
 import { HistoryLoader } from '../../src/core/runs/historyLoader';
@@ -26,7 +24,6 @@ const DONE = '20261127-090000-done-0001';
 const RESUMED = '20261127-100000-resumed-0002';
 const LIVE = '20261127-110000-live-0003';
 const DOOMED = '20261127-120000-doomed-0004';
-const NOT_YET = 'the agent in this checkout does not answer run_history / delete_run yet (issue 11, agent side): run this test once it does';
 let root = '';
 let head = 0;
 let endpoint: () => Promise<AgentEndpoint>;
@@ -77,22 +74,6 @@ async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 30
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** Skips when the agent does not know `method` yet; true when it does. */
-async function agentKnows(t: TestContext, client: AgentClient, method: 'run_history' | 'delete_run'): Promise<boolean> {
-  try {
-    await (method === 'run_history' ? client.request('run_history', { run_id: DOOMED, series: ['loss'] }) : client.request('delete_run', { run_id: 'no-such-run' }));
-  } catch (e) {
-    // An agent older than the method answers unknown_method; one whose schema has it but no handler yet
-    // (the agent side of issue 11 still in progress) fails with an AttributeError naming the handler.
-    if (e instanceof AgentError && (e.code === 'unknown_method' || (e.code === 'internal' && /has no attribute 'do_/.test(e.message)))) {
-      t.skip(NOT_YET);
-      return false;
-    }
-    if (!(e instanceof AgentError && e.code === 'not_found')) throw e;
-  }
-  return true;
-}
-
 test('connect lists every run and subscribes from the listing\'s head: no past event is replayed', { timeout: 120_000 }, async () => {
   const { client, store, events } = await connectExtension();
   assert.equal(client.lastSeq, head);
@@ -107,9 +88,8 @@ test('connect lists every run and subscribes from the listing\'s head: no past e
   assert.equal(store.get(LIVE)!.step, 3);
 });
 
-test('a chart loads its run\'s history downsampled, with segments, then follows live events with every point once', { timeout: 180_000 }, async (t) => {
+test('a chart loads its run\'s history downsampled, with segments, then follows live events with every point once', { timeout: 180_000 }, async () => {
   const { client, store, loader } = await connectExtension(500);
-  if (!(await agentKnows(t, client, 'run_history'))) return;
 
   // A finished 3000-step run arrives thinned to at most 500 points a series, keeping its ends.
   loader.open(DONE);
@@ -144,9 +124,8 @@ test('a chart loads its run\'s history downsampled, with segments, then follows 
   assert.deepEqual(store.points(DONE), []);
 });
 
-test('Delete Run: the agent removes the run and the next listing no longer has it', { timeout: 60_000 }, async (t) => {
+test('Delete Run: the agent removes the run and the next listing no longer has it', { timeout: 60_000 }, async () => {
   const { client, store } = await connectExtension();
-  if (!(await agentKnows(t, client, 'delete_run'))) return;
   assert.deepEqual(await client.request('delete_run', { run_id: DOOMED }), { run_id: DOOMED });
   store.remove(DOOMED);
   assert.ok(!existsSync(join(root, 'runs', DOOMED)), 'the run folder is gone');
