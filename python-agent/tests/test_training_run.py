@@ -44,7 +44,8 @@ def test_lora_run_through_the_server(start_server, data_dir):
 
     summary = client.call("list_runs")["runs"]
     assert summary == [{"run_id": run_id, "name": "Real Run", "state": "completed", "created": summary[0]["created"],
-                        "step": 30, "max_steps": 30, "loss": metrics[-1]["loss"], "error": None}]
+                        "step": 30, "max_steps": 30, "loss": metrics[-1]["loss"], "error": None,
+                        "checkpoints": 3}]
 
     # Base and checkpoint answer side by side; the trained adapter actually changes the answer.
     prompt = "Classify the sentiment of this review as positive or negative.\n\nThe soup was awful. Never again."

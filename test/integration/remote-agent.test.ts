@@ -94,14 +94,27 @@ test('a run on a bootstrapped remote agent survives 20 killed SSH connections, e
     assert.ok(!state || !FINAL_RUN_STATES.includes((state.data as { state: 'running' }).state),
       `the run ended after only ${kills} kills; make it longer`);
   }
+  // Twenty kills survived; the rest of the run would only add minutes. Stopping it is one more event the
+  // client must see exactly once.
+  // The last kill may still be taking the link down: ask again until a connection carries the answer.
+  for (let tries = 0; ; tries++) {
+    try {
+      await client.request('stop_run', { run_id: runId });
+      break;
+    } catch (e) {
+      if (tries >= 20 || !/dropped before it answered|not connected/.test((e as Error).message)) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
   const end = await finished;
-  assert.equal((end.data as { state: string }).state, 'completed');
+  assert.equal((end.data as { state: string }).state, 'stopped');
 
   const seqs = seen.map((e) => e.seq);
   assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), 'seqs seen must be 1..N, none missing or twice');
   assert.deepEqual(seqsOnDisk(root).filter((s) => s <= client.lastSeq), seqs, 'the client saw exactly what the host has on disk');
   const logged = seen.filter((e) => e.kind === 'metrics').map((e) => (e.data as { step: number }).step);
-  assert.deepEqual(logged, Array.from({ length: 2000 }, (_, i) => i + 1));
+  assert.ok(logged.length > 20, `only ${logged.length} steps logged`);
+  assert.deepEqual(logged, Array.from({ length: logged.length }, (_, i) => i + 1));
   assert.ok(reconnects >= 20, `only ${reconnects} reconnects for 20 kills`);
 });
 
