@@ -21,9 +21,15 @@ import json
 import math
 import os
 import time
+from collections import Counter
+from itertools import compress, repeat
+from operator import itemgetter
+
+import numpy as np
 
 from .files import write_json_atomically
-from .formats import BadRow, FormatError, RowReader
+from .formats import BadRow, FormatError, PlainChats, RowReader
+from .samples import Sample
 
 INSPECT_VERSION = 1  # bump when a result for the same file and options would come out differently
 LABEL_CHARS = 64  # an answer this short counts as a label (a class name, a yes/no, a number)
@@ -56,7 +62,7 @@ def file_identity(path: str) -> tuple[str, int, int]:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
             size += len(block)
-            lines += block.count(b"\n")
+            lines += int(np.count_nonzero(np.frombuffer(block, np.uint8) == 10))  # twice bytes.count's speed
             last = block[-1:]
     return digest.hexdigest(), size, lines + (0 if last == b"\n" else 1)
 
@@ -103,18 +109,26 @@ def inspect_dataset(path: str, format: str = "auto", tokenizer=None, max_length:
     stats = Stats(name, tokenizer, max_length, train_on, on_diagnostic, truncation)
     try:
         rows = RowReader(path, format)
-        last_report = time.monotonic()
-        for count, row in enumerate(rows, start=1):
-            stats.add(row)
-            if count % CHECK_EVERY == 0:
+        last_report, count, next_check = time.monotonic(), 0, CHECK_EVERY
+        # without a tokenizer only the turns matter, so plain chats come in bulk, without Samples
+        for item in rows.rows(plain_chats=tokenizer is None):
+            if item.__class__ is PlainChats:
+                item = item.head(limit_rows - count) if limit_rows is not None else item
+                stats.add_chats(item)
+                count, line = count + len(item), item.first + len(item) - 1
+            else:
+                stats.add(item)
+                count, line = count + 1, item.line
+            if count >= next_check:
+                next_check = count + CHECK_EVERY
                 if cancel is not None and cancel.is_set():
                     raise Cancelled(count)
                 now = time.monotonic()
                 if on_progress and now - last_report >= PROGRESS_S:
-                    on_progress(min(rows.line, lines), lines)
+                    on_progress(min(line, lines), lines)
                     last_report = now
             if limit_rows is not None and count >= limit_rows:
-                stats.sampled = rows.line < lines
+                stats.sampled = line < lines
                 break
     except FormatError as exc:
         raise InspectError(str(exc)) from None
@@ -170,6 +184,7 @@ class Stats:
         self.rows = self.bad = self.over_length = self.truncated = 0
         self.lengths = array.array("I")
         self.roles: dict[str, int] = {}
+        self.role_orders: Counter = Counter()  # of plain chats (add_chats): counted per order, summed at the end
         self.labels: dict[str, int] = {}
         self.seen: dict[int, int] = {}  # content hash -> first line
         self.duplicate_rows = 0
@@ -180,7 +195,6 @@ class Stats:
         self.diagnostics: list[dict] = []
         self.by_code: dict[str, int] = {}
         self.sampled = False
-        self.fields: tuple[str, ...] | None = None
 
     # --- per row ------------------------------------------------------------------------------------
 
@@ -195,19 +209,62 @@ class Stats:
             if not self.measure(row):
                 return
         else:
-            length = -(-approx_chars(row) // CHARS_PER_TOKEN)
-            self.lengths.append(length)
-            if self.max_length is not None and length > self.max_length:
-                cut = self.truncation != "none"
-                self.truncated += cut
-                self.over_length += not cut
-                self.diagnose(row.line, "warning", "truncated" if cut else "too_long",
-                              f"about {length} tokens (characters / {CHARS_PER_TOKEN}, no tokenizer given), over "
-                              f"max_length {self.max_length}" + (f"; dataset.truncation {self.truncation} cuts it"
-                                                                  if cut else ""))
+            self.approximate(row.line, approx_chars(row))
         self.count_roles(row)
-        self.check_duplicate(row)
-        self.check_label(row)
+        self.check_duplicate(row.line, hash(sample_key(row)))
+        label, context = label_of(row)
+        if label is not None:
+            self.check_label(row.line, label, None if context is None else hash(conversation_key(context)))
+
+    def add_chats(self, chats: PlainChats) -> None:
+        """Plain chats (formats.plain_chats) without a tokenizer: what `add` does with their Samples, from
+        the turns alone and in bulk; their keys are the ones sample_key and conversation_key give those
+        Samples. Only rows with something to say (too long, a duplicate, a short answer) are visited
+        one at a time, in line order, as `add` would."""
+        roles, contents, count = chats.roles, chats.contents, len(chats)
+        self.rows += count
+        lengths = -(-np.fromiter(map(sum, map(map, repeat(len), contents)), np.int64, count) // CHARS_PER_TOKEN)
+        self.lengths.frombytes(lengths.astype(np.uint32).tobytes())
+        self.role_orders.update(roles)
+        digests = list(map(hash, zip(zip(roles, contents), repeat(PLAIN_REST))))
+        firsts = dict(zip(reversed(digests), range(chats.first + count - 1, chats.first - 1, -1)))
+        repeats = len(firsts) < count or not self.seen.keys().isdisjoint(firsts)
+        over = np.flatnonzero(lengths > self.max_length) if self.max_length is not None else ()
+        short = compress(range(count), map(LABEL_CHARS.__ge__, map(len, map(_LAST, contents))))
+        if repeats:
+            visit = range(count)  # the first of each content must be found in line order
+        else:
+            self.seen.update(firsts)
+            visit = sorted({*over.tolist(), *short}) if len(over) else list(short)
+        for i in visit:
+            self.add_chat(chats.first + i, roles[i], contents[i], int(lengths[i]), digests[i] if repeats else None)
+
+    def add_chat(self, line: int, roles: tuple, contents: tuple, length: int, digest: int | None) -> None:
+        """The checks of `add` for one plain chat whose length is counted and, without a digest, whose
+        content is known to be new."""
+        if self.max_length is not None and length > self.max_length:
+            self.too_long(line, length)
+        if digest is not None:
+            self.check_duplicate(line, digest)
+        answer = contents[-1]  # a plain chat ends with a text answer: a label when it is short
+        if len(answer) <= LABEL_CHARS:
+            self.check_label(line, answer.strip(), hash((roles[:-1], contents[:-1])))
+
+    def approximate(self, line: int, chars: int) -> None:
+        length = -(-chars // CHARS_PER_TOKEN)
+        self.lengths.append(length)
+        if self.max_length is not None and length > self.max_length:
+            self.too_long(line, length)
+
+    def too_long(self, line: int, length: int) -> None:
+        """An approximate length over max_length: a warning, since the count is only an estimate."""
+        cut = self.truncation != "none"
+        self.truncated += cut
+        self.over_length += not cut
+        self.diagnose(line, "warning", "truncated" if cut else "too_long",
+                      f"about {length} tokens (characters / {CHARS_PER_TOKEN}, no tokenizer given), over "
+                      f"max_length {self.max_length}" + (f"; dataset.truncation {self.truncation} cuts it"
+                                                          if cut else ""))
 
     def measure(self, sample) -> bool:
         """Records the sample's length (the longer one of a pair, before any cut) and what the trainer does
@@ -254,44 +311,38 @@ class Stats:
             role = message.get("role", "?")
             self.roles[role] = self.roles.get(role, 0) + 1
 
-    def check_duplicate(self, sample) -> None:
-        if self.fields is None:
-            self.fields = tuple(f.name for f in dataclasses.fields(sample) if f.name != "line")
-        digest = content_hash(tuple(getattr(sample, f) for f in self.fields))
-        first = self.seen.setdefault(digest, sample.line)
-        if first == sample.line:
+    def check_duplicate(self, line: int, digest: int) -> None:
+        first = self.seen.setdefault(digest, line)
+        if first == line:
             return
         self.duplicate_rows += 1
         group = self.duplicates.get(first)
         if group is None and len(self.duplicates) < KEEP_GROUPS:
             group = self.duplicates[first] = []
         if group is not None and len(group) < KEEP_LINES:
-            group.append(sample.line)
-        self.diagnose(sample.line, "warning", "duplicate", f"the same row as line {first}")
+            group.append(line)
+        self.diagnose(line, "warning", "duplicate", f"the same row as line {first}")
 
-    def check_label(self, sample) -> None:
-        label, context = label_of(sample)
-        if label is None:
-            return
+    def check_label(self, line: int, label: str, context: int | None) -> None:
+        """Counts the label; `context` is the hash of the input it labels (None: no separate input)."""
         self.labels[label] = self.labels.get(label, 0) + 1
         if context is None:
             return
-        digest = content_hash(context)
-        first = self.inputs.setdefault(digest, (sample.line, label))
+        first = self.inputs.setdefault(context, (line, label))
         if first[1] == label:
             return
-        group = self.conflicts.get(digest)
+        group = self.conflicts.get(context)
         if group is None:
             self.conflict_count += 1
             if len(self.conflicts) >= KEEP_GROUPS:
-                self.diagnose(sample.line, "warning", "conflicting_label",
+                self.diagnose(line, "warning", "conflicting_label",
                               f"the same input as line {first[0]}, labelled {first[1]!r}; this row says {label!r}")
                 return
-            group = self.conflicts[digest] = {"lines": [first[0]], "labels": [first[1]]}
+            group = self.conflicts[context] = {"lines": [first[0]], "labels": [first[1]]}
         if len(group["lines"]) < KEEP_LINES:
-            group["lines"].append(sample.line)
+            group["lines"].append(line)
             group["labels"].append(label)
-        self.diagnose(sample.line, "warning", "conflicting_label",
+        self.diagnose(line, "warning", "conflicting_label",
                       f"the same input as line {first[0]}, labelled {first[1]!r}; this row says {label!r}")
 
     def diagnose(self, line: int, severity: str, code: str, message: str) -> None:
@@ -305,6 +356,13 @@ class Stats:
 
     # --- the answer ---------------------------------------------------------------------------------
 
+    def role_counts(self) -> dict[str, int]:
+        counts = dict(self.roles)
+        for order, rows in self.role_orders.items():
+            for role in order:
+                counts[role] = counts.get(role, 0) + rows
+        return counts
+
     def result(self, format: str, size: int, lines: int) -> dict:
         top = sorted(self.labels.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_LABELS]
         return {
@@ -313,7 +371,7 @@ class Stats:
             "kept": self.rows - self.bad - self.over_length,
             "max_length": self.max_length, "sampled": self.sampled,
             "tokens": token_stats(self.lengths, self.tokenizer is not None),
-            "roles": dict(sorted(self.roles.items())),
+            "roles": dict(sorted(self.role_counts().items())),
             "labels": dict(top), "distinct_labels": len(self.labels),
             "duplicates": {"rows": self.duplicate_rows,
                            "groups": [{"lines": [first] + later} for first, later in self.duplicates.items()]},
@@ -322,22 +380,32 @@ class Stats:
         }
 
 
-def content_hash(value) -> int:
-    """A 64-bit hash of strings, lists and dicts (a sample's fields, a conversation), equal for equal content.
+_ROLE, _CONTENT, _LAST = itemgetter("role"), itemgetter("content"), itemgetter(-1)
+OTHER_FIELDS = tuple(f.name for f in dataclasses.fields(Sample) if f.name not in ("line", "messages"))
 
-    Python's own hash: fast, and it differs between processes, which is fine as only this process compares
-    them. At a million rows a 64-bit collision has odds of about 1 in 10^7.
+
+def sample_key(sample) -> tuple:
+    """Equal for samples with equal content (whatever the line): the conversation's key and the other fields.
+
+    Only this process compares their hashes (Python's own: fast, 64-bit, different in every process); at a
+    million rows a collision has odds of about 1 in 10^7.
     """
-    if value.__class__ is tuple:
-        return hash(tuple(_flat(v) if v.__class__ is list else v for v in value))
-    return hash(_flat(value))
+    return (None if sample.messages is None else conversation_key(sample.messages),
+            tuple(repr(value) if value.__class__ is list else value for value in map(sample.__getattribute__, OTHER_FIELDS)))
 
 
-def _flat(messages: list):
-    try:  # the common shape, [{role, content}] with string content, without a repr per row
-        return "\x1e".join([m["role"] + "\x1f" + m["content"] if len(m) == 2 else repr(m) for m in messages])
-    except (TypeError, KeyError):
-        return repr(messages)
+PLAIN_REST = sample_key(Sample(0))[1]  # the other fields of a sample that is only a conversation
+
+
+def conversation_key(messages: list[dict]):
+    """(roles, contents) when every turn is a plain {role, content}, else the turns' repr; equal for equal
+    turns, and the same as a plain chat's (roles, contents) from the reader (formats.plain_chat)."""
+    if sum(map(len, messages)) == 2 * len(messages):
+        try:
+            return tuple(map(_ROLE, messages)), tuple(map(_CONTENT, messages))
+        except KeyError:
+            pass
+    return repr(messages)
 
 
 def approx_chars(sample) -> int:
@@ -378,8 +446,6 @@ def token_stats(lengths: array.array, exact: bool) -> dict:
     if not lengths:
         return {"method": method, "note": note, "count": 0, "total": 0, "min": None, "median": None,
                 "p95": None, "max": None, "mean": None, "histogram": []}
-    import numpy as np
-
     values = np.frombuffer(lengths, dtype=np.uint32)
     top = int(values.max())
     width = max(1, math.ceil((top + 1) / HISTOGRAM_BINS))
