@@ -12,13 +12,15 @@ key, so the person can find and fix it in their editor. Only a file that cannot 
 import csv
 import json
 import os
+from collections import Counter
 from itertools import chain, repeat
-from operator import itemgetter
+from operator import attrgetter
+from typing import NamedTuple
 
-try:  # optional: parses a chat row in about half the time; only trusted for rows of strings (plain_chats)
-    from orjson import loads as _quick_loads
-except ImportError:  # pragma: no cover - the standard parser then; the shortcut still skips the normaliser
-    _quick_loads = json.loads
+try:  # decodes and checks a plain chat row in C (plain_chats); without it every row takes the general way
+    import msgspec
+except ImportError:  # pragma: no cover - an agent installed before msgspec became a dependency
+    msgspec = None
 
 from .conversation import (MEDIA_WHY, check_conversation, check_prompt, parse_messages,  # noqa: F401
                            parse_tools, sharegpt_messages)
@@ -87,13 +89,14 @@ class RowReader:
 
     def rows(self, plain_chats: bool = False):
         """An iterator like iterating the reader; with `plain_chats`, runs of JSONL rows that openai() would
-        keep exactly as they are come as PlainChats (their roles and contents) instead of Samples.
+        keep exactly as they are come as PlainChats (their turns) instead of Samples.
 
         For a reader that needs only what the turns say (inspection without a tokenizer): those rows are
-        parsed by the quicker parser and checked a chunk at a time, and no Sample is built. Every other
-        row, bad ones included, comes exactly as from iterating, in file order.
+        decoded and checked a chunk at a time, and no Sample is built. Every other row, bad ones included,
+        comes exactly as from iterating, in file order.
         """
-        if plain_chats and self.ext not in (".parquet", ".csv", ".tsv", ".txt") and not _is_json_array(self.path):
+        if plain_chats and msgspec is not None and self.ext not in (".parquet", ".csv", ".tsv", ".txt") \
+                and not _is_json_array(self.path):
             return self._jsonl_chunks()
         return iter(self)
 
@@ -101,10 +104,10 @@ class RowReader:
         with open(self.path, encoding="utf-8") as f:
             number = 1
             while lines := f.readlines(CHUNK_BYTES):
-                chats = self._plain(lines)
+                chats = self._plain(number, lines)
                 if chats is not None:
                     self.line = number + len(lines) - 1
-                    yield PlainChats(number, *chats)
+                    yield chats
                 else:
                     yield from self._line_by_line(number, lines)
                 number += len(lines)
@@ -115,28 +118,25 @@ class RowReader:
         plain ones still come as PlainChats, one per run of consecutive lines."""
         run = PlainChats(number, [], [])
         for n, line in enumerate(lines, start=number):
-            chats = self._plain([line])
+            chats = self._plain(n, [line])
             if chats is not None:
-                run.add(*chats)
+                run.add(chats)
                 continue
-            if run.roles:
+            if run:
                 self.line = n - 1
                 yield run
             run = PlainChats(n + 1, [], [])
             if line.strip():
                 self.line = n
                 yield self._row(n, _json_line(self.name, n, line))
-        if run.roles:
+        if run:
             self.line = run.first + len(run) - 1
             yield run
 
-    def _plain(self, lines: list[str]):
+    def _plain(self, first: int, lines: list[str]) -> "PlainChats | None":
         if self.format != "openai":  # known from an earlier row, or requested
             return None
-        try:
-            return plain_chats(list(map(_quick_loads, lines)))
-        except ValueError:  # not JSON: the standard parser says why, as it always did
-            return None
+        return plain_chats(first, lines)
 
     def _row(self, line: int, record):
         """The Sample or BadRow of one parsed record (or the BadRow the parser made)."""
@@ -352,78 +352,92 @@ def openai(record, line: int) -> Sample:
     return Sample(line, messages=messages, label=_label(row), tools=parse_tools(row.get("tools")))
 
 
-CHUNK_BYTES = 1 << 18  # lines read and checked at a time for plain chats
-_MESSAGES, _ROLE, _CONTENT = itemgetter("messages"), itemgetter("role"), itemgetter("content")
-# Keys of an OpenAI row that openai() or the reader act on besides "messages" (media fails the file).
-_ACTED_ON = frozenset(("tools", "label") + MEDIA_KEYS)
-_SHAPES: dict[tuple, tuple[int, ...] | None] = {}  # role order -> where its answers are; None: refused
+CHUNK_BYTES = 1 << 16  # read and checked at a time: small enough for the rows to stay in the CPU's cache
+_MESSAGES, _ROLE, _CONTENT = attrgetter("messages"), attrgetter("role"), attrgetter("content")
+_ORDERS: dict[tuple, bool] = {}  # role order -> whether the normaliser accepts it
+
+
+if msgspec is not None:
+    class Turn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+        """A message of a plain chat: just a role and a string content."""
+        role: str
+        content: str
+
+    # Other keys are ignored, as openai() ignores them; the ones it or the reader act on keep a row plain
+    # only when absent or null (what openai() and the media check take as none).
+    _PlainRow = msgspec.defstruct("_PlainRow", [("messages", tuple[Turn, ...])]
+                                  + [(key, None, None) for key in ("tools", "label") + MEDIA_KEYS])
+    _decode_plain = msgspec.json.Decoder(_PlainRow).decode
+else:  # pragma: no cover
+    class Turn(NamedTuple):
+        role: str
+        content: str
 
 
 class PlainChats:
-    """Plain chats (see plain_chats) of consecutive lines, from `first` on: each one's roles and contents."""
+    """Plain chats (see plain_chats) of consecutive lines, from `first` on: each one's turns and roles,
+    and how many rows have each order of roles."""
 
-    __slots__ = ("first", "roles", "contents")
+    __slots__ = ("first", "chats", "roles", "orders")
 
-    def __init__(self, first: int, roles: list[tuple], contents: list[tuple]):
-        self.first, self.roles, self.contents = first, roles, contents
+    def __init__(self, first: int, chats: list[tuple[Turn, ...]], roles: list[tuple], orders: Counter | None = None):
+        self.first, self.chats, self.roles = first, chats, roles
+        self.orders = Counter(roles) if orders is None else orders
 
     def __len__(self) -> int:
-        return len(self.roles)
+        return len(self.chats)
 
-    def add(self, roles: list[tuple], contents: list[tuple]) -> None:
-        self.roles += roles
-        self.contents += contents
+    def add(self, other: "PlainChats") -> None:
+        self.chats += other.chats
+        self.roles += other.roles
+        self.orders.update(other.orders)
 
     def head(self, rows: int) -> "PlainChats":
-        return self if rows >= len(self) else PlainChats(self.first, self.roles[:rows], self.contents[:rows])
+        return self if rows >= len(self) else PlainChats(self.first, self.chats[:rows], self.roles[:rows])
 
 
-def plain_chats(records: list) -> tuple[list[tuple], list[tuple]] | None:
-    """Each record's (roles, contents) when every one is an OpenAI row that openai() keeps exactly as it is;
-    None when any one is not (then openai() decides about each, as ever).
+def plain_chats(first: int, lines: list[str]) -> PlainChats | None:
+    """Lines `first`, `first` + 1, ... as PlainChats when every one is a plain chat; None when any one is
+    not (then each goes the general way: json.loads and openai()).
 
-    Such a row is {"messages": [{"role", "content"}, ...]} (other keys ignored, none that openai() or the
-    reader act on), every message has just those two keys, every content is a string, the roles come in
-    an order check_conversation accepts and no answer is blank: openai() would return the same turns as
-    new dicts. All records are checked at once with C-level maps: a Python loop per row would cost more
-    than parsing the row.
+    A plain chat is an OpenAI row that openai() keeps exactly as it is: {"messages": [{"role", "content"},
+    ...]} where every message has just those two keys and a string content, the roles come in an order
+    check_conversation accepts and no answer is blank, and nothing else in the row matters to openai() or
+    the reader. msgspec decodes the lines and checks their shape in C, and the rest is checked for all the
+    lines at once with C-level maps: a Python loop per row would cost more than reading the row.
     """
     try:
-        chats = list(map(_MESSAGES, records))  # KeyError: no messages; TypeError: not an object
-        if not {list}.issuperset(map(type, chats)):
-            return None
-        roles = list(map(tuple, map(map, repeat(_ROLE), chats)))  # KeyError, TypeError: not {role, ...}
-        contents = list(map(tuple, map(map, repeat(_CONTENT), chats)))
-        for order in set(roles).difference(_SHAPES):  # TypeError: a role that is not even hashable
-            _shape(order)
-        answers = list(map(_SHAPES.__getitem__, roles))  # KeyError: past the remembered orders
-    except (KeyError, TypeError):
+        chats = list(map(_MESSAGES, map(_decode_plain, lines)))
+    except (msgspec.DecodeError, msgspec.ValidationError):  # not JSON, or another shape
         return None
-    turns = list(chain.from_iterable(contents))
-    if None in answers or not _ACTED_ON.isdisjoint(chain.from_iterable(records)) \
-            or sum(map(len, chain.from_iterable(chats))) != 2 * len(turns) \
-            or not all(map(isinstance, turns, repeat(str))):
+    roles = list(map(tuple, map(map, repeat(_ROLE), chats)))
+    orders = Counter(roles)
+    if not all(map(_accepted, orders)):
         return None
-    if ("" in turns or any(map(str.isspace, turns))) and any(map(_blank_answer, contents, answers)):
-        return None  # only looked at per row when some turn is blank, which is rare
-    return roles, contents
+    turns = list(map(_CONTENT, chain.from_iterable(chats)))
+    if ("" in turns or any(map(str.isspace, turns))) and any(map(_blank_answer, chats)):
+        return None  # looked at row by row only when some turn is blank, which is rare
+    return PlainChats(first, chats, roles, orders)
 
 
-def _blank_answer(contents: tuple, answers: tuple) -> bool:
-    return any(not contents[i].strip() for i in answers)
+def _accepted(order: tuple) -> bool:
+    """Whether the normaliser accepts this order of roles; judged by its own checks on stand-in contents,
+    and remembered (a dataset has few orders)."""
+    accepted = _ORDERS.get(order)
+    if accepted is None:
+        try:
+            check_conversation(parse_messages([{"role": role, "content": "x"} for role in order], "messages"),
+                               "messages")
+            accepted = True
+        except RowError:
+            accepted = False
+        if len(_ORDERS) < 4096:
+            _ORDERS[order] = accepted
+    return accepted
 
 
-def _shape(roles: tuple) -> tuple[int, ...] | None:
-    """Where the answers of a role sequence are, or None when the normaliser refuses that order; judged by
-    the normaliser's own checks on stand-in contents, and remembered (a dataset has few orders)."""
-    try:
-        check_conversation(parse_messages([{"role": role, "content": "x"} for role in roles], "messages"), "messages")
-        answers = tuple(i for i, role in enumerate(roles) if role == "assistant")
-    except RowError:
-        answers = None
-    if len(_SHAPES) < 4096:
-        _SHAPES[roles] = answers
-    return answers
+def _blank_answer(chat: tuple[Turn, ...]) -> bool:
+    return any(turn.role == "assistant" and not turn.content.strip() for turn in chat)
 
 
 def text(record, line: int) -> Sample:

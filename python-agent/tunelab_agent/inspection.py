@@ -20,15 +20,17 @@ import hashlib
 import json
 import math
 import os
+import threading
 import time
-from collections import Counter
-from itertools import compress, repeat
-from operator import itemgetter
+from collections import Counter, deque
+from concurrent.futures import ThreadPoolExecutor
+from itertools import chain, compress
+from operator import attrgetter, itemgetter
 
 import numpy as np
 
 from .files import write_json_atomically
-from .formats import BadRow, FormatError, PlainChats, RowReader
+from .formats import BadRow, FormatError, PlainChats, RowReader, Turn
 from .samples import Sample
 
 INSPECT_VERSION = 1  # bump when a result for the same file and options would come out differently
@@ -40,6 +42,7 @@ KEEP_LINES = 20  # lines listed per group
 TOP_LABELS = 50
 HISTOGRAM_BINS = 20
 CHECK_EVERY = 256  # rows between looks at the clock (progress) and the cancel flag
+BATCH_TEXTS = 1024  # texts per tokenizer call: its own overhead vanishes, and a batch takes a fraction of a second
 PROGRESS_S = 0.25
 
 
@@ -81,12 +84,14 @@ def cache_key(file_hash: str, options: dict, tokenizer) -> str:
 
 def inspect_dataset(path: str, format: str = "auto", tokenizer=None, max_length: int | None = None,
                     train_on: str = "assistant", limit_rows: int | None = None, cache_root: str | None = None,
-                    on_progress=None, on_diagnostic=None, cancel=None, truncation: str = "none") -> dict:
+                    on_progress=None, on_diagnostic=None, cancel=None, truncation: str = "none",
+                    overlap: bool = True) -> dict:
     """The inspection result (see the protocol's results/inspect_dataset); raises InspectError or Cancelled.
 
     on_progress(done_lines, total_lines) and on_diagnostic({line, severity, code, message}) are called
     from this thread as the file is read; `cancel` is a threading.Event looked at every CHECK_EVERY rows.
-    limit_rows stops after that many rows and marks the result as sampled.
+    limit_rows stops after that many rows and marks the result as sampled. With a tokenizer and `overlap`,
+    the tokenizer calls run on a second thread while the next rows go through the chat template.
     """
     began = time.monotonic()
     name = os.path.basename(path)
@@ -107,6 +112,8 @@ def inspect_dataset(path: str, format: str = "auto", tokenizer=None, max_length:
             on_progress(lines, lines)
         return {**cached, "cached": True, "seconds": round(time.monotonic() - began, 3)}
     stats = Stats(name, tokenizer, max_length, train_on, on_diagnostic, truncation)
+    batches = Batches(stats, overlap) if tokenizer is not None else None
+    add = stats.add if batches is None else batches.add
     try:
         rows = RowReader(path, format)
         last_report, count, next_check = time.monotonic(), 0, CHECK_EVERY
@@ -117,7 +124,7 @@ def inspect_dataset(path: str, format: str = "auto", tokenizer=None, max_length:
                 stats.add_chats(item)
                 count, line = count + len(item), item.first + len(item) - 1
             else:
-                stats.add(item)
+                add(item)
                 count, line = count + 1, item.line
             if count >= next_check:
                 next_check = count + CHECK_EVERY
@@ -130,10 +137,15 @@ def inspect_dataset(path: str, format: str = "auto", tokenizer=None, max_length:
             if limit_rows is not None and count >= limit_rows:
                 stats.sampled = line < lines
                 break
+        if batches is not None:
+            batches.finish()
     except FormatError as exc:
         raise InspectError(str(exc)) from None
     except UnicodeDecodeError as exc:
         raise InspectError(f"{name}: not UTF-8 text ({exc.reason})") from None
+    finally:
+        if batches is not None:
+            batches.close()
     if on_progress:
         on_progress(lines, lines)
     result = stats.result(rows.format or "unknown", size, lines)
@@ -174,6 +186,67 @@ def _store(cache_root: str | None, key: str, result: dict) -> None:
         pass  # a full disk only costs the next inspection its speed-up
 
 
+class Batches:
+    """Rows on their way through the tokenizer, kept in file order.
+
+    A batch's conversations go through the chat template as its rows arrive (data.EncodeBatch); its one
+    tokenizer call runs on a worker thread while the next batch is rendered (a fast tokenizer lets go of
+    the GIL while it encodes), and then each row reaches Stats.add with its encoding, in order, so
+    diagnostics still come in line order. Two batches at most are held: memory does not grow with the file.
+    """
+
+    def __init__(self, stats: "Stats", overlap: bool):
+        self.stats = stats
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="inspect-tokenise") if overlap else None
+        self.waiting: deque = deque()  # (rows, batch, future) sent to the tokenizer, oldest first
+        self._start()
+
+    def _start(self) -> None:
+        from .data import EncodeBatch
+
+        self.rows, self.batch = [], EncodeBatch(self.stats.tokenizer, self.stats.train_on)
+
+    def add(self, row) -> None:
+        self.rows.append(row)
+        if not isinstance(row, BadRow):
+            self.batch.add(row)
+        if len(self.batch) >= BATCH_TEXTS or len(self.rows) >= BATCH_TEXTS:
+            self._send()
+
+    def _send(self) -> None:
+        if self.pool is None:
+            self._tokenise(self.batch)
+            self.waiting.append((self.rows, self.batch, None))
+        else:
+            self.waiting.append((self.rows, self.batch, self.pool.submit(self._tokenise, self.batch)))
+        self._start()
+        while len(self.waiting) > (0 if self.pool is None else 1):
+            self._count_oldest()
+
+    def _tokenise(self, batch) -> None:
+        with self.stats.tokenizer_lock:
+            batch.tokenise()
+
+    def _count_oldest(self) -> None:
+        rows, batch, future = self.waiting.popleft()
+        if future is not None:
+            future.result()  # re-raises what the worker raised
+        encoded = iter(batch.results())
+        for row in rows:
+            self.stats.add(row, None if isinstance(row, BadRow) else next(encoded))
+
+    def finish(self) -> None:
+        if self.rows:
+            self._send()
+        while self.waiting:
+            self._count_oldest()
+
+    def close(self) -> None:
+        """Ends the worker (after the call it may be in: tokenizer calls cannot be interrupted)."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
 class Stats:
     """Everything counted while the rows stream past; `result` turns it into the answer."""
 
@@ -181,6 +254,7 @@ class Stats:
                  truncation: str = "none"):
         self.name, self.tokenizer, self.max_length, self.train_on = name, tokenizer, max_length, train_on
         self.on_diagnostic, self.truncation = on_diagnostic, truncation
+        self.tokenizer_lock = threading.Lock()  # a fast tokenizer must not be called from two threads at once
         self.rows = self.bad = self.over_length = self.truncated = 0
         self.lengths = array.array("I")
         self.roles: dict[str, int] = {}
@@ -198,7 +272,9 @@ class Stats:
 
     # --- per row ------------------------------------------------------------------------------------
 
-    def add(self, row) -> None:
+    def add(self, row, batched=None) -> None:
+        """One row; with a tokenizer, `batched` may be the sample's encode_sample result (or the TemplateError
+        it raised) from a batch."""
         self.rows += 1
         if isinstance(row, BadRow):
             self.bad += 1
@@ -206,49 +282,49 @@ class Stats:
                           row.reason)
             return
         if self.tokenizer is not None:
-            if not self.measure(row):
+            if not self.measure(row, batched):
                 return
         else:
             self.approximate(row.line, approx_chars(row))
         self.count_roles(row)
-        self.check_duplicate(row.line, hash(sample_key(row)))
+        self.check_duplicate(row.line, sample_digest(row))
         label, context = label_of(row)
         if label is not None:
             self.check_label(row.line, label, None if context is None else hash(conversation_key(context)))
 
     def add_chats(self, chats: PlainChats) -> None:
         """Plain chats (formats.plain_chats) without a tokenizer: what `add` does with their Samples, from
-        the turns alone and in bulk; their keys are the ones sample_key and conversation_key give those
-        Samples. Only rows with something to say (too long, a duplicate, a short answer) are visited
-        one at a time, in line order, as `add` would."""
-        roles, contents, count = chats.roles, chats.contents, len(chats)
+        the turns alone and for all of them at once; their digests are the ones sample_digest
+        gives those Samples. Only rows with something to say (too long, a duplicate, a
+        short answer) are visited one at a time, in line order, as `add` would."""
+        turns, first, count = chats.chats, chats.first, len(chats)
         self.rows += count
-        lengths = -(-np.fromiter(map(sum, map(map, repeat(len), contents)), np.int64, count) // CHARS_PER_TOKEN)
+        lengths = -(-characters(turns) // CHARS_PER_TOKEN)
         self.lengths.frombytes(lengths.astype(np.uint32).tobytes())
-        self.role_orders.update(roles)
-        digests = list(map(hash, zip(zip(roles, contents), repeat(PLAIN_REST))))
-        firsts = dict(zip(reversed(digests), range(chats.first + count - 1, chats.first - 1, -1)))
+        self.role_orders.update(chats.orders)
+        digests = list(map(hash, turns))  # as sample_digest hashes a sample that is only a conversation
+        firsts = dict(zip(reversed(digests), range(first + count - 1, first - 1, -1)))
         repeats = len(firsts) < count or not self.seen.keys().isdisjoint(firsts)
-        over = np.flatnonzero(lengths > self.max_length) if self.max_length is not None else ()
-        short = compress(range(count), map(LABEL_CHARS.__ge__, map(len, map(_LAST, contents))))
+        over = np.flatnonzero(lengths > self.max_length).tolist() if self.max_length is not None else []
+        short = compress(range(count), map(LABEL_CHARS.__ge__, map(len, map(_CONTENT, map(_LAST, turns)))))
         if repeats:
             visit = range(count)  # the first of each content must be found in line order
         else:
             self.seen.update(firsts)
-            visit = sorted({*over.tolist(), *short}) if len(over) else list(short)
+            visit = sorted({*over, *short}) if over else short
         for i in visit:
-            self.add_chat(chats.first + i, roles[i], contents[i], int(lengths[i]), digests[i] if repeats else None)
+            self.add_chat(first + i, turns[i], int(lengths[i]), digests[i] if repeats else None)
 
-    def add_chat(self, line: int, roles: tuple, contents: tuple, length: int, digest: int | None) -> None:
+    def add_chat(self, line: int, chat: tuple, length: int, digest: int | None) -> None:
         """The checks of `add` for one plain chat whose length is counted and, without a digest, whose
         content is known to be new."""
         if self.max_length is not None and length > self.max_length:
             self.too_long(line, length)
         if digest is not None:
             self.check_duplicate(line, digest)
-        answer = contents[-1]  # a plain chat ends with a text answer: a label when it is short
+        answer = chat[-1].content  # a plain chat ends with a text answer: a label when it is short
         if len(answer) <= LABEL_CHARS:
-            self.check_label(line, answer.strip(), hash((roles[:-1], contents[:-1])))
+            self.check_label(line, answer.strip(), hash(chat[:-1]))
 
     def approximate(self, line: int, chars: int) -> None:
         length = -(-chars // CHARS_PER_TOKEN)
@@ -266,27 +342,37 @@ class Stats:
                       f"max_length {self.max_length}" + (f"; dataset.truncation {self.truncation} cuts it"
                                                           if cut else ""))
 
-    def measure(self, sample) -> bool:
+    def measure(self, sample, batched=None) -> bool:
         """Records the sample's length (the longer one of a pair, before any cut) and what the trainer does
-        with it, with the same checks in the same order as data.tokenise_file; False for a broken row."""
+        with it, with the same checks in the same order as data.tokenise_file; False for a broken row.
+        `batched`, when given, is what encode_sample gives (or raises) for the sample as it is."""
         from . import truncation
         from .data import encode_sample
         from .templating import IGNORE, TemplateError
-        from .templating import prompt_ids as head
+        from .templating import prompt_ids
 
         lengths = []
 
         def encode(s):
-            encoded = encode_sample(self.tokenizer, s, self.train_on)
-            lengths.append(truncation.longest(encoded))
-            return encoded
+            if s is sample and batched is not None:
+                if isinstance(batched, TemplateError):
+                    raise batched
+                items = batched
+            else:  # a shorter version truncation tries, or no batch
+                with self.tokenizer_lock:
+                    items = encode_sample(self.tokenizer, s, self.train_on)
+            lengths.append(truncation.longest(items))
+            return items
+
+        def head(messages):
+            with self.tokenizer_lock:
+                return prompt_ids(self.tokenizer, messages, tools=sample.tools)
 
         try:
             if self.max_length is None:
                 encoded, note = encode(sample), None
             else:
-                _, encoded, note = truncation.fit(sample, encode, lambda m: head(self.tokenizer, m, tools=sample.tools),
-                                                  self.max_length, self.truncation)
+                _, encoded, note = truncation.fit(sample, encode, head, self.max_length, self.truncation)
         except TemplateError as exc:
             self.bad += 1
             self.diagnose(sample.line, "error", "template", str(exc))
@@ -380,32 +466,46 @@ class Stats:
         }
 
 
-_ROLE, _CONTENT, _LAST = itemgetter("role"), itemgetter("content"), itemgetter(-1)
+_CONTENT, _LAST = attrgetter("content"), itemgetter(-1)
 OTHER_FIELDS = tuple(f.name for f in dataclasses.fields(Sample) if f.name not in ("line", "messages"))
 
 
-def sample_key(sample) -> tuple:
-    """Equal for samples with equal content (whatever the line): the conversation's key and the other fields.
+def sample_digest(sample) -> int:
+    """Equal for samples with equal content (whatever the line): a hash of the conversation's key and the
+    other fields, or of the key alone for a sample that is only a conversation (as a plain chat is).
 
-    Only this process compares their hashes (Python's own: fast, 64-bit, different in every process); at a
+    Only this process compares them (Python's own hash: fast, 64-bit, different in every process); at a
     million rows a collision has odds of about 1 in 10^7.
     """
-    return (None if sample.messages is None else conversation_key(sample.messages),
-            tuple(repr(value) if value.__class__ is list else value for value in map(sample.__getattribute__, OTHER_FIELDS)))
+    key = None if sample.messages is None else conversation_key(sample.messages)
+    rest = _other_fields(sample)
+    return hash(key) if rest == ONLY_A_CONVERSATION and key is not None else hash((key, rest))
 
 
-PLAIN_REST = sample_key(Sample(0))[1]  # the other fields of a sample that is only a conversation
+def _other_fields(sample) -> tuple:
+    return tuple(repr(value) if value.__class__ is list else value
+                 for value in map(sample.__getattribute__, OTHER_FIELDS))
+
+
+ONLY_A_CONVERSATION = _other_fields(Sample(0))
 
 
 def conversation_key(messages: list[dict]):
-    """(roles, contents) when every turn is a plain {role, content}, else the turns' repr; equal for equal
-    turns, and the same as a plain chat's (roles, contents) from the reader (formats.plain_chat)."""
+    """The turns as formats.Turn tuples when every message is a plain {role, content}, else their repr:
+    equal for equal turns, and equal to a plain chat from the reader (formats.plain_chats)."""
     if sum(map(len, messages)) == 2 * len(messages):
         try:
-            return tuple(map(_ROLE, messages)), tuple(map(_CONTENT, messages))
+            return tuple(Turn(message["role"], message["content"]) for message in messages)
         except KeyError:
             pass
     return repr(messages)
+
+
+def characters(chats: list[tuple]) -> np.ndarray:
+    """Characters of each chat's turns, summed by numpy: a Python sum per row costs more than reading it."""
+    turns = np.fromiter(map(len, chats), np.int64, len(chats))
+    chars = np.fromiter(map(len, map(_CONTENT, chain.from_iterable(chats))), np.int64, int(turns.sum()))
+    return np.add.reduceat(chars, np.cumsum(turns) - turns)  # a plain chat has turns: no empty stretch
 
 
 def approx_chars(sample) -> int:

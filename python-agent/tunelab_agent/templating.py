@@ -87,24 +87,40 @@ def pieces(tokenizer, messages: list[dict], add_generation_prompt: bool = False,
     return out
 
 
-def _tokenise(tokenizer, texts: list[str]) -> list[list[int]]:
+def tokenise_pieces(tokenizer, texts: list[str]) -> list[list[int]]:
+    """Each piece's ids, without the tokenizer's special tokens (the template writes its own)."""
     return tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
+
+
+def tokenise_texts(tokenizer, texts: list[str]) -> list[list[int]]:
+    """Each plain text's ids, with the tokenizer's special tokens."""
+    return tokenizer(texts, add_special_tokens=True)["input_ids"] if texts else []
 
 
 def encode_conversation(tokenizer, messages: list[dict], train_on: str = "assistant",
                         tools: list[dict] | None = None) -> dict:
     """{"input_ids", "labels"}: labels copy the ids on assistant answers (or everywhere), IGNORE elsewhere."""
     parts = pieces(tokenizer, messages, tools=tools)
+    return assemble(parts, tokenise_pieces(tokenizer, [text for text, _ in parts]), train_on)
+
+
+def assemble(parts: list[tuple[str, bool]], piece_ids: list[list[int]], train_on: str = "assistant") -> dict:
+    """encode_conversation's item from the pieces and each piece's ids (tokenised one by one, possibly in a
+    batch with other conversations' pieces: a tokenizer encodes each text of a batch on its own)."""
     ids, labels = [], []
-    for (_, answer), piece_ids in zip(parts, _tokenise(tokenizer, [text for text, _ in parts])):
-        ids += piece_ids
-        labels += piece_ids if answer or train_on == "all" else [IGNORE] * len(piece_ids)
+    for (_, answer), one in zip(parts, piece_ids):
+        ids += one
+        labels += one if answer or train_on == "all" else [IGNORE] * len(one)
     return {"input_ids": ids, "labels": labels}
 
 
 def encode_text(tokenizer, text: str) -> dict:
     """A plain-text sample: the tokenizer's own special tokens, the text, then EOS; loss on every token."""
-    ids = tokenizer(text, add_special_tokens=True)["input_ids"]
+    return text_item(tokenizer, tokenise_texts(tokenizer, [text])[0])
+
+
+def text_item(tokenizer, ids: list[int]) -> dict:
+    """encode_text's item from the text's ids with the tokenizer's special tokens."""
     if tokenizer.eos_token_id is not None and (not ids or ids[-1] != tokenizer.eos_token_id):
         ids = ids + [tokenizer.eos_token_id]
     return {"input_ids": ids, "labels": list(ids)}
@@ -113,7 +129,7 @@ def encode_text(tokenizer, text: str) -> dict:
 def prompt_ids(tokenizer, messages: list[dict], tools: list[dict] | None = None) -> list[int]:
     """The ids a model sees before writing the next assistant turn, split exactly as in training."""
     parts = pieces(tokenizer, messages, add_generation_prompt=True, tools=tools)
-    return [i for piece_ids in _tokenise(tokenizer, [text for text, _ in parts]) for i in piece_ids]
+    return [i for piece_ids in tokenise_pieces(tokenizer, [text for text, _ in parts]) for i in piece_ids]
 
 
 def render_prompt(tokenizer, messages: list[dict], tools: list[dict] | None = None) -> str:
