@@ -12,7 +12,6 @@ key, so the person can find and fix it in their editor. Only a file that cannot 
 import csv
 import json
 import os
-from collections import Counter
 from itertools import chain, repeat
 from operator import attrgetter
 from typing import NamedTuple
@@ -358,15 +357,15 @@ _ORDERS: dict[tuple, bool] = {}  # role order -> whether the normaliser accepts 
 
 
 if msgspec is not None:
-    class Turn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-        """A message of a plain chat: just a role and a string content."""
+    class Turn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
+        """A message of a plain chat: just a role and a string content (no cycles: the GC need not track it)."""
         role: str
         content: str
 
     # Other keys are ignored, as openai() ignores them; the ones it or the reader act on keep a row plain
     # only when absent or null (what openai() and the media check take as none).
     _PlainRow = msgspec.defstruct("_PlainRow", [("messages", tuple[Turn, ...])]
-                                  + [(key, None, None) for key in ("tools", "label") + MEDIA_KEYS])
+                                  + [(key, None, None) for key in ("tools", "label") + MEDIA_KEYS], gc=False)
     _decode_plain = msgspec.json.Decoder(_PlainRow).decode
 else:  # pragma: no cover
     class Turn(NamedTuple):
@@ -375,14 +374,12 @@ else:  # pragma: no cover
 
 
 class PlainChats:
-    """Plain chats (see plain_chats) of consecutive lines, from `first` on: each one's turns and roles,
-    and how many rows have each order of roles."""
+    """Plain chats (see plain_chats) of consecutive lines, from `first` on: each one's turns and roles."""
 
-    __slots__ = ("first", "chats", "roles", "orders")
+    __slots__ = ("first", "chats", "roles")
 
-    def __init__(self, first: int, chats: list[tuple[Turn, ...]], roles: list[tuple], orders: Counter | None = None):
+    def __init__(self, first: int, chats: list[tuple[Turn, ...]], roles: list[tuple]):
         self.first, self.chats, self.roles = first, chats, roles
-        self.orders = Counter(roles) if orders is None else orders
 
     def __len__(self) -> int:
         return len(self.chats)
@@ -390,7 +387,6 @@ class PlainChats:
     def add(self, other: "PlainChats") -> None:
         self.chats += other.chats
         self.roles += other.roles
-        self.orders.update(other.orders)
 
     def head(self, rows: int) -> "PlainChats":
         return self if rows >= len(self) else PlainChats(self.first, self.chats[:rows], self.roles[:rows])
@@ -411,13 +407,12 @@ def plain_chats(first: int, lines: list[str]) -> PlainChats | None:
     except (msgspec.DecodeError, msgspec.ValidationError):  # not JSON, or another shape
         return None
     roles = list(map(tuple, map(map, repeat(_ROLE), chats)))
-    orders = Counter(roles)
-    if not all(map(_accepted, orders)):
+    if not all(map(_accepted, set(roles))):
         return None
     turns = list(map(_CONTENT, chain.from_iterable(chats)))
     if ("" in turns or any(map(str.isspace, turns))) and any(map(_blank_answer, chats)):
         return None  # looked at row by row only when some turn is blank, which is rare
-    return PlainChats(first, chats, roles, orders)
+    return PlainChats(first, chats, roles)
 
 
 def _accepted(order: tuple) -> bool:

@@ -1,10 +1,15 @@
 """inspect_dataset: what the trainer would make of a dataset file, without training on it.
 
 A row's verdict comes from the trainer's own code: formats' readers and normalisers (through
-formats.RowReader, one row at a time so a 1 GB file is never held) and data.encode_sample with the
-model's tokenizer, under the same rules as data.tokenise_file (a template refusal, over max_length unless
-dataset.truncation may cut it, no token carrying loss). Without a tokenizer the lengths are an
-approximation (characters / 4) and say so. For Parquet a "line" is the 1-based row number, as in bad_row.
+formats.RowReader, a row or a small chunk at a time so a 1 GB file is never held) and data.encode_sample
+with the model's tokenizer (batched: data.EncodeBatch), under the same rules as data.tokenise_file (a
+template refusal, over max_length unless dataset.truncation may cut it, no token carrying loss). Without
+a tokenizer the lengths are an approximation (characters / 4) and say so, and plain chats (rows openai()
+keeps as they are: formats.plain_chats) are checked and counted a chunk at a time, without Samples. For
+Parquet a "line" is the 1-based row number, as in bad_row.
+
+Speed: the file hash runs on a worker thread while the rows are read, and the tokenizer calls on another
+while the next rows go through the chat template (threads=False keeps everything on the caller's thread).
 
 Besides the counts it finds exact duplicates (same content after normalisation, so key order and
 whitespace between JSON tokens do not hide them) and conflicting labels: the same input with different
@@ -23,7 +28,7 @@ import os
 import threading
 import time
 from collections import Counter, deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import chain, compress
 from operator import attrgetter, itemgetter
 
@@ -58,16 +63,91 @@ class InspectError(ValueError):
     """The file cannot be inspected at all (missing, not UTF-8, a broken JSON array); names the file."""
 
 
-def file_identity(path: str) -> tuple[str, int, int]:
-    """(sha256, bytes, lines) in one read: the cache key's part and the progress total."""
+def file_identity(path: str, stop: threading.Event | None = None) -> tuple[str, int, int] | None:
+    """(sha256, bytes, lines) in one read: the cache key's part and the progress total; None once `stop` is set."""
     digest, size, lines, last = hashlib.sha256(), 0, 0, b"\n"
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
+        # big blocks: on a worker thread each one waits for the GIL (up to 5 ms) before its next read
+        for block in iter(lambda: f.read(1 << 22), b""):
+            if stop is not None and stop.is_set():
+                return None
             digest.update(block)
             size += len(block)
             lines += int(np.count_nonzero(np.frombuffer(block, np.uint8) == 10))  # twice bytes.count's speed
             last = block[-1:]
     return digest.hexdigest(), size, lines + (0 if last == b"\n" else 1)
+
+
+class FromCache(Exception):
+    """The cache holds the answer (carried here): what was read so far is dropped."""
+
+    def __init__(self, result: dict):
+        super().__init__("cached")
+        self.result = result
+
+
+class Identity:
+    """The file's identity (file_identity), found on a worker thread while the rows are already being read:
+    hashlib and numpy let go of the GIL, so on a second core it costs the reading nothing.
+
+    Until it is known nothing is said (diagnostics are held, no progress), since a cached result may then
+    answer instead; `settle` looks in the cache and raises FromCache, or lets the held diagnostics out.
+    """
+
+    def __init__(self, path: str, name: str, options: dict, tokenizer, cache_root: str | None, on_diagnostic,
+                 threaded: bool = True):
+        try:
+            open(path, "rb").close()  # what file_identity would fail on, said before anything starts
+        except OSError as exc:
+            raise InspectError(f"{name}: cannot read ({exc.strerror})") from None
+        self.path, self.name, self.options, self.tokenizer, self.cache_root = path, name, options, tokenizer, cache_root
+        self.on_diagnostic, self.held = on_diagnostic, []
+        self.key, self.size, self.lines = None, 0, 0
+        self.stop = threading.Event()
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="inspect-identity") if threaded else None
+        if threaded:
+            self.future = self.pool.submit(file_identity, path, self.stop)
+        else:
+            self.future = Future()
+            try:
+                self.future.set_result(file_identity(path))
+            except OSError as exc:
+                self.future.set_exception(exc)
+
+    @property
+    def pending(self) -> bool:
+        return self.key is None
+
+    def ready(self) -> bool:
+        return self.future.done()
+
+    def settle(self) -> None:
+        """Waits for the identity, then raises FromCache or lets the held diagnostics out."""
+        try:
+            file_hash, self.size, self.lines = self.future.result()
+        except OSError as exc:
+            raise InspectError(f"{self.name}: cannot read ({exc.strerror})") from None
+        if self.path.lower().endswith(".parquet"):
+            self.lines = parquet_rows(self.path)
+        self.key = cache_key(file_hash, self.options, self.tokenizer)
+        cached = _load(self.cache_root, self.key)
+        if cached is not None:
+            raise FromCache(cached)
+        for diagnostic in self.held:
+            self.on_diagnostic(diagnostic)
+        self.held = None
+
+    def hold(self, diagnostic: dict) -> None:
+        """Stats' on_diagnostic: sent on, or held while the cache may still answer."""
+        if self.held is None:
+            self.on_diagnostic(diagnostic)
+        else:
+            self.held.append(diagnostic)
+
+    def close(self) -> None:
+        self.stop.set()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
 
 
 def cache_key(file_hash: str, options: dict, tokenizer) -> str:
@@ -85,34 +165,23 @@ def cache_key(file_hash: str, options: dict, tokenizer) -> str:
 def inspect_dataset(path: str, format: str = "auto", tokenizer=None, max_length: int | None = None,
                     train_on: str = "assistant", limit_rows: int | None = None, cache_root: str | None = None,
                     on_progress=None, on_diagnostic=None, cancel=None, truncation: str = "none",
-                    overlap: bool = True) -> dict:
+                    threads: bool = True) -> dict:
     """The inspection result (see the protocol's results/inspect_dataset); raises InspectError or Cancelled.
 
     on_progress(done_lines, total_lines) and on_diagnostic({line, severity, code, message}) are called
     from this thread as the file is read; `cancel` is a threading.Event looked at every CHECK_EVERY rows.
-    limit_rows stops after that many rows and marks the result as sampled. With a tokenizer and `overlap`,
-    the tokenizer calls run on a second thread while the next rows go through the chat template.
+    limit_rows stops after that many rows and marks the result as sampled. With `threads`, the file's hash
+    (the cache key) is taken on a worker thread while the rows are read and, with a tokenizer, the
+    tokenizer calls run on another one while the next rows go through the chat template; the answer is
+    the same either way.
     """
     began = time.monotonic()
     name = os.path.basename(path)
-    try:
-        file_hash, size, lines = file_identity(path)
-    except OSError as exc:
-        raise InspectError(f"{name}: cannot read ({exc.strerror})") from None
-    if path.lower().endswith(".parquet"):
-        lines = parquet_rows(path)
     options = {"format": format, "max_length": max_length, "train_on": train_on, "limit_rows": limit_rows,
                "truncation": truncation}
-    key = cache_key(file_hash, options, tokenizer)
-    cached = _load(cache_root, key)
-    if cached is not None:
-        for diagnostic in cached["diagnostics"] if on_diagnostic else ():
-            on_diagnostic(diagnostic)
-        if on_progress:
-            on_progress(lines, lines)
-        return {**cached, "cached": True, "seconds": round(time.monotonic() - began, 3)}
-    stats = Stats(name, tokenizer, max_length, train_on, on_diagnostic, truncation)
-    batches = Batches(stats, overlap) if tokenizer is not None else None
+    identity = Identity(path, name, options, tokenizer, cache_root, on_diagnostic, threads)
+    stats = Stats(name, tokenizer, max_length, train_on, on_diagnostic and identity.hold, truncation)
+    batches = Batches(stats, threads) if tokenizer is not None else None
     add = stats.add if batches is None else batches.add
     try:
         rows = RowReader(path, format)
@@ -126,32 +195,50 @@ def inspect_dataset(path: str, format: str = "auto", tokenizer=None, max_length:
             else:
                 add(item)
                 count, line = count + 1, item.line
+            if identity.pending and identity.ready():
+                identity.settle()
             if count >= next_check:
                 next_check = count + CHECK_EVERY
                 if cancel is not None and cancel.is_set():
                     raise Cancelled(count)
                 now = time.monotonic()
-                if on_progress and now - last_report >= PROGRESS_S:
-                    on_progress(min(line, lines), lines)
+                if on_progress and not identity.pending and now - last_report >= PROGRESS_S:
+                    on_progress(min(line, identity.lines), identity.lines)
                     last_report = now
             if limit_rows is not None and count >= limit_rows:
-                stats.sampled = line < lines
+                if identity.pending:
+                    identity.settle()
+                stats.sampled = line < identity.lines
                 break
+        if identity.pending:
+            identity.settle()
         if batches is not None:
             batches.finish()
+    except FromCache as answer:
+        return replay(answer.result, identity.lines, on_progress, on_diagnostic, began)
     except FormatError as exc:
         raise InspectError(str(exc)) from None
     except UnicodeDecodeError as exc:
         raise InspectError(f"{name}: not UTF-8 text ({exc.reason})") from None
     finally:
+        identity.close()
         if batches is not None:
             batches.close()
     if on_progress:
-        on_progress(lines, lines)
-    result = stats.result(rows.format or "unknown", size, lines)
+        on_progress(identity.lines, identity.lines)
+    result = stats.result(rows.format or "unknown", identity.size, identity.lines)
     result["file"] = name
-    _store(cache_root, key, result)
+    _store(cache_root, identity.key, result)
     return {**result, "cached": False, "seconds": round(time.monotonic() - began, 3)}
+
+
+def replay(cached: dict, lines: int, on_progress, on_diagnostic, began: float) -> dict:
+    """A cached result, said as if found again: its diagnostics, then the last progress."""
+    for diagnostic in cached["diagnostics"] if on_diagnostic else ():
+        on_diagnostic(diagnostic)
+    if on_progress:
+        on_progress(lines, lines)
+    return {**cached, "cached": True, "seconds": round(time.monotonic() - began, 3)}
 
 
 def parquet_rows(path: str) -> int:
@@ -195,9 +282,9 @@ class Batches:
     diagnostics still come in line order. Two batches at most are held: memory does not grow with the file.
     """
 
-    def __init__(self, stats: "Stats", overlap: bool):
+    def __init__(self, stats: "Stats", threaded: bool):
         self.stats = stats
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="inspect-tokenise") if overlap else None
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="inspect-tokenise") if threaded else None
         self.waiting: deque = deque()  # (rows, batch, future) sent to the tokenizer, oldest first
         self._start()
 
@@ -301,7 +388,7 @@ class Stats:
         self.rows += count
         lengths = -(-characters(turns) // CHARS_PER_TOKEN)
         self.lengths.frombytes(lengths.astype(np.uint32).tobytes())
-        self.role_orders.update(chats.orders)
+        self.role_orders.update(chats.roles)  # counted by order, in C
         digests = list(map(hash, turns))  # as sample_digest hashes a sample that is only a conversation
         firsts = dict(zip(reversed(digests), range(first + count - 1, first - 1, -1)))
         repeats = len(firsts) < count or not self.seen.keys().isdisjoint(firsts)
