@@ -94,13 +94,12 @@ class Identity:
     answer instead; `settle` looks in the cache and raises FromCache, or lets the held diagnostics out.
     """
 
-    def __init__(self, path: str, name: str, options: dict, tokenizer, cache_root: str | None, on_diagnostic,
-                 threaded: bool = True):
+    def __init__(self, path: str, name: str, parts: dict, cache_root: str | None, on_diagnostic, threaded: bool = True):
         try:
             open(path, "rb").close()  # what file_identity would fail on, said before anything starts
         except OSError as exc:
             raise InspectError(f"{name}: cannot read ({exc.strerror})") from None
-        self.path, self.name, self.options, self.tokenizer, self.cache_root = path, name, options, tokenizer, cache_root
+        self.path, self.name, self.parts, self.cache_root = path, name, parts, cache_root
         self.on_diagnostic, self.held = on_diagnostic, []
         self.key, self.size, self.lines = None, 0, 0
         self.stop = threading.Event()
@@ -129,7 +128,7 @@ class Identity:
             raise InspectError(f"{self.name}: cannot read ({exc.strerror})") from None
         if self.path.lower().endswith(".parquet"):
             self.lines = parquet_rows(self.path)
-        self.key = cache_key(file_hash, self.options, self.tokenizer)
+        self.key = cache_key(file_hash, self.parts)
         cached = _load(self.cache_root, self.key)
         if cached is not None:
             raise FromCache(cached)
@@ -150,8 +149,13 @@ class Identity:
             self.pool.shutdown(wait=True)
 
 
-def cache_key(file_hash: str, options: dict, tokenizer) -> str:
-    parts = {"version": INSPECT_VERSION, "file": file_hash, **options}
+def cache_key(file_hash: str, parts: dict) -> str:
+    return hashlib.sha256(json.dumps({**parts, "file": file_hash}, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def key_parts(options: dict, tokenizer) -> dict:
+    """Everything in the cache key but the file: read from the tokenizer before any worker thread uses it."""
+    parts = {"version": INSPECT_VERSION, **options}
     if tokenizer is not None:
         from . import token_cache
         from .templating import chat_template
@@ -159,7 +163,7 @@ def cache_key(file_hash: str, options: dict, tokenizer) -> str:
         identity = token_cache.tokenizer_identity(tokenizer)
         identity.pop("name_or_path")
         parts["tokenizer"], parts["template"] = identity, chat_template(tokenizer)
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+    return parts
 
 
 def inspect_dataset(path: str, format: str = "auto", tokenizer=None, max_length: int | None = None,
@@ -179,7 +183,7 @@ def inspect_dataset(path: str, format: str = "auto", tokenizer=None, max_length:
     name = os.path.basename(path)
     options = {"format": format, "max_length": max_length, "train_on": train_on, "limit_rows": limit_rows,
                "truncation": truncation}
-    identity = Identity(path, name, options, tokenizer, cache_root, on_diagnostic, threads)
+    identity = Identity(path, name, key_parts(options, tokenizer), cache_root, on_diagnostic, threads)
     stats = Stats(name, tokenizer, max_length, train_on, on_diagnostic and identity.hold, truncation)
     batches = Batches(stats, threads) if tokenizer is not None else None
     add = stats.add if batches is None else batches.add

@@ -108,7 +108,7 @@ def _stock_backend(tokenizer):
     truncation or padding set, or one that splits special tokens otherwise than its tokenizer says goes
     through the call instead (which leaves the backend set for the next time).
     """
-    backend = getattr(tokenizer, "_tokenizer", None)
+    backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None or not _stock_class(type(tokenizer)) or not hasattr(backend, "encode_batch_fast"):
         return None
     if backend.truncation is not None or backend.padding is not None \
