@@ -103,20 +103,25 @@ class RowReader:
         with open(self.path, encoding="utf-8") as f:
             number = 1
             while lines := f.readlines(CHUNK_BYTES):
-                chats = self._plain(number, lines)
-                if chats is not None:
-                    self.line = number + len(lines) - 1
-                    yield chats
-                else:
-                    yield from self._line_by_line(number, lines)
+                yield from self._chunk(number, lines)
                 number += len(lines)
         self._settle_format()
+
+    def _chunk(self, number: int, lines: list[str]):
+        chats = self._plain(number, lines)
+        if chats is None:
+            yield from self._line_by_line(number, lines)
+        else:
+            self.line = number + len(lines) - 1
+            yield chats
 
     def _line_by_line(self, number: int, lines: list[str]):
         """A chunk with some row that is not a plain chat (or read before the format was known): the
         plain ones still come as PlainChats, one per run of consecutive lines."""
-        run = PlainChats(number, [], [])
-        for n, line in enumerate(lines, start=number):
+        known = bool(self.format)
+        run = PlainChats(number, [], [], [])
+        for at, line in enumerate(lines):
+            n = number + at
             chats = self._plain(n, [line])
             if chats is not None:
                 run.add(chats)
@@ -124,10 +129,13 @@ class RowReader:
             if run:
                 self.line = n - 1
                 yield run
-            run = PlainChats(n + 1, [], [])
+            run = PlainChats(n + 1, [], [], [])
             if line.strip():
                 self.line = n
                 yield self._row(n, _json_line(self.name, n, line))
+                if not known and self.format:  # the first row told the format: the rest may go in bulk
+                    yield from self._chunk(n + 1, lines[at + 1:])
+                    return
         if run:
             self.line = run.first + len(run) - 1
             yield run
@@ -353,7 +361,8 @@ def openai(record, line: int) -> Sample:
 
 CHUNK_BYTES = 1 << 16  # read and checked at a time: small enough for the rows to stay in the CPU's cache
 _MESSAGES, _ROLE, _CONTENT = attrgetter("messages"), attrgetter("role"), attrgetter("content")
-_ORDERS: dict[tuple, bool] = {}  # role order -> whether the normaliser accepts it
+_ACCEPTED: set[tuple] = set()  # role orders the normaliser accepts (judged by _accepted)
+_REFUSED: set[tuple] = set()
 
 
 if msgspec is not None:
@@ -374,12 +383,13 @@ else:  # pragma: no cover
 
 
 class PlainChats:
-    """Plain chats (see plain_chats) of consecutive lines, from `first` on: each one's turns and roles."""
+    """Plain chats (see plain_chats) of consecutive lines, from `first` on: each one's turns and roles, and
+    all their contents in one list (the lengths and hashes of a chunk are taken from it in C)."""
 
-    __slots__ = ("first", "chats", "roles")
+    __slots__ = ("first", "chats", "roles", "contents")
 
-    def __init__(self, first: int, chats: list[tuple[Turn, ...]], roles: list[tuple]):
-        self.first, self.chats, self.roles = first, chats, roles
+    def __init__(self, first: int, chats: list[tuple[Turn, ...]], roles: list[tuple], contents: list[str]):
+        self.first, self.chats, self.roles, self.contents = first, chats, roles, contents
 
     def __len__(self) -> int:
         return len(self.chats)
@@ -387,9 +397,13 @@ class PlainChats:
     def add(self, other: "PlainChats") -> None:
         self.chats += other.chats
         self.roles += other.roles
+        self.contents += other.contents
 
     def head(self, rows: int) -> "PlainChats":
-        return self if rows >= len(self) else PlainChats(self.first, self.chats[:rows], self.roles[:rows])
+        if rows >= len(self):
+            return self
+        chats = self.chats[:rows]
+        return PlainChats(self.first, chats, self.roles[:rows], self.contents[:sum(map(len, chats))])
 
 
 def plain_chats(first: int, lines: list[str]) -> PlainChats | None:
@@ -407,27 +421,29 @@ def plain_chats(first: int, lines: list[str]) -> PlainChats | None:
     except (msgspec.DecodeError, msgspec.ValidationError):  # not JSON, or another shape
         return None
     roles = list(map(tuple, map(map, repeat(_ROLE), chats)))
-    if not all(map(_accepted, set(roles))):
+    orders = set(roles)
+    if not orders <= _ACCEPTED and not all(map(_accepted, orders)):
         return None
-    turns = list(map(_CONTENT, chain.from_iterable(chats)))
-    if ("" in turns or any(map(str.isspace, turns))) and any(map(_blank_answer, chats)):
+    contents = list(map(_CONTENT, chain.from_iterable(chats)))
+    if ("" in contents or any(map(str.isspace, contents))) and any(map(_blank_answer, chats)):
         return None  # looked at row by row only when some turn is blank, which is rare
-    return PlainChats(first, chats, roles)
+    return PlainChats(first, chats, roles, contents)
 
 
 def _accepted(order: tuple) -> bool:
     """Whether the normaliser accepts this order of roles; judged by its own checks on stand-in contents,
     and remembered (a dataset has few orders)."""
-    accepted = _ORDERS.get(order)
-    if accepted is None:
-        try:
-            check_conversation(parse_messages([{"role": role, "content": "x"} for role in order], "messages"),
-                               "messages")
-            accepted = True
-        except RowError:
-            accepted = False
-        if len(_ORDERS) < 4096:
-            _ORDERS[order] = accepted
+    if order in _ACCEPTED:
+        return True
+    if order in _REFUSED:
+        return False
+    try:
+        check_conversation(parse_messages([{"role": role, "content": "x"} for role in order], "messages"), "messages")
+        accepted = True
+    except RowError:
+        accepted = False
+    if len(_ACCEPTED) + len(_REFUSED) < 4096:
+        (_ACCEPTED if accepted else _REFUSED).add(order)
     return accepted
 
 

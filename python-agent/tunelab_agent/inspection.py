@@ -390,7 +390,7 @@ class Stats:
         short answer) are visited one at a time, in line order, as `add` would."""
         turns, first, count = chats.chats, chats.first, len(chats)
         self.rows += count
-        lengths = -(-characters(turns) // CHARS_PER_TOKEN)
+        lengths = -(-characters(chats) // CHARS_PER_TOKEN)
         self.lengths.frombytes(lengths.astype(np.uint32).tobytes())
         self.role_orders.update(chats.roles)  # counted by order, in C
         digests = list(map(hash, turns))  # as sample_digest hashes a sample that is only a conversation
@@ -592,10 +592,10 @@ def conversation_key(messages: list[dict]):
     return repr(messages)
 
 
-def characters(chats: list[tuple]) -> np.ndarray:
+def characters(chats: PlainChats) -> np.ndarray:
     """Characters of each chat's turns, summed by numpy: a Python sum per row costs more than reading it."""
-    turns = np.fromiter(map(len, chats), np.int64, len(chats))
-    chars = np.fromiter(map(len, map(_CONTENT, chain.from_iterable(chats))), np.int64, int(turns.sum()))
+    turns = np.fromiter(map(len, chats.chats), np.int64, len(chats))
+    chars = np.fromiter(map(len, chats.contents), np.int64, len(chats.contents))
     return np.add.reduceat(chars, np.cumsum(turns) - turns)  # a plain chat has turns: no empty stretch
 
 
