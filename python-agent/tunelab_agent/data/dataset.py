@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from . import token_cache, truncation
 from .formats import BadRow, FormatError, Rows, read_rows
-from .templating import IGNORE, TemplateError, chat_template, encode_conversation, encode_text
+from .templating import (IGNORE, TemplateError, assemble, chat_template, encode_conversation, pieces, text_item,
+                         tokenise_pieces, tokenise_texts)
 from .templating import prompt_ids as _prompt_ids
 from .templating import render_prompt as _render_prompt
 
@@ -103,14 +104,77 @@ def tokenise_file(path: str, format: str, tokenizer, max_length: int, train_on: 
 
 
 def encode_sample(tokenizer, sample, train_on: str) -> list[dict]:
-    if sample.text is not None:
-        return [encode_text(tokenizer, sample.text)]
+    """The sample's items (two for a preference pair); raises TemplateError."""
+    batch = EncodeBatch(tokenizer, train_on)
+    batch.add(sample)
+    batch.tokenise()
+    encoded = batch.results()[0]
+    if isinstance(encoded, TemplateError):
+        raise encoded
+    return encoded
+
+
+class EncodeBatch:
+    """encode_sample for many samples at once: the same pieces, tokenised in one call for all of them.
+
+    A tokenizer encodes each text of a batch on its own, so the ids are the ones a call per sample gives;
+    the call's own overhead is paid once. `add` renders (the chat template), `tokenise` makes the only
+    tokenizer calls (so another thread may run it while the next batch is rendered), `results` puts each
+    sample's items together.
+    """
+
+    def __init__(self, tokenizer, train_on: str):
+        self.tokenizer, self.train_on = tokenizer, train_on
+        self.plans: list = []  # per sample: its TemplateError, or where its items' ids will be
+        self.pieces: list[str] = []  # conversation pieces, tokenised without special tokens
+        self.texts: list[str] = []  # plain-text samples, tokenised with them
+        self.piece_ids: list[list[int]] = []
+        self.text_ids: list[list[int]] = []
+
+    def __len__(self) -> int:
+        """Texts to tokenise so far."""
+        return len(self.pieces) + len(self.texts)
+
+    def add(self, sample) -> None:
+        try:
+            self.plans.append(self._plan(sample))
+        except TemplateError as exc:
+            self.plans.append(exc)
+
+    def _plan(self, sample) -> list[tuple]:
+        """[(pieces, train_on, first piece's index)] per conversation, or [(None, None, text's index)]."""
+        if sample.text is not None:
+            self.texts.append(sample.text)
+            return [(None, None, len(self.texts) - 1)]
+        plan = []
+        for messages, train_on in conversations(sample, self.train_on):
+            parts = pieces(self.tokenizer, messages, tools=sample.tools)
+            plan.append((parts, train_on, len(self.pieces)))
+            self.pieces += [text for text, _ in parts]
+        return plan
+
+    def tokenise(self) -> None:
+        self.piece_ids = tokenise_pieces(self.tokenizer, self.pieces)
+        self.text_ids = tokenise_texts(self.tokenizer, self.texts)
+
+    def results(self) -> list:
+        """Per sample, in the order added: its items, or the TemplateError that refused it."""
+        return [plan if isinstance(plan, TemplateError) else [self._item(*step) for step in plan]
+                for plan in self.plans]
+
+    def _item(self, parts, train_on: str | None, at: int) -> dict:
+        if parts is None:
+            return text_item(self.tokenizer, self.text_ids[at])
+        return assemble(parts, self.piece_ids[at:at + len(parts)], train_on)
+
+
+def conversations(sample, train_on: str) -> list[tuple[list[dict], str]]:
+    """The conversations a chat or preference sample is encoded as, each with its train_on: a pair's
+    answers always train on the answer alone."""
     if sample.messages is not None:
-        return [encode_conversation(tokenizer, sample.messages, train_on, tools=sample.tools)]
+        return [(sample.messages, train_on)]
     answers = (sample.chosen, sample.rejected) if sample.completion is None else (sample.completion,)
-    return [encode_conversation(tokenizer, sample.prompt + [{"role": "assistant", "content": answer}], "assistant",
-                                tools=sample.tools)
-            for answer in answers]
+    return [(sample.prompt + [{"role": "assistant", "content": answer}], "assistant") for answer in answers]
 
 
 def report(result: Split, name: str, split: str, emit, emit_many=None) -> None:

@@ -12,6 +12,14 @@ key, so the person can find and fix it in their editor. Only a file that cannot 
 import csv
 import json
 import os
+from itertools import chain, repeat
+from operator import attrgetter
+from typing import NamedTuple
+
+try:  # decodes and checks a plain chat row in C (plain_chats); without it every row takes the general way
+    import msgspec
+except ImportError:  # pragma: no cover - an agent installed before msgspec became a dependency
+    msgspec = None
 
 from .conversation import (MEDIA_WHY, check_conversation, check_prompt, parse_messages, parse_tools,  # noqa: F401
                            sharegpt_messages)
@@ -75,23 +83,87 @@ class RowReader:
             return
         for line, record in self._records():
             self.line = line
-            if isinstance(record, BadRow):
-                yield record
+            yield self._row(line, record)
+        self._settle_format()
+
+    def rows(self, plain_chats: bool = False):
+        """An iterator like iterating the reader; with `plain_chats`, runs of JSONL rows that openai() would
+        keep exactly as they are come as PlainChats (their turns) instead of Samples.
+
+        For a reader that needs only what the turns say (inspection without a tokenizer): those rows are
+        decoded and checked a chunk at a time, and no Sample is built. Every other row, bad ones included,
+        comes exactly as from iterating, in file order.
+        """
+        if plain_chats and msgspec is not None and self.ext not in (".parquet", ".csv", ".tsv", ".txt") \
+                and not _is_json_array(self.path):
+            return self._jsonl_chunks()
+        return iter(self)
+
+    def _jsonl_chunks(self):
+        with open(self.path, encoding="utf-8") as f:
+            number = 1
+            while lines := f.readlines(CHUNK_BYTES):
+                yield from self._chunk(number, lines)
+                number += len(lines)
+        self._settle_format()
+
+    def _chunk(self, number: int, lines: list[str]):
+        chats = self._plain(number, lines)
+        if chats is None:
+            yield from self._line_by_line(number, lines)
+        else:
+            self.line = number + len(lines) - 1
+            yield chats
+
+    def _line_by_line(self, number: int, lines: list[str]):
+        """A chunk with some row that is not a plain chat (or read before the format was known): the
+        plain ones still come as PlainChats, one per run of consecutive lines."""
+        known = bool(self.format)
+        run = PlainChats(number, [], [], [])
+        for at, line in enumerate(lines):
+            n = number + at
+            chats = self._plain(n, [line])
+            if chats is not None:
+                run.add(chats)
                 continue
-            _refuse_media(record, self.name, self.unit, line)
+            if run:
+                self.line = n - 1
+                yield run
+            run = PlainChats(n + 1, [], [], [])
+            if line.strip():
+                self.line = n
+                yield self._row(n, _json_line(self.name, n, line))
+                if not known and self.format:  # the first row told the format: the rest may go in bulk
+                    yield from self._chunk(n + 1, lines[at + 1:])
+                    return
+        if run:
+            self.line = run.first + len(run) - 1
+            yield run
+
+    def _plain(self, first: int, lines: list[str]) -> "PlainChats | None":
+        if self.format != "openai":  # known from an earlier row, or requested
+            return None
+        return plain_chats(first, lines)
+
+    def _row(self, line: int, record):
+        """The Sample or BadRow of one parsed record (or the BadRow the parser made)."""
+        if isinstance(record, BadRow):
+            return record
+        _refuse_media(record, self.name, self.unit, line)
+        if not self.format:
+            self.format = detect_format(record) or ""
             if not self.format:
-                self.format = detect_format(record) or ""
-                if not self.format:
-                    yield BadRow(self.name, line, "cannot tell the format from the keys "
-                                 f"{_keys(record)}; expected instruction/output, conversations, "
-                                 "messages, text or prompt/chosen/rejected", self.unit)
-                    continue
-            try:
-                yield NORMALISERS[self.format](record, line)
-            except MediaRefused as exc:
-                raise FormatError(f"{self.name} {self.unit} {line}: {exc}") from None
-            except RowError as exc:
-                yield BadRow(self.name, line, str(exc), self.unit)
+                return BadRow(self.name, line, "cannot tell the format from the keys "
+                              f"{_keys(record)}; expected instruction/output, conversations, "
+                              "messages, text or prompt/chosen/rejected", self.unit)
+        try:
+            return NORMALISERS[self.format](record, line)
+        except MediaRefused as exc:
+            raise FormatError(f"{self.name} {self.unit} {line}: {exc}") from None
+        except RowError as exc:
+            return BadRow(self.name, line, str(exc), self.unit)
+
+    def _settle_format(self) -> None:
         self.format = self.format or (self.requested if self.requested != "auto" else "unknown")
 
 
@@ -141,19 +213,26 @@ def _text_lines(path: str, name: str):
 
 
 def _json_records(path: str, name: str):
-    with open(path, encoding="utf-8") as f:
-        head = f.read(4096).lstrip("\ufeff \t\r\n")
-    if head.startswith("["):
+    if _is_json_array(path):
         yield from _json_array(path, name)
         return
     with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, BadRow(name, number, f"not valid JSON ({exc.msg} at column {exc.colno})")
+            if line.strip():
+                yield number, _json_line(name, number, line)
+
+
+def _is_json_array(path: str) -> bool:
+    with open(path, encoding="utf-8") as f:
+        return f.read(4096).lstrip("\ufeff \t\r\n").startswith("[")
+
+
+def _json_line(name: str, number: int, line: str):
+    """The parsed line, or the BadRow that says why it is not JSON."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        return BadRow(name, number, f"not valid JSON ({exc.msg} at column {exc.colno})")
 
 
 def _json_array(path: str, name: str):
@@ -278,6 +357,98 @@ def openai(record, line: int) -> Sample:
     messages = parse_messages(row.get("messages"), "messages")
     check_conversation(messages, "messages")
     return Sample(line, messages=messages, label=_label(row), tools=parse_tools(row.get("tools")))
+
+
+CHUNK_BYTES = 1 << 16  # read and checked at a time: small enough for the rows to stay in the CPU's cache
+_MESSAGES, _ROLE, _CONTENT = attrgetter("messages"), attrgetter("role"), attrgetter("content")
+_ACCEPTED: set[tuple] = set()  # role orders the normaliser accepts (judged by _accepted)
+_REFUSED: set[tuple] = set()
+
+
+if msgspec is not None:
+    class Turn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
+        """A message of a plain chat: just a role and a string content (no cycles: the GC need not track it)."""
+        role: str
+        content: str
+
+    # Other keys are ignored, as openai() ignores them; the ones it or the reader act on keep a row plain
+    # only when absent or null (what openai() and the media check take as none).
+    _PlainRow = msgspec.defstruct("_PlainRow", [("messages", tuple[Turn, ...])]
+                                  + [(key, None, None) for key in ("tools", "label") + MEDIA_KEYS], gc=False)
+    _decode_plain = msgspec.json.Decoder(_PlainRow).decode
+else:  # pragma: no cover
+    class Turn(NamedTuple):
+        role: str
+        content: str
+
+
+class PlainChats:
+    """Plain chats (see plain_chats) of consecutive lines, from `first` on: each one's turns and roles, and
+    all their contents in one list (the lengths and hashes of a chunk are taken from it in C)."""
+
+    __slots__ = ("first", "chats", "roles", "contents")
+
+    def __init__(self, first: int, chats: list[tuple[Turn, ...]], roles: list[tuple], contents: list[str]):
+        self.first, self.chats, self.roles, self.contents = first, chats, roles, contents
+
+    def __len__(self) -> int:
+        return len(self.chats)
+
+    def add(self, other: "PlainChats") -> None:
+        self.chats += other.chats
+        self.roles += other.roles
+        self.contents += other.contents
+
+    def head(self, rows: int) -> "PlainChats":
+        if rows >= len(self):
+            return self
+        chats = self.chats[:rows]
+        return PlainChats(self.first, chats, self.roles[:rows], self.contents[:sum(map(len, chats))])
+
+
+def plain_chats(first: int, lines: list[str]) -> PlainChats | None:
+    """Lines `first`, `first` + 1, ... as PlainChats when every one is a plain chat; None when any one is
+    not (then each goes the general way: json.loads and openai()).
+
+    A plain chat is an OpenAI row that openai() keeps exactly as it is: {"messages": [{"role", "content"},
+    ...]} where every message has just those two keys and a string content, the roles come in an order
+    check_conversation accepts and no answer is blank, and nothing else in the row matters to openai() or
+    the reader. msgspec decodes the lines and checks their shape in C, and the rest is checked for all the
+    lines at once with C-level maps: a Python loop per row would cost more than reading the row.
+    """
+    try:
+        chats = list(map(_MESSAGES, map(_decode_plain, lines)))
+    except (msgspec.DecodeError, msgspec.ValidationError):  # not JSON, or another shape
+        return None
+    roles = list(map(tuple, map(map, repeat(_ROLE), chats)))
+    orders = set(roles)
+    if not orders <= _ACCEPTED and not all(map(_accepted, orders)):
+        return None
+    contents = list(map(_CONTENT, chain.from_iterable(chats)))
+    if ("" in contents or any(map(str.isspace, contents))) and any(map(_blank_answer, chats)):
+        return None  # looked at row by row only when some turn is blank, which is rare
+    return PlainChats(first, chats, roles, contents)
+
+
+def _accepted(order: tuple) -> bool:
+    """Whether the normaliser accepts this order of roles; judged by its own checks on stand-in contents,
+    and remembered (a dataset has few orders)."""
+    if order in _ACCEPTED:
+        return True
+    if order in _REFUSED:
+        return False
+    try:
+        check_conversation(parse_messages([{"role": role, "content": "x"} for role in order], "messages"), "messages")
+        accepted = True
+    except RowError:
+        accepted = False
+    if len(_ACCEPTED) + len(_REFUSED) < 4096:
+        (_ACCEPTED if accepted else _REFUSED).add(order)
+    return accepted
+
+
+def _blank_answer(chat: tuple[Turn, ...]) -> bool:
+    return any(turn.role == "assistant" and not turn.content.strip() for turn in chat)
 
 
 def text(record, line: int) -> Sample:

@@ -1,10 +1,15 @@
 """inspect_dataset: what the trainer would make of a dataset file, without training on it.
 
 A row's verdict comes from the trainer's own code: formats' readers and normalisers (through
-formats.RowReader, one row at a time so a 1 GB file is never held) and data.encode_sample with the
-model's tokenizer, under the same rules as data.tokenise_file (a template refusal, over max_length unless
-dataset.truncation may cut it, no token carrying loss). Without a tokenizer the lengths are an
-approximation (characters / 4) and say so. For Parquet a "line" is the 1-based row number, as in bad_row.
+formats.RowReader, a row or a small chunk at a time so a 1 GB file is never held) and data.encode_sample
+with the model's tokenizer (batched: data.EncodeBatch), under the same rules as data.tokenise_file (a
+template refusal, over max_length unless dataset.truncation may cut it, no token carrying loss). Without
+a tokenizer the lengths are an approximation (characters / 4) and say so, and plain chats (rows openai()
+keeps as they are: formats.plain_chats) are checked and counted a chunk at a time, without Samples. For
+Parquet a "line" is the 1-based row number, as in bad_row.
+
+Speed: the file hash runs on a worker thread while the rows are read, and the tokenizer calls on another
+while the next rows go through the chat template (threads=False keeps everything on the caller's thread).
 
 Besides the counts it finds exact duplicates (same content after normalisation, so key order and
 whitespace between JSON tokens do not hide them) and conflicting labels: the same input with different
@@ -20,10 +25,18 @@ import hashlib
 import json
 import math
 import os
+import threading
 import time
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import chain, compress
+from operator import attrgetter, itemgetter
+
+import numpy as np
 
 from ..files import write_json_atomically
-from .formats import BadRow, FormatError, RowReader
+from .formats import BadRow, FormatError, PlainChats, RowReader, Turn
+from .samples import Sample
 
 INSPECT_VERSION = 1  # bump when a result for the same file and options would come out differently
 LABEL_CHARS = 64  # an answer this short counts as a label (a class name, a yes/no, a number)
@@ -34,6 +47,7 @@ KEEP_LINES = 20  # lines listed per group
 TOP_LABELS = 50
 HISTOGRAM_BINS = 20
 CHECK_EVERY = 256  # rows between looks at the clock (progress) and the cancel flag
+BATCH_TEXTS = 1024  # texts per tokenizer call: its own overhead vanishes, and a batch takes a fraction of a second
 PROGRESS_S = 0.25
 
 
@@ -49,20 +63,99 @@ class InspectError(ValueError):
     """The file cannot be inspected at all (missing, not UTF-8, a broken JSON array); names the file."""
 
 
-def file_identity(path: str) -> tuple[str, int, int]:
-    """(sha256, bytes, lines) in one read: the cache key's part and the progress total."""
+def file_identity(path: str, stop: threading.Event | None = None) -> tuple[str, int, int] | None:
+    """(sha256, bytes, lines) in one read: the cache key's part and the progress total; None once `stop` is set."""
     digest, size, lines, last = hashlib.sha256(), 0, 0, b"\n"
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
+        # big blocks: on a worker thread each one waits for the GIL (up to 5 ms) before its next read
+        for block in iter(lambda: f.read(1 << 22), b""):
+            if stop is not None and stop.is_set():
+                return None
             digest.update(block)
             size += len(block)
-            lines += block.count(b"\n")
+            lines += int(np.count_nonzero(np.frombuffer(block, np.uint8) == 10))  # twice bytes.count's speed
             last = block[-1:]
     return digest.hexdigest(), size, lines + (0 if last == b"\n" else 1)
 
 
-def cache_key(file_hash: str, options: dict, tokenizer) -> str:
-    parts = {"version": INSPECT_VERSION, "file": file_hash, **options}
+class FromCache(Exception):
+    """The cache holds the answer (carried here): what was read so far is dropped."""
+
+    def __init__(self, result: dict):
+        super().__init__("cached")
+        self.result = result
+
+
+class Identity:
+    """The file's identity (file_identity), found on a worker thread while the rows are already being read:
+    hashlib and numpy let go of the GIL, so on a second core it costs the reading nothing.
+
+    Until it is known nothing is said (diagnostics are held, no progress), since a cached result may then
+    answer instead; `settle` looks in the cache and raises FromCache, or lets the held diagnostics out.
+    """
+
+    def __init__(self, path: str, name: str, parts: dict, cache_root: str | None, on_diagnostic, threaded: bool = True):
+        try:
+            open(path, "rb").close()  # what file_identity would fail on, said before anything starts
+        except OSError as exc:
+            raise InspectError(f"{name}: cannot read ({exc.strerror})") from None
+        self.path, self.name, self.parts, self.cache_root = path, name, parts, cache_root
+        self.on_diagnostic, self.held = on_diagnostic, []
+        self.key, self.size, self.lines = None, 0, 0
+        self.stop = threading.Event()
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="inspect-identity") if threaded else None
+        if threaded:
+            self.future = self.pool.submit(file_identity, path, self.stop)
+        else:
+            self.future = Future()
+            try:
+                self.future.set_result(file_identity(path))
+            except OSError as exc:
+                self.future.set_exception(exc)
+
+    @property
+    def pending(self) -> bool:
+        return self.key is None
+
+    def ready(self) -> bool:
+        return self.future.done()
+
+    def settle(self) -> None:
+        """Waits for the identity, then raises FromCache or lets the held diagnostics out."""
+        try:
+            file_hash, self.size, self.lines = self.future.result()
+        except OSError as exc:
+            raise InspectError(f"{self.name}: cannot read ({exc.strerror})") from None
+        if self.path.lower().endswith(".parquet"):
+            self.lines = parquet_rows(self.path)
+        self.key = cache_key(file_hash, self.parts)
+        cached = _load(self.cache_root, self.key)
+        if cached is not None:
+            raise FromCache(cached)
+        for diagnostic in self.held:
+            self.on_diagnostic(diagnostic)
+        self.held = None
+
+    def hold(self, diagnostic: dict) -> None:
+        """Stats' on_diagnostic: sent on, or held while the cache may still answer."""
+        if self.held is None:
+            self.on_diagnostic(diagnostic)
+        else:
+            self.held.append(diagnostic)
+
+    def close(self) -> None:
+        self.stop.set()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+
+
+def cache_key(file_hash: str, parts: dict) -> str:
+    return hashlib.sha256(json.dumps({**parts, "file": file_hash}, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def key_parts(options: dict, tokenizer) -> dict:
+    """Everything in the cache key but the file: read from the tokenizer before any worker thread uses it."""
+    parts = {"version": INSPECT_VERSION, **options}
     if tokenizer is not None:
         from . import token_cache
         from .templating import chat_template
@@ -70,62 +163,86 @@ def cache_key(file_hash: str, options: dict, tokenizer) -> str:
         identity = token_cache.tokenizer_identity(tokenizer)
         identity.pop("name_or_path")
         parts["tokenizer"], parts["template"] = identity, chat_template(tokenizer)
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+    return parts
 
 
 def inspect_dataset(path: str, format: str = "auto", tokenizer=None, max_length: int | None = None,
                     train_on: str = "assistant", limit_rows: int | None = None, cache_root: str | None = None,
-                    on_progress=None, on_diagnostic=None, cancel=None, truncation: str = "none") -> dict:
+                    on_progress=None, on_diagnostic=None, cancel=None, truncation: str = "none",
+                    threads: bool = True) -> dict:
     """The inspection result (see the protocol's results/inspect_dataset); raises InspectError or Cancelled.
 
     on_progress(done_lines, total_lines) and on_diagnostic({line, severity, code, message}) are called
     from this thread as the file is read; `cancel` is a threading.Event looked at every CHECK_EVERY rows.
-    limit_rows stops after that many rows and marks the result as sampled.
+    limit_rows stops after that many rows and marks the result as sampled. With `threads`, the file's hash
+    (the cache key) is taken on a worker thread while the rows are read and, with a tokenizer, the
+    tokenizer calls run on another one while the next rows go through the chat template; the answer is
+    the same either way.
     """
     began = time.monotonic()
     name = os.path.basename(path)
-    try:
-        file_hash, size, lines = file_identity(path)
-    except OSError as exc:
-        raise InspectError(f"{name}: cannot read ({exc.strerror})") from None
-    if path.lower().endswith(".parquet"):
-        lines = parquet_rows(path)
     options = {"format": format, "max_length": max_length, "train_on": train_on, "limit_rows": limit_rows,
                "truncation": truncation}
-    key = cache_key(file_hash, options, tokenizer)
-    cached = _load(cache_root, key)
-    if cached is not None:
-        for diagnostic in cached["diagnostics"] if on_diagnostic else ():
-            on_diagnostic(diagnostic)
-        if on_progress:
-            on_progress(lines, lines)
-        return {**cached, "cached": True, "seconds": round(time.monotonic() - began, 3)}
-    stats = Stats(name, tokenizer, max_length, train_on, on_diagnostic, truncation)
+    identity = Identity(path, name, key_parts(options, tokenizer), cache_root, on_diagnostic, threads)
+    stats = Stats(name, tokenizer, max_length, train_on, on_diagnostic and identity.hold, truncation)
+    batches = Batches(stats, threads) if tokenizer is not None else None
+    add = stats.add if batches is None else batches.add
     try:
         rows = RowReader(path, format)
-        last_report = time.monotonic()
-        for count, row in enumerate(rows, start=1):
-            stats.add(row)
-            if count % CHECK_EVERY == 0:
+        last_report, count, next_check = time.monotonic(), 0, CHECK_EVERY
+        # without a tokenizer only the turns matter, so plain chats come in bulk, without Samples
+        for item in rows.rows(plain_chats=tokenizer is None):
+            if item.__class__ is PlainChats:
+                item = item.head(limit_rows - count) if limit_rows is not None else item
+                stats.add_chats(item)
+                count, line = count + len(item), item.first + len(item) - 1
+            else:
+                add(item)
+                count, line = count + 1, item.line
+            if identity.pending and identity.ready():
+                identity.settle()
+            if count >= next_check:
+                next_check = count + CHECK_EVERY
                 if cancel is not None and cancel.is_set():
                     raise Cancelled(count)
                 now = time.monotonic()
-                if on_progress and now - last_report >= PROGRESS_S:
-                    on_progress(min(rows.line, lines), lines)
+                if on_progress and not identity.pending and now - last_report >= PROGRESS_S:
+                    on_progress(min(line, identity.lines), identity.lines)
                     last_report = now
             if limit_rows is not None and count >= limit_rows:
-                stats.sampled = rows.line < lines
+                if identity.pending:
+                    identity.settle()
+                stats.sampled = line < identity.lines
                 break
+        if identity.pending:
+            identity.settle()
+        if batches is not None:
+            batches.finish()
+    except FromCache as answer:
+        return replay(answer.result, identity.lines, on_progress, on_diagnostic, began)
     except FormatError as exc:
         raise InspectError(str(exc)) from None
     except UnicodeDecodeError as exc:
         raise InspectError(f"{name}: not UTF-8 text ({exc.reason})") from None
+    finally:
+        identity.close()
+        if batches is not None:
+            batches.close()
+    if on_progress:
+        on_progress(identity.lines, identity.lines)
+    result = stats.result(rows.format or "unknown", identity.size, identity.lines)
+    result["file"] = name
+    _store(cache_root, identity.key, result)
+    return {**result, "cached": False, "seconds": round(time.monotonic() - began, 3)}
+
+
+def replay(cached: dict, lines: int, on_progress, on_diagnostic, began: float) -> dict:
+    """A cached result, said as if found again: its diagnostics, then the last progress."""
+    for diagnostic in cached["diagnostics"] if on_diagnostic else ():
+        on_diagnostic(diagnostic)
     if on_progress:
         on_progress(lines, lines)
-    result = stats.result(rows.format or "unknown", size, lines)
-    result["file"] = name
-    _store(cache_root, key, result)
-    return {**result, "cached": False, "seconds": round(time.monotonic() - began, 3)}
+    return {**cached, "cached": True, "seconds": round(time.monotonic() - began, 3)}
 
 
 def parquet_rows(path: str) -> int:
@@ -160,6 +277,67 @@ def _store(cache_root: str | None, key: str, result: dict) -> None:
         pass  # a full disk only costs the next inspection its speed-up
 
 
+class Batches:
+    """Rows on their way through the tokenizer, kept in file order.
+
+    A batch's conversations go through the chat template as its rows arrive (data.EncodeBatch); its one
+    tokenizer call runs on a worker thread while the next batch is rendered (a fast tokenizer lets go of
+    the GIL while it encodes), and then each row reaches Stats.add with its encoding, in order, so
+    diagnostics still come in line order. Two batches at most are held: memory does not grow with the file.
+    """
+
+    def __init__(self, stats: "Stats", threaded: bool):
+        self.stats = stats
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="inspect-tokenise") if threaded else None
+        self.waiting: deque = deque()  # (rows, batch, future) sent to the tokenizer, oldest first
+        self._start()
+
+    def _start(self) -> None:
+        from .dataset import EncodeBatch
+
+        self.rows, self.batch = [], EncodeBatch(self.stats.tokenizer, self.stats.train_on)
+
+    def add(self, row) -> None:
+        self.rows.append(row)
+        if not isinstance(row, BadRow):
+            self.batch.add(row)
+        if len(self.batch) >= BATCH_TEXTS or len(self.rows) >= BATCH_TEXTS:
+            self._send()
+
+    def _send(self) -> None:
+        if self.pool is None:
+            self._tokenise(self.batch)
+            self.waiting.append((self.rows, self.batch, None))
+        else:
+            self.waiting.append((self.rows, self.batch, self.pool.submit(self._tokenise, self.batch)))
+        self._start()
+        while len(self.waiting) > (0 if self.pool is None else 1):
+            self._count_oldest()
+
+    def _tokenise(self, batch) -> None:
+        with self.stats.tokenizer_lock:
+            batch.tokenise()
+
+    def _count_oldest(self) -> None:
+        rows, batch, future = self.waiting.popleft()
+        if future is not None:
+            future.result()  # re-raises what the worker raised
+        encoded = iter(batch.results())
+        for row in rows:
+            self.stats.add(row, None if isinstance(row, BadRow) else next(encoded))
+
+    def finish(self) -> None:
+        if self.rows:
+            self._send()
+        while self.waiting:
+            self._count_oldest()
+
+    def close(self) -> None:
+        """Ends the worker (after the call it may be in: tokenizer calls cannot be interrupted)."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
 class Stats:
     """Everything counted while the rows stream past; `result` turns it into the answer."""
 
@@ -167,9 +345,11 @@ class Stats:
                  truncation: str = "none"):
         self.name, self.tokenizer, self.max_length, self.train_on = name, tokenizer, max_length, train_on
         self.on_diagnostic, self.truncation = on_diagnostic, truncation
+        self.tokenizer_lock = threading.Lock()  # a fast tokenizer must not be called from two threads at once
         self.rows = self.bad = self.over_length = self.truncated = 0
         self.lengths = array.array("I")
         self.roles: dict[str, int] = {}
+        self.role_orders: Counter = Counter()  # of plain chats (add_chats): counted per order, summed at the end
         self.labels: dict[str, int] = {}
         self.seen: dict[int, int] = {}  # content hash -> first line
         self.duplicate_rows = 0
@@ -180,11 +360,12 @@ class Stats:
         self.diagnostics: list[dict] = []
         self.by_code: dict[str, int] = {}
         self.sampled = False
-        self.fields: tuple[str, ...] | None = None
 
     # --- per row ------------------------------------------------------------------------------------
 
-    def add(self, row) -> None:
+    def add(self, row, batched=None) -> None:
+        """One row; with a tokenizer, `batched` may be the sample's encode_sample result (or the TemplateError
+        it raised) from a batch."""
         self.rows += 1
         if isinstance(row, BadRow):
             self.bad += 1
@@ -192,44 +373,97 @@ class Stats:
                           row.reason)
             return
         if self.tokenizer is not None:
-            if not self.measure(row):
+            if not self.measure(row, batched):
                 return
         else:
-            length = -(-approx_chars(row) // CHARS_PER_TOKEN)
-            self.lengths.append(length)
-            if self.max_length is not None and length > self.max_length:
-                cut = self.truncation != "none"
-                self.truncated += cut
-                self.over_length += not cut
-                self.diagnose(row.line, "warning", "truncated" if cut else "too_long",
-                              f"about {length} tokens (characters / {CHARS_PER_TOKEN}, no tokenizer given), over "
-                              f"max_length {self.max_length}" + (f"; dataset.truncation {self.truncation} cuts it"
-                                                                  if cut else ""))
+            self.approximate(row.line, approx_chars(row))
         self.count_roles(row)
-        self.check_duplicate(row)
-        self.check_label(row)
+        self.check_duplicate(row.line, sample_digest(row))
+        label, context = label_of(row)
+        if label is not None:
+            self.check_label(row.line, label, None if context is None else hash(conversation_key(context)))
 
-    def measure(self, sample) -> bool:
+    def add_chats(self, chats: PlainChats) -> None:
+        """Plain chats (formats.plain_chats) without a tokenizer: what `add` does with their Samples, from
+        the turns alone and for all of them at once; their digests are the ones sample_digest
+        gives those Samples. Only rows with something to say (too long, a duplicate, a
+        short answer) are visited one at a time, in line order, as `add` would."""
+        turns, first, count = chats.chats, chats.first, len(chats)
+        self.rows += count
+        lengths = -(-characters(chats) // CHARS_PER_TOKEN)
+        self.lengths.frombytes(lengths.astype(np.uint32).tobytes())
+        self.role_orders.update(chats.roles)  # counted by order, in C
+        digests = list(map(hash, turns))  # as sample_digest hashes a sample that is only a conversation
+        firsts = dict(zip(reversed(digests), range(first + count - 1, first - 1, -1)))
+        repeats = len(firsts) < count or not self.seen.keys().isdisjoint(firsts)
+        over = np.flatnonzero(lengths > self.max_length).tolist() if self.max_length is not None else []
+        short = compress(range(count), map(LABEL_CHARS.__ge__, map(len, map(_CONTENT, map(_LAST, turns)))))
+        if repeats:
+            visit = range(count)  # the first of each content must be found in line order
+        else:
+            self.seen.update(firsts)
+            visit = sorted({*over, *short}) if over else short
+        for i in visit:
+            self.add_chat(first + i, turns[i], int(lengths[i]), digests[i] if repeats else None)
+
+    def add_chat(self, line: int, chat: tuple, length: int, digest: int | None) -> None:
+        """The checks of `add` for one plain chat whose length is counted and, without a digest, whose
+        content is known to be new."""
+        if self.max_length is not None and length > self.max_length:
+            self.too_long(line, length)
+        if digest is not None:
+            self.check_duplicate(line, digest)
+        answer = chat[-1].content  # a plain chat ends with a text answer: a label when it is short
+        if len(answer) <= LABEL_CHARS:
+            self.check_label(line, answer.strip(), hash(chat[:-1]))
+
+    def approximate(self, line: int, chars: int) -> None:
+        length = -(-chars // CHARS_PER_TOKEN)
+        self.lengths.append(length)
+        if self.max_length is not None and length > self.max_length:
+            self.too_long(line, length)
+
+    def too_long(self, line: int, length: int) -> None:
+        """An approximate length over max_length: a warning, since the count is only an estimate."""
+        cut = self.truncation != "none"
+        self.truncated += cut
+        self.over_length += not cut
+        self.diagnose(line, "warning", "truncated" if cut else "too_long",
+                      f"about {length} tokens (characters / {CHARS_PER_TOKEN}, no tokenizer given), over "
+                      f"max_length {self.max_length}" + (f"; dataset.truncation {self.truncation} cuts it"
+                                                          if cut else ""))
+
+    def measure(self, sample, batched=None) -> bool:
         """Records the sample's length (the longer one of a pair, before any cut) and what the trainer does
-        with it, with the same checks in the same order as data.tokenise_file; False for a broken row."""
+        with it, with the same checks in the same order as data.tokenise_file; False for a broken row.
+        `batched`, when given, is what encode_sample gives (or raises) for the sample as it is."""
         from . import truncation
         from .dataset import encode_sample
         from .templating import IGNORE, TemplateError
-        from .templating import prompt_ids as head
+        from .templating import prompt_ids
 
         lengths = []
 
         def encode(s):
-            encoded = encode_sample(self.tokenizer, s, self.train_on)
-            lengths.append(truncation.longest(encoded))
-            return encoded
+            if s is sample and batched is not None:
+                if isinstance(batched, TemplateError):
+                    raise batched
+                items = batched
+            else:  # a shorter version truncation tries, or no batch
+                with self.tokenizer_lock:
+                    items = encode_sample(self.tokenizer, s, self.train_on)
+            lengths.append(truncation.longest(items))
+            return items
+
+        def head(messages):
+            with self.tokenizer_lock:
+                return prompt_ids(self.tokenizer, messages, tools=sample.tools)
 
         try:
             if self.max_length is None:
                 encoded, note = encode(sample), None
             else:
-                _, encoded, note = truncation.fit(sample, encode, lambda m: head(self.tokenizer, m, tools=sample.tools),
-                                                  self.max_length, self.truncation)
+                _, encoded, note = truncation.fit(sample, encode, head, self.max_length, self.truncation)
         except TemplateError as exc:
             self.bad += 1
             self.diagnose(sample.line, "error", "template", str(exc))
@@ -254,44 +488,38 @@ class Stats:
             role = message.get("role", "?")
             self.roles[role] = self.roles.get(role, 0) + 1
 
-    def check_duplicate(self, sample) -> None:
-        if self.fields is None:
-            self.fields = tuple(f.name for f in dataclasses.fields(sample) if f.name != "line")
-        digest = content_hash(tuple(getattr(sample, f) for f in self.fields))
-        first = self.seen.setdefault(digest, sample.line)
-        if first == sample.line:
+    def check_duplicate(self, line: int, digest: int) -> None:
+        first = self.seen.setdefault(digest, line)
+        if first == line:
             return
         self.duplicate_rows += 1
         group = self.duplicates.get(first)
         if group is None and len(self.duplicates) < KEEP_GROUPS:
             group = self.duplicates[first] = []
         if group is not None and len(group) < KEEP_LINES:
-            group.append(sample.line)
-        self.diagnose(sample.line, "warning", "duplicate", f"the same row as line {first}")
+            group.append(line)
+        self.diagnose(line, "warning", "duplicate", f"the same row as line {first}")
 
-    def check_label(self, sample) -> None:
-        label, context = label_of(sample)
-        if label is None:
-            return
+    def check_label(self, line: int, label: str, context: int | None) -> None:
+        """Counts the label; `context` is the hash of the input it labels (None: no separate input)."""
         self.labels[label] = self.labels.get(label, 0) + 1
         if context is None:
             return
-        digest = content_hash(context)
-        first = self.inputs.setdefault(digest, (sample.line, label))
+        first = self.inputs.setdefault(context, (line, label))
         if first[1] == label:
             return
-        group = self.conflicts.get(digest)
+        group = self.conflicts.get(context)
         if group is None:
             self.conflict_count += 1
             if len(self.conflicts) >= KEEP_GROUPS:
-                self.diagnose(sample.line, "warning", "conflicting_label",
+                self.diagnose(line, "warning", "conflicting_label",
                               f"the same input as line {first[0]}, labelled {first[1]!r}; this row says {label!r}")
                 return
-            group = self.conflicts[digest] = {"lines": [first[0]], "labels": [first[1]]}
+            group = self.conflicts[context] = {"lines": [first[0]], "labels": [first[1]]}
         if len(group["lines"]) < KEEP_LINES:
-            group["lines"].append(sample.line)
+            group["lines"].append(line)
             group["labels"].append(label)
-        self.diagnose(sample.line, "warning", "conflicting_label",
+        self.diagnose(line, "warning", "conflicting_label",
                       f"the same input as line {first[0]}, labelled {first[1]!r}; this row says {label!r}")
 
     def diagnose(self, line: int, severity: str, code: str, message: str) -> None:
@@ -305,6 +533,13 @@ class Stats:
 
     # --- the answer ---------------------------------------------------------------------------------
 
+    def role_counts(self) -> dict[str, int]:
+        counts = dict(self.roles)
+        for order, rows in self.role_orders.items():
+            for role in order:
+                counts[role] = counts.get(role, 0) + rows
+        return counts
+
     def result(self, format: str, size: int, lines: int) -> dict:
         top = sorted(self.labels.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_LABELS]
         return {
@@ -313,7 +548,7 @@ class Stats:
             "kept": self.rows - self.bad - self.over_length,
             "max_length": self.max_length, "sampled": self.sampled,
             "tokens": token_stats(self.lengths, self.tokenizer is not None),
-            "roles": dict(sorted(self.roles.items())),
+            "roles": dict(sorted(self.role_counts().items())),
             "labels": dict(top), "distinct_labels": len(self.labels),
             "duplicates": {"rows": self.duplicate_rows,
                            "groups": [{"lines": [first] + later} for first, later in self.duplicates.items()]},
@@ -322,22 +557,46 @@ class Stats:
         }
 
 
-def content_hash(value) -> int:
-    """A 64-bit hash of strings, lists and dicts (a sample's fields, a conversation), equal for equal content.
+_CONTENT, _LAST = attrgetter("content"), itemgetter(-1)
+OTHER_FIELDS = tuple(f.name for f in dataclasses.fields(Sample) if f.name not in ("line", "messages"))
 
-    Python's own hash: fast, and it differs between processes, which is fine as only this process compares
-    them. At a million rows a 64-bit collision has odds of about 1 in 10^7.
+
+def sample_digest(sample) -> int:
+    """Equal for samples with equal content (whatever the line): a hash of the conversation's key and the
+    other fields, or of the key alone for a sample that is only a conversation (as a plain chat is).
+
+    Only this process compares them (Python's own hash: fast, 64-bit, different in every process); at a
+    million rows a collision has odds of about 1 in 10^7.
     """
-    if value.__class__ is tuple:
-        return hash(tuple(_flat(v) if v.__class__ is list else v for v in value))
-    return hash(_flat(value))
+    key = None if sample.messages is None else conversation_key(sample.messages)
+    rest = _other_fields(sample)
+    return hash(key) if rest == ONLY_A_CONVERSATION and key is not None else hash((key, rest))
 
 
-def _flat(messages: list):
-    try:  # the common shape, [{role, content}] with string content, without a repr per row
-        return "\x1e".join([m["role"] + "\x1f" + m["content"] if len(m) == 2 else repr(m) for m in messages])
-    except (TypeError, KeyError):
-        return repr(messages)
+def _other_fields(sample) -> tuple:
+    return tuple(repr(value) if value.__class__ is list else value
+                 for value in map(sample.__getattribute__, OTHER_FIELDS))
+
+
+ONLY_A_CONVERSATION = _other_fields(Sample(0))
+
+
+def conversation_key(messages: list[dict]):
+    """The turns as formats.Turn tuples when every message is a plain {role, content}, else their repr:
+    equal for equal turns, and equal to a plain chat from the reader (formats.plain_chats)."""
+    if sum(map(len, messages)) == 2 * len(messages):
+        try:
+            return tuple(Turn(message["role"], message["content"]) for message in messages)
+        except KeyError:
+            pass
+    return repr(messages)
+
+
+def characters(chats: PlainChats) -> np.ndarray:
+    """Characters of each chat's turns, summed by numpy: a Python sum per row costs more than reading it."""
+    turns = np.fromiter(map(len, chats.chats), np.int64, len(chats))
+    chars = np.fromiter(map(len, chats.contents), np.int64, len(chats.contents))
+    return np.add.reduceat(chars, np.cumsum(turns) - turns)  # a plain chat has turns: no empty stretch
 
 
 def approx_chars(sample) -> int:
@@ -378,8 +637,6 @@ def token_stats(lengths: array.array, exact: bool) -> dict:
     if not lengths:
         return {"method": method, "note": note, "count": 0, "total": 0, "min": None, "median": None,
                 "p95": None, "max": None, "mean": None, "histogram": []}
-    import numpy as np
-
     values = np.frombuffer(lengths, dtype=np.uint32)
     top = int(values.max())
     width = max(1, math.ceil((top + 1) / HISTOGRAM_BINS))

@@ -20,6 +20,8 @@ Tool calls, tool results and the tool list go through tool_render.py: natively w
 template supports it, otherwise through one documented fallback rendering.
 """
 
+import functools
+
 from . import tool_render
 
 IGNORE = -100
@@ -87,24 +89,78 @@ def pieces(tokenizer, messages: list[dict], add_generation_prompt: bool = False,
     return out
 
 
-def _tokenise(tokenizer, texts: list[str]) -> list[list[int]]:
-    return tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
+def tokenise_pieces(tokenizer, texts: list[str]) -> list[list[int]]:
+    """Each piece's ids, without the tokenizer's special tokens (the template writes its own)."""
+    if not texts:
+        return []
+    backend = _stock_backend(tokenizer)
+    if backend is not None:
+        return [encoding.ids for encoding in backend.encode_batch_fast(texts, add_special_tokens=False)]
+    return tokenizer(texts, add_special_tokens=False)["input_ids"]
+
+
+def _stock_backend(tokenizer):
+    """The Rust tokenizer of a stock fast tokenizer that is already as its own call would set it, or None.
+
+    Such a call sets the backend's truncation, padding and special-token splitting, encodes with character
+    offsets and builds Python objects for every text; asking the backend for the ids alone gives the same
+    ids for about three quarters of the work. A class that encodes in its own way, a backend with
+    truncation or padding set, or one that splits special tokens otherwise than its tokenizer says goes
+    through the call instead (which leaves the backend set for the next time).
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None or not _stock_class(type(tokenizer)) or not hasattr(backend, "encode_batch_fast"):
+        return None
+    if backend.truncation is not None or backend.padding is not None \
+            or backend.encode_special_tokens != bool(getattr(tokenizer, "split_special_tokens", False)):
+        return None
+    return backend
+
+
+# What a fast tokenizer's call goes through on its way to the backend's encode_batch.
+_ENCODE_METHODS = ("__call__", "_call_one", "encode_plus", "batch_encode_plus", "_encode_plus", "_batch_encode_plus",
+                   "set_truncation_and_padding", "_convert_encoding")
+
+
+@functools.cache
+def _stock_class(cls) -> bool:
+    """Whether a tokenizer class encodes exactly as transformers' fast tokenizer does (none of its steps
+    overridden, as CodeLlama's or LayoutLM's are)."""
+    from transformers import PreTrainedTokenizerFast
+
+    return issubclass(cls, PreTrainedTokenizerFast) and all(
+        getattr(cls, name, None) is getattr(PreTrainedTokenizerFast, name, None) for name in _ENCODE_METHODS)
+
+
+def tokenise_texts(tokenizer, texts: list[str]) -> list[list[int]]:
+    """Each plain text's ids, with the tokenizer's special tokens."""
+    return tokenizer(texts, add_special_tokens=True)["input_ids"] if texts else []
 
 
 def encode_conversation(tokenizer, messages: list[dict], train_on: str = "assistant",
                         tools: list[dict] | None = None) -> dict:
     """{"input_ids", "labels"}: labels copy the ids on assistant answers (or everywhere), IGNORE elsewhere."""
     parts = pieces(tokenizer, messages, tools=tools)
+    return assemble(parts, tokenise_pieces(tokenizer, [text for text, _ in parts]), train_on)
+
+
+def assemble(parts: list[tuple[str, bool]], piece_ids: list[list[int]], train_on: str = "assistant") -> dict:
+    """encode_conversation's item from the pieces and each piece's ids (tokenised one by one, possibly in a
+    batch with other conversations' pieces: a tokenizer encodes each text of a batch on its own)."""
     ids, labels = [], []
-    for (_, answer), piece_ids in zip(parts, _tokenise(tokenizer, [text for text, _ in parts])):
-        ids += piece_ids
-        labels += piece_ids if answer or train_on == "all" else [IGNORE] * len(piece_ids)
+    for (_, answer), one in zip(parts, piece_ids):
+        ids += one
+        labels += one if answer or train_on == "all" else [IGNORE] * len(one)
     return {"input_ids": ids, "labels": labels}
 
 
 def encode_text(tokenizer, text: str) -> dict:
     """A plain-text sample: the tokenizer's own special tokens, the text, then EOS; loss on every token."""
-    ids = tokenizer(text, add_special_tokens=True)["input_ids"]
+    return text_item(tokenizer, tokenise_texts(tokenizer, [text])[0])
+
+
+def text_item(tokenizer, ids: list[int]) -> dict:
+    """encode_text's item from the text's ids with the tokenizer's special tokens."""
     if tokenizer.eos_token_id is not None and (not ids or ids[-1] != tokenizer.eos_token_id):
         ids = ids + [tokenizer.eos_token_id]
     return {"input_ids": ids, "labels": list(ids)}
@@ -113,7 +169,7 @@ def encode_text(tokenizer, text: str) -> dict:
 def prompt_ids(tokenizer, messages: list[dict], tools: list[dict] | None = None) -> list[int]:
     """The ids a model sees before writing the next assistant turn, split exactly as in training."""
     parts = pieces(tokenizer, messages, add_generation_prompt=True, tools=tools)
-    return [i for piece_ids in _tokenise(tokenizer, [text for text, _ in parts]) for i in piece_ids]
+    return [i for piece_ids in tokenise_pieces(tokenizer, [text for text, _ in parts]) for i in piece_ids]
 
 
 def render_prompt(tokenizer, messages: list[dict], tools: list[dict] | None = None) -> str:
