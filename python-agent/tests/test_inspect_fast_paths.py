@@ -39,8 +39,9 @@ def odd_rows(rng) -> list:
     """Rows that are not plain chats, each for a different reason (a string is written as it is)."""
     ok = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
     return [
-        "not json {", "", "   ", json.dumps({"messages": ok}) + " trailing", '{"messages": [{"role": "user", "content": "x"}, '
-        '{"role": "assistant", "content": "\\ud800"}]}', json.dumps(["a", "list"]), json.dumps({"messages": "nope"}),
+        "not json {", "", "   ", json.dumps({"messages": ok}) + " trailing",
+        '{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "\\ud800"}]}',
+        json.dumps(["a", "list"]), json.dumps({"messages": "nope"}),
         json.dumps({"messages": []}), json.dumps({"messages": [{"role": "system", "content": "s"}]}),
         json.dumps({"messages": ok[::-1]}), json.dumps({"messages": [ok[0], ok[0]]}),
         json.dumps({"messages": [ok[0], {"role": "assistant", "content": "  \n"}]}),
@@ -54,7 +55,8 @@ def odd_rows(rng) -> list:
         json.dumps({"messages": ok, "label": rng.choice(["pos", 3, True])}),
         json.dumps({"messages": ok, "tools": [{"type": "function", "function": {"name": "f"}}]}),
         json.dumps({"messages": [ok[0], {"role": "assistant", "content": "", "tool_calls": [
-            {"type": "function", "function": {"name": "f", "arguments": {}}}]}, {"role": "tool", "content": "r"}, ok[1]]}),
+            {"type": "function", "function": {"name": "f", "arguments": {}}}]},
+            {"role": "tool", "content": "r"}, ok[1]]}),
         json.dumps({"messages": ok, "images": []}),
     ]
 
@@ -78,8 +80,9 @@ def mixed_file(path, rows: int = 1500, seed: int = 0) -> str:
             lines.append(json.dumps({"messages": chat(rng, rng.randint(1, 3), rng.random() < 0.3)}, ensure_ascii=False))
         elif pick < 0.7:
             again = rng.choice(seen)
-            lines.append(json.dumps({"messages": [{"content": m["content"], "role": m["role"]} for m in again]},
-                                    separators=(", ", " : ")) if rng.random() < 0.5 else json.dumps({"messages": again}))
+            reordered = [{"content": m["content"], "role": m["role"]} for m in again]
+            lines.append(json.dumps({"messages": reordered}, separators=(", ", " : ")) if rng.random() < 0.5
+                         else json.dumps({"messages": again}))
         elif pick < 0.8:
             question = rng.choice(["Classify: good food", "Classify: slow", "Classify: bread"])
             lines.append(json.dumps({"messages": [{"role": "user", "content": question}, {

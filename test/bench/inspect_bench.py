@@ -110,8 +110,9 @@ def main() -> None:
         encode = batched_encode(tokenizer, texts)
         del texts
         with_tokenizer, result = timed_inspection(path, tokenizer)
+        tokens = result["tokens"]
         print(f"batched encode of the rendered texts: {encode:.2f} s; inspect_dataset with the tokenizer: "
-              f"{with_tokenizer:.2f} s (median {result['tokens']['median']:.0f} tokens, p95 {result['tokens']['p95']:.0f}; "
+              f"{with_tokenizer:.2f} s (median {tokens['median']:.0f} tokens, p95 {tokens['p95']:.0f}; "
               "1 process, 3 threads: the file hash and the tokenizer calls alongside)")
         print(f"inspect_dataset with tokenizer / tokenizer batched encode: ratio {encode / with_tokenizer:.2f}x "
               "(goal >= 0.9x)")
