@@ -23,6 +23,8 @@ export class AgentConnection implements vscode.Disposable {
   private remoteEndpoint: RemoteEndpoint | undefined;
   /** Which agent the store's runs and seqs belong to: "local:<root>" or "ssh:<host>". */
   private identity: string | undefined;
+  /** Counts start() calls: a start that a later one superseded (host or settings changed) stays quiet. */
+  private starts = 0;
   private state: LinkState = { kind: 'idle' };
   private readonly stateChanged = new vscode.EventEmitter<LinkState>();
   readonly onDidChangeState = this.stateChanged.event;
@@ -63,9 +65,15 @@ export class AgentConnection implements vscode.Disposable {
       this.log.info('workspace is not trusted: the agent is not started');
       return;
     }
+    const attempt = ++this.starts;
     try {
       await this.connected();
     } catch (e) {
+      if (attempt !== this.starts) {
+        // restart() dropped this client for a new one; its failure ("disposed") is not the person's problem.
+        this.log.info(`an earlier connection attempt ended: ${message(e)}`);
+        return;
+      }
       this.log.error(`could not connect to the Tunelab agent: ${message(e)}`);
       const host = this.host;
       if (host) {
