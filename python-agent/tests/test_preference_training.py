@@ -167,7 +167,10 @@ def test_dpo_obeys_control_requests_and_early_stops_on_reward_accuracy(start_ser
     watched["training"]["early_stopping"] = {"metric": "rewards/accuracies", "mode": "max", "patience": 1}
     client.events.clear()
     run_id, events = run_to_end(client, pairs, json.dumps(watched))
-    [early] = [e["data"] for e in events if e["kind"] == "early_stop"]
+    evals = [(e["data"]["step"], e["data"]["metrics"].get("eval_rewards/accuracies")) for e in events if e["kind"] == "eval"]
+    stops = [e["data"] for e in events if e["kind"] == "early_stop"]
+    assert len(stops) == 1, f"ended {events[-1]['data']} after evals {evals}; logs {[e for e in events if e['kind'] == 'log']}"
+    [early] = stops
     assert early["metric"] == "eval_rewards/accuracies" and early["best_value"] == 1.0
     assert early["step"] == early["best_step"] + 2 and early["step"] < 100
     saved = [e["data"] for e in events if e["kind"] == "checkpoint"]

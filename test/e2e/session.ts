@@ -88,7 +88,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
     const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
     await page.goto(server.url);
-    await waitForWorkbench(page);
+    await waitForWorkbench(page, readdirSync(workspace).some((f) => f.endsWith('.tunelab.yaml')));
     return { page, agentRoot, workspace, close };
   } catch (e) {
     await close();

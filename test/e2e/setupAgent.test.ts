@@ -27,7 +27,7 @@ test('without an agent environment, Set Up Agent creates one and the agent conne
   // No *.tunelab.yaml here, so opening the Tunelab view is what activates the extension, as after a fresh install.
   await page.locator('.part.activitybar .action-item a[aria-label^="Tunelab"]').click();
   const offer = page.locator('.notifications-toasts .notification-toast', { hasText: 'Tunelab needs a Python environment for its training agent' });
-  await offer.waitFor({ timeout: 60_000 });
+  await offer.waitFor({ timeout: 120_000 });
   await page.locator('.part.statusbar [aria-label^="Tunelab agent failed"]').first().waitFor({ state: 'attached', timeout: 30_000 });
   assert.equal(existsSync(join(agentRoot, 'agent.json')), false, 'no agent can start before the environment exists');
 

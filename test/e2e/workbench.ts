@@ -2,18 +2,24 @@
 import type { Frame, Page } from 'playwright-core';
 import { waitFor } from './waitFor';
 
-export async function waitForWorkbench(page: Page): Promise<void> {
+/**
+ * Waits until the workbench takes commands: laid out, our contributions registered (the Tunelab activity bar
+ * entry), and, when `activates` (the workspace holds a *.tunelab.yaml), Tunelab activated (its status bar
+ * item). Until then the palette lacks our commands; on a loaded 2-core CI machine the extension host can take
+ * minutes to get there, so sessions wait for it once here rather than each step guessing a timeout.
+ */
+export async function waitForWorkbench(page: Page, activates: boolean): Promise<void> {
   await page.waitForSelector('.monaco-workbench', { timeout: 120_000 });
-  // The activity bar is the last thing the workbench lays out before it takes commands.
-  await page.waitForSelector('.part.activitybar .action-item', { timeout: 120_000 });
+  await page.locator('.part.activitybar .action-item a[aria-label^="Tunelab"]').first().waitFor({ state: 'attached', timeout: 240_000 });
+  if (activates) await page.locator('.part.statusbar [aria-label*="Tunelab"]').first().waitFor({ state: 'attached', timeout: 240_000 });
 }
 
 async function quickInput(page: Page, text: string, rowText: string): Promise<void> {
   const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible', timeout: 30_000 });
+  await input.waitFor({ state: 'visible', timeout: 60_000 });
   await input.fill(text);
   const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: rowText }).first();
-  await row.waitFor({ state: 'visible', timeout: 30_000 });
+  await row.waitFor({ state: 'visible', timeout: 60_000 });
   await row.click();
 }
 
