@@ -3,6 +3,7 @@
 import { build } from 'esbuild';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { agentPython } from './paths.mjs';
 
@@ -85,6 +86,17 @@ async function pythonSuite(held = false) {
   totals.failed += m('failed') + m('error') + (r.status !== 0 && m('failed') + m('error') === 0 ? 1 : 0);
   totals.skipped += m('skipped');
 }
+
+// code-server's first install takes minutes of npm work. Done here, before the suites start, it does not eat
+// into the end-to-end tests' time while the other chain's training saturates the cores.
+async function installCodeServer() {
+  const outfile = join(root, 'out', 'test', 'tools', 'installCodeServer.js');
+  await build({ entryPoints: [join(root, 'test', 'e2e', 'installCodeServer.ts')], outfile, bundle: true, platform: 'node',
+    target: 'node20', format: 'cjs', packages: 'external', logLevel: 'warning' });
+  const { ensureCodeServer } = createRequire(import.meta.url)(outfile);
+  await ensureCodeServer(join(root, '.tools', 'code-server'));
+}
+if (suites.includes('e2e')) await installCodeServer();
 
 const chains = CHAINS.map((chain) => chain.filter((s) => suites.includes(s))).filter((chain) => chain.length);
 const chained = chains.length > 1 ? new Set(chains.flat()) : new Set();
