@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 
 from .. import PROTOCOL_VERSION, __version__, diskspace, hostinfo, source_hash
 from ..data import inspection, render
+from ..data.append_row import AppendError, append_row
 from ..generation import evaluate
 from ..generation.generate import GenerationError, GenerationService
 from ..models import export
@@ -441,6 +442,17 @@ class Agent:
             raise ProtocolError("bad_params", str(exc)) from None
         except inspection.Cancelled as exc:
             raise ProtocolError("cancelled", str(exc)) from None
+
+    async def do_append_dataset_row(self, params: dict) -> dict:
+        """The chat panel's Promote and Prefer: one row in the file's own format, atomic, read back first."""
+        try:
+            path = resolve_inside(params["path"], self.root, self.allowed)
+        except PathError as exc:
+            raise ProtocolError("bad_params", f"path: {exc}") from None
+        try:
+            return await asyncio.to_thread(append_row, path, params["messages"], params["answer"], params.get("rejected"))
+        except AppendError as exc:
+            raise ProtocolError("bad_params", str(exc)) from None
 
     async def do_render_sample(self, params: dict) -> dict:
         if ("row" in params) == ("path" in params) or ("path" in params) != ("line" in params):
