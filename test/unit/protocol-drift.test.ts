@@ -86,7 +86,7 @@ const results: { [M in Method]: Required<ResultOf<M>> } = {
   resume_run: { run_id: 'r1', segment: 1 },
   control_run: { run_id: 'r1', action: 'save', id: 'c1' },
   subscribe: { head: 12 },
-  list_checkpoints: { checkpoints: [checkpoint] },
+  list_checkpoints: { checkpoints: [checkpoint], model: '/data/model' },
   generate: { results: [{ adapter: 'base', text: 'hello', new_tokens: 3, ttft_ms: 12.5, tokens_per_sec: 40, finish_reason: 'eos' }] },
   cancel: { request_id: 4, cancelled: true },
   evaluate: {

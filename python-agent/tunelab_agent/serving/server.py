@@ -342,7 +342,9 @@ class Agent:
 
     async def do_list_checkpoints(self, params: dict) -> dict:
         run_id = self.known_run(params["run_id"])
-        return {"checkpoints": await asyncio.to_thread(runs.checkpoints, self.root, run_id)}
+        checkpoints = await asyncio.to_thread(runs.checkpoints, self.root, run_id)
+        model = (await asyncio.to_thread(runs.read_meta, self.root, run_id)).get("resolved", {}).get("model")
+        return {"checkpoints": checkpoints, **({"model": model} if isinstance(model, str) else {})}
 
     async def do_resume_run(self, params: dict) -> dict:
         run_id = self.known_run(params["run_id"])

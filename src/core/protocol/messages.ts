@@ -334,7 +334,8 @@ export interface ResultMap {
   resume_run: { run_id: RunId; segment: number };
   control_run: { run_id: RunId; action: ControlAction; id: string };
   subscribe: { head: number };
-  list_checkpoints: { checkpoints: Checkpoint[] };
+  /** `model`: the run's base model as the agent resolved it (runs on the same model can be compared side by side). */
+  list_checkpoints: { checkpoints: Checkpoint[]; model?: string };
   generate: { results: Generation[] };
   cancel: { request_id: number; cancelled: boolean };
   evaluate: EvaluationResult;
