@@ -45,9 +45,9 @@ document.addEventListener('securitypolicyviolation', (e) => {
 for (const [key, input] of Object.entries(numbers) as Array<[keyof ChatSampling, HTMLInputElement]>) {
   input.min = String(SAMPLING_LIMITS[key].min);
   input.max = String(SAMPLING_LIMITS[key].max);
-  input.addEventListener('change', sendSettings);
+  input.addEventListener('input', sendSettings);
 }
-system.addEventListener('change', sendSettings);
+system.addEventListener('input', sendSettings);
 
 function sendSettings(): void {
   if (!conversation) return;

@@ -1,7 +1,8 @@
 // Picks the JSONL file that Promote or Prefer appends to: the workspace's .jsonl files, or a new one named
 // by a path inside a workspace folder (the agent serves the workspace folders and refuses anything else).
-import { isAbsolute, relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import * as vscode from 'vscode';
+import { insideFolder } from '../../core/chat/inputs';
 
 const NEW_FILE = '$(new-file) New file…';
 
@@ -28,11 +29,4 @@ export async function pickDatasetFile(title: string, suggestedName: string): Pro
     validateInput: (v) => insideFolder(root, v) ? undefined : 'a path ending in .jsonl inside the workspace folder',
   });
   return name ? resolve(root, name) : undefined;
-}
-
-/** `name` resolved under `root` stays inside it and names a .jsonl file. */
-export function insideFolder(root: string, name: string): boolean {
-  if (!name.trim() || !name.toLowerCase().endsWith('.jsonl')) return false;
-  const rel = relative(root, resolve(root, name));
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 }

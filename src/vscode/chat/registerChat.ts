@@ -4,6 +4,7 @@
 import * as vscode from 'vscode';
 import { ChatHistory } from '../../core/chat/chatHistory';
 import { BASE, MAX_PANES, newConversation, paneKey, paneLabel, type Conversation, type PaneTarget } from '../../core/chat/conversation';
+import { checkpointArg } from '../../core/chat/inputs';
 import { defaultPanes, listTargets } from '../../core/chat/targets';
 import type { RunStore } from '../../core/runs/runStore';
 import type { RunRecord } from '../../core/runs/types';
@@ -92,12 +93,4 @@ export function registerChat(context: vscode.ExtensionContext, services: ChatSer
     vscode.commands.registerCommand('tunelab.chatWithCheckpoints', chatWithCheckpoints),
     { dispose: () => { for (const p of [...panels.values()]) p.dispose(); } },
   );
-}
-
-/** The `{runId, checkpoint}` that the Runs view and the dashboard pass; anything else means "ask". */
-export function checkpointArg(arg: unknown): { runId: string; checkpoint?: string } | undefined {
-  if (typeof arg !== 'object' || arg === null) return undefined;
-  const { runId, checkpoint } = arg as { runId?: unknown; checkpoint?: unknown };
-  if (typeof runId !== 'string' || !runId) return undefined;
-  return { runId, checkpoint: typeof checkpoint === 'string' && checkpoint ? checkpoint : undefined };
 }
