@@ -79,8 +79,9 @@ export class AnswerCard {
       this.body.textContent = this.answer.error ?? 'no answer';
       return;
     }
-    if (this.answer.text === '' && this.answer.finish === null) {
-      this.body.replaceChildren(el('span', 'waiting', 'waiting for the first token…'));
+    if (this.answer.text === '') {
+      const why = this.answer.finish === null ? 'waiting for the first token…' : this.answer.finish === 'cancelled' ? 'stopped before the first token' : 'no text';
+      this.body.replaceChildren(el('span', 'waiting', why));
       return;
     }
     // markdown-it with html:false escapes every character of the answer that could open a tag.
@@ -92,8 +93,9 @@ export class AnswerCard {
     const parts: string[] = [];
     if (a.finish === null) parts.push('streaming…');
     else if (a.finish !== 'error') {
-      parts.push(`TTFT ${a.ttftMs === null ? '–' : `${Math.round(a.ttftMs)} ms`}`);
-      parts.push(`${a.tokensPerSec === null ? '–' : a.tokensPerSec.toFixed(1)} tokens/s`);
+      // An answer stopped before its first token has no timings to show.
+      if (a.ttftMs !== null) parts.push(`TTFT ${Math.round(a.ttftMs)} ms`);
+      if (a.tokensPerSec !== null && a.newTokens !== 0) parts.push(`${a.tokensPerSec.toFixed(1)} tokens/s`);
       parts.push(a.finish);
     }
     if (a.edited) parts.push('edited');
@@ -110,10 +112,12 @@ export class AnswerCard {
       b.addEventListener('click', () => (action === 'edit' ? this.startEdit() : this.opts.onAction(action, this.opts.turn, this.opts.pane)));
       this.actions.append(b);
     };
-    add('copy', 'Copy', 'Copy this answer as Markdown');
+    const hasText = this.answer.text.trim() !== '';
+    if (hasText) add('copy', 'Copy', 'Copy this answer as Markdown');
+    // An empty answer can still be written by hand and then promoted.
     add('edit', 'Edit', 'Edit this answer before promoting it');
-    add('promote', 'Promote…', 'Append the conversation with this answer to a dataset file');
-    if (this.opts.canPrefer) add('prefer', 'Prefer', 'Write a preference pair: this answer chosen, another pane\'s rejected');
+    if (hasText) add('promote', 'Promote…', 'Append the conversation with this answer to a dataset file');
+    if (hasText && this.opts.canPrefer) add('prefer', 'Prefer', 'Write a preference pair: this answer chosen, another pane\'s rejected');
     this.setDisabled(this.disabled);
   }
 

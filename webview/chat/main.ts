@@ -32,6 +32,31 @@ let targets: PaneTarget[] = [];
 let link: LinkStatus = { connected: false, reason: 'connecting to the agent…' };
 /** cards[turn][pane] */
 let cards: AnswerCard[][] = [];
+/**
+ * Per answer ("turn/pane"): pieces streamed in this page, when the first came and when it finished. Shown as
+ * data attributes that survive re-renders; the end-to-end test reads them to tell streaming from one late blob.
+ */
+const streamed = new Map<string, { pieces: number; firstAt: number; doneAt: number }>();
+
+function markStreamed(turn: number, pane: number, change: 'piece' | 'done'): void {
+  const key = `${turn}/${pane}`;
+  const s = streamed.get(key) ?? { pieces: 0, firstAt: 0, doneAt: 0 };
+  if (change === 'piece') {
+    s.pieces += 1;
+    if (s.pieces === 1) s.firstAt = Date.now();
+  } else if (!s.doneAt) s.doneAt = Date.now();
+  streamed.set(key, s);
+  applyStreamed(turn, pane);
+}
+
+function applyStreamed(turn: number, pane: number): void {
+  const s = streamed.get(`${turn}/${pane}`);
+  const card = cards[turn]?.[pane];
+  if (!s || !card) return;
+  card.element.dataset.pieces = String(s.pieces);
+  card.element.dataset.firstPieceAt = String(s.firstAt);
+  if (s.doneAt) card.element.dataset.doneAt = String(s.doneAt);
+}
 
 // A CSP violation would silently break the panel; count them where the end-to-end test can read them.
 let cspViolations = 0;
@@ -144,6 +169,7 @@ function renderAll(): void {
       answers.append(card.element);
       return card;
     });
+    t.answers.forEach((_, pane) => applyStreamed(turn, pane));
     row.append(answers);
     return row;
   });
@@ -183,6 +209,8 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
   }
   switch (m.type) {
     case 'init':
+      // A new chat starts its turn numbers again; what streamed before belongs to the old one.
+      if (m.conversation.turns.length < (conversation?.turns.length ?? 0)) streamed.clear();
       conversation = m.conversation;
       targets = m.targets;
       link = m.link;
@@ -193,6 +221,7 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
       if (!answer || answer.finish !== null) return; // a token for a finished or unknown answer: stale
       answer.text += m.text;
       cards[m.turn]?.[m.pane]?.appendToken(m.text);
+      markStreamed(m.turn, m.pane, 'piece');
       return;
     }
     case 'done': {
@@ -200,6 +229,7 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
       if (!turn || m.pane >= turn.answers.length) return;
       turn.answers[m.pane] = m.answer;
       cards[m.turn]?.[m.pane]?.update(m.answer);
+      markStreamed(m.turn, m.pane, 'done');
       renderControls();
       return;
     }

@@ -203,7 +203,7 @@ export class ChatPanel implements vscode.Disposable {
     const messages = messagesFor(this.conversation, pane, turn);
     const r = await client.request('append_dataset_row', { path, messages, answer: answer.text });
     this.deps.log.info(`chat: promoted ${this.label(pane)}'s answer to ${r.path} line ${r.line} (${r.format})`);
-    this.notice('info', `Appended to ${basename(r.path)} at line ${r.line} as a ${r.format} row; the trainer's reader reads it back.`);
+    this.notice('info', `Appended to ${basename(r.path)} at line ${r.line} (${r.format} format); the trainer's reader reads it back.`);
   }
 
   private async prefer(turn: number, pane: number): Promise<void> {
