@@ -14,9 +14,14 @@ export interface CardOptions {
   onSaveEdit(turn: number, pane: number, text: string): void;
 }
 
-/** Long answers re-render at most this often while they stream; short ones on every token. */
-const THROTTLE_MS = 40;
-const THROTTLE_ABOVE_CHARS = 4000;
+/**
+ * A piece that comes after a quiet spell is drawn at once (the first token shows without waiting). Pieces that
+ * follow sooner are drawn together: at most once a frame, and for a long answer, whose Markdown takes a while to
+ * render, no sooner than four render times after the last, so three panes streaming fast keep the page at most
+ * about a quarter busy with rendering.
+ */
+const FRAME_MS = 16;
+const BUSY_SHARE = 4;
 
 export class AnswerCard {
   readonly element: HTMLElement;
@@ -26,6 +31,8 @@ export class AnswerCard {
   private answer: Answer;
   private editing = false;
   private renderTimer: number | undefined;
+  /** How long to wait after a render before the next one (see BUSY_SHARE). */
+  private gap = FRAME_MS;
   private lastRender = 0;
   private disabled = false;
 
@@ -44,11 +51,10 @@ export class AnswerCard {
   /** A streamed piece: appended and drawn now (or shortly, for a long answer). */
   appendToken(text: string): void {
     this.answer = { ...this.answer, text: this.answer.text + text };
-    if (this.answer.text.length <= THROTTLE_ABOVE_CHARS || performance.now() - this.lastRender >= THROTTLE_MS) {
-      this.renderBody();
-    } else if (this.renderTimer === undefined) {
-      this.renderTimer = window.setTimeout(() => this.renderBody(), THROTTLE_MS);
-    }
+    if (this.renderTimer !== undefined) return;
+    const wait = this.gap - (performance.now() - this.lastRender);
+    if (wait <= 0) this.renderBody();
+    else this.renderTimer = window.setTimeout(() => this.renderBody(), wait);
   }
 
   update(answer: Answer): void {
@@ -72,7 +78,13 @@ export class AnswerCard {
   private renderBody(): void {
     window.clearTimeout(this.renderTimer);
     this.renderTimer = undefined;
+    const started = performance.now();
+    this.drawBody();
     this.lastRender = performance.now();
+    this.gap = Math.max(FRAME_MS, BUSY_SHARE * (this.lastRender - started));
+  }
+
+  private drawBody(): void {
     if (this.editing) return;
     this.body.classList.toggle('error', this.answer.finish === 'error');
     if (this.answer.finish === 'error') {
