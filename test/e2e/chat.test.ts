@@ -135,7 +135,7 @@ test('three panes (base + two checkpoints) stream one answer each at once, with 
   await page.screenshot({ path: join(results, 'e2e-chat-streamed.png') });
 });
 
-test('Stop cancels the request: the panes still writing end as cancelled long before their token limit', { timeout: 180_000 }, async () => {
+test('a second turn streams into every pane at once, each with its own history, and Stop cancels it', { timeout: 180_000 }, async () => {
   await setNumber(frame, 'temperature', '1');
   await setNumber(frame, 'max-new-tokens', '4000');
   await say(frame, 'Tell me a very long story.');
@@ -148,6 +148,10 @@ test('Stop cancels the request: the panes still writing end as cancelled long be
     return c.every((x) => x.finish !== 'streaming') ? c : undefined;
   }, { timeoutMs: 30_000, intervalMs: 50 });
   const ended = Date.now() - stopAt;
+  // A later turn asks each pane with its own first answer, still in one batch: every pane streams at once.
+  for (const c of cards) assert.ok(c.pieces >= 1, `pane ${c.pane} streamed (${c.pieces} pieces): ${c.stats}`);
+  assert.ok(Math.max(...cards.map((c) => c.firstAt)) <= Math.min(...cards.map((c) => c.doneAt)),
+    `first pieces ${cards.map((c) => c.firstAt).join(', ')} vs done ${cards.map((c) => c.doneAt).join(', ')}`);
   // The random-weight base model rarely says EOS; at temperature 1 over 4,000 tokens it is still writing.
   assert.equal(cards[0].finish, 'cancelled', `the base pane: ${cards[0].stats}`);
   for (const c of cards) assert.match(c.finish, /^(cancelled|eos)$/, `pane ${c.pane}: ${c.stats}`);
@@ -167,6 +171,12 @@ test('an edited answer renders as Markdown with raw HTML shown as text, and Prom
   assert.equal(await card.locator('.body img, .body script').count(), 0, 'no element came from the answer\'s HTML');
   assert.match(await card.locator('.body').textContent() ?? '', /<img src=x onerror="document.body.dataset.pwned=1"> <script>document.body.dataset.pwned=2<\/script>/);
   assert.equal(await frame.$eval('body', (b) => b.dataset.pwned ?? 'none'), 'none', 'nothing in the answer ran');
+
+  // Copy puts the answer's Markdown source (not the rendered text) on the clipboard, through VS Code.
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+  await card.locator('button.copy').click();
+  await waitFor('the copy to be confirmed', async () => (await notice(frame)).includes('copied') || undefined, { timeoutMs: 10_000 });
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), EDITED);
 
   await card.locator('button.promote').click();
   // While the file picker is open, an editor saves the dataset: the promote must not overwrite that row.

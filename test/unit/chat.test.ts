@@ -33,7 +33,7 @@ test('the first turn of one run goes out as one batched request with every pane 
   });
 });
 
-test('a later turn asks each pane with its own earlier answers, and panes of other runs get their own request', () => {
+test('a later turn asks each pane with its own earlier answers, still one batched request per run', () => {
   const c = chat([pane('r1', 'base'), pane('r1', 'checkpoint-10'), pane('r2', 'checkpoint-5')], [
     { user: 'hi', answers: ['hello', 'hey', 'yo'] },
     { user: 'and?', answers: ['', '', ''] },
@@ -42,9 +42,9 @@ test('a later turn asks each pane with its own earlier answers, and panes of oth
     { role: 'user', content: 'hi' }, { role: 'assistant', content: 'hey' }, { role: 'user', content: 'and?' },
   ]);
   const groups = generateGroups(c);
-  assert.deepEqual(groups.map((g) => [g.runId, g.adapters, g.panes]), [
-    ['r1', ['base'], [0]], ['r1', ['checkpoint-10'], [1]], ['r2', ['checkpoint-5'], [2]],
-  ]);
+  assert.deepEqual(groups.map((g) => [g.runId, g.adapters, g.panes]), [['r1', ['base', 'checkpoint-10'], [0, 1]], ['r2', ['checkpoint-5'], [2]]]);
+  assert.deepEqual(groups[0].conversations, [messagesFor(c, 0), messagesFor(c, 1)], 'each adapter with its own history');
+  assert.equal(groups[1].conversations, undefined, 'a single pane needs no per-adapter conversations');
   // The prompt of turn 0 for Promote: no later turns leak in.
   assert.deepEqual(messagesFor(c, 2, 0), [{ role: 'user', content: 'hi' }]);
 });

@@ -57,6 +57,7 @@ const params: { [M in Method]: Required<ParamsOf<M>> } = {
     messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hi' }],
     sampling: { max_new_tokens: 16, temperature: 0.7, top_p: 0.9, top_k: 50, seed: 1 },
     stream: true,
+    conversations: [[{ role: 'user', content: 'hi' }], [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'yo' }, { role: 'user', content: 'and?' }]],
   },
   cancel: { request_id: 4 },
   evaluate: { run_id: runId, checkpoint: 'checkpoint-20', file: '/data/eval.jsonl', max_new_tokens: 8, targets: { precision: 0.92, recall: 0.92, ttft_ms: 300 } },

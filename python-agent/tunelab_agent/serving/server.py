@@ -376,7 +376,7 @@ class Agent:
         results = await asyncio.get_running_loop().run_in_executor(None, lambda: self.generator.generate(
             model, adapters, params["messages"], sampling,
             on_token=(lambda adapter, text: on_token({"adapter": adapter, "text": text})) if on_token else None,
-            cancel=ctx.cancel, busy_reason=busy))
+            cancel=ctx.cancel, busy_reason=busy, conversations=params.get("conversations")))
         return {"results": results}
 
     async def do_cancel(self, params: dict, ctx: "RequestContext") -> dict:

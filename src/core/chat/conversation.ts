@@ -1,7 +1,7 @@
 // The chat panel's data: up to four panes (the base model or a checkpoint of a run) that share one system
 // prompt, one conversation and one set of sampling controls. Each pane keeps its own answers, so a later turn
-// asks each model with its own earlier answers (as in any side-by-side chat); the first turn, where every pane
-// sees the same messages, goes to the agent as one batched request per run.
+// asks each model with its own earlier answers (as in any side-by-side chat). Every turn goes to the agent as
+// one batched request per run, so the panes stream together.
 import type { ChatMessage, Generation, Sampling } from '../protocol/messages';
 
 export const MAX_PANES = 4;
@@ -92,24 +92,30 @@ export interface GenerateGroup {
   adapters: string[];
   /** The pane index of each adapter. */
   panes: number[];
+  /** What every adapter is asked, when they are all asked the same (a first turn)... */
   messages: ChatMessage[];
+  /** ...or one conversation per adapter (later turns: each pane with its own earlier answers). */
+  conversations?: ChatMessage[][];
 }
 
-/** The requests for the last turn: panes of one run with identical messages share one batched request. */
+/** The requests for the last turn: one per run, every pane of it decoded in the same batch by the agent. */
 export function generateGroups(c: Conversation): GenerateGroup[] {
-  const groups = new Map<string, GenerateGroup>();
+  const groups = new Map<string, GenerateGroup & { all: ChatMessage[][] }>();
   c.panes.forEach((p, i) => {
     const messages = messagesFor(c, i);
-    const key = `${p.runId}\u0000${JSON.stringify(messages)}`;
-    const group = groups.get(key);
+    const group = groups.get(p.runId);
     if (group && !group.adapters.includes(p.adapter)) {
       group.adapters.push(p.adapter);
       group.panes.push(i);
+      group.all.push(messages);
     } else if (!group) {
-      groups.set(key, { runId: p.runId, adapters: [p.adapter], panes: [i], messages });
+      groups.set(p.runId, { runId: p.runId, adapters: [p.adapter], panes: [i], messages, all: [messages] });
     }
   });
-  return [...groups.values()];
+  return [...groups.values()].map(({ all, ...g }) => {
+    const same = all.every((m) => JSON.stringify(m) === JSON.stringify(all[0]));
+    return same ? g : { ...g, conversations: all };
+  });
 }
 
 export function toAgentSampling(s: ChatSampling): Sampling {

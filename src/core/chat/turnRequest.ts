@@ -59,6 +59,7 @@ export class TurnRequest {
     try {
       const { results } = await this.client.request('generate', {
         run_id: g.runId, adapters: g.adapters, messages: g.messages, sampling, stream: true,
+        ...(g.conversations ? { conversations: g.conversations } : {}),
       }, GENERATE_TIMEOUT_MS, { onStream, onSent });
       for (const [i, adapter] of g.adapters.entries()) {
         const r = results.find((x) => x.adapter === adapter);

@@ -306,8 +306,11 @@ export interface ParamsMap {
   control_run: { run_id: RunId; action: ControlAction; value?: number };
   subscribe: { since: number };
   list_checkpoints: { run_id: RunId };
-  /** `adapters` names checkpoints of the run and/or "base"; tokens arrive as stream frames. */
-  generate: { run_id: RunId; adapters: string[]; messages: ChatMessage[]; sampling?: Sampling; stream?: boolean };
+  /**
+   * `adapters` names checkpoints of the run and/or "base"; tokens arrive as stream frames. `conversations`: one
+   * per adapter in place of `messages` (each pane of a side-by-side chat with its own earlier answers), one batch.
+   */
+  generate: { run_id: RunId; adapters: string[]; messages: ChatMessage[]; sampling?: Sampling; stream?: boolean; conversations?: ChatMessage[][] };
   cancel: { request_id: number };
   evaluate: { run_id: RunId; checkpoint: string | null; file: string; max_new_tokens?: number; targets?: Targets };
   export_checkpoint: { run_id: RunId; checkpoint: string; dest: string };
