@@ -33,7 +33,7 @@ test('the first turn of one run goes out as one batched request with every pane 
   });
 });
 
-test('a later turn asks each pane with its own earlier answers, still one batched request per run', () => {
+test('a later turn asks each pane with its own earlier answers, in the same batch, other runs\' checkpoints by run id', () => {
   const c = chat([pane('r1', 'base'), pane('r1', 'checkpoint-10'), pane('r2', 'checkpoint-5')], [
     { user: 'hi', answers: ['hello', 'hey', 'yo'] },
     { user: 'and?', answers: ['', '', ''] },
@@ -42,16 +42,19 @@ test('a later turn asks each pane with its own earlier answers, still one batche
     { role: 'user', content: 'hi' }, { role: 'assistant', content: 'hey' }, { role: 'user', content: 'and?' },
   ]);
   const groups = generateGroups(c);
-  assert.deepEqual(groups.map((g) => [g.runId, g.adapters, g.panes]), [['r1', ['base', 'checkpoint-10'], [0, 1]], ['r2', ['checkpoint-5'], [2]]]);
-  assert.deepEqual(groups[0].conversations, [messagesFor(c, 0), messagesFor(c, 1)], 'each adapter with its own history');
-  assert.equal(groups[1].conversations, undefined, 'a single pane needs no per-adapter conversations');
+  assert.deepEqual(groups.map((g) => [g.runId, g.adapters, g.panes]), [['r1', ['base', 'checkpoint-10', 'r2/checkpoint-5'], [0, 1, 2]]]);
+  assert.deepEqual(groups[0].conversations, [0, 1, 2].map((i) => messagesFor(c, i)), 'each adapter with its own history');
   // The prompt of turn 0 for Promote: no later turns leak in.
   assert.deepEqual(messagesFor(c, 2, 0), [{ role: 'user', content: 'hi' }]);
 });
 
-test('panes of two runs on the first turn make one request per run', () => {
-  const c = chat([pane('r1', 'base'), pane('r2', 'checkpoint-5'), pane('r1', 'checkpoint-10')], [{ user: 'q', answers: ['', '', ''] }]);
-  assert.deepEqual(generateGroups(c).map((g) => [g.runId, g.adapters, g.panes]), [['r1', ['base', 'checkpoint-10'], [0, 2]], ['r2', ['checkpoint-5'], [1]]]);
+test('a first turn sends the one conversation; a pane the batch cannot name twice gets its own request', () => {
+  const c = chat([pane('r2', 'checkpoint-5'), pane('r1', 'base'), pane('r2', 'base')], [{ user: 'q', answers: ['', '', ''] }]);
+  const groups = generateGroups(c);
+  assert.deepEqual(groups.map((g) => [g.runId, g.adapters, g.panes, g.conversations]), [
+    ['r2', ['checkpoint-5', 'base'], [0, 1], undefined],
+    ['r2', ['base'], [2], undefined],
+  ]);
 });
 
 test('sampling goes to the agent under its own names and is clamped into its limits', () => {

@@ -98,24 +98,34 @@ export interface GenerateGroup {
   conversations?: ChatMessage[][];
 }
 
-/** The requests for the last turn: one per run, every pane of it decoded in the same batch by the agent. */
+/**
+ * The requests for the last turn: one for every pane, decoded in one batch by the agent. The request goes to the
+ * first pane's run; checkpoints of other runs (on the same base model) are named <run-id>/checkpoint-N. A pane the
+ * batch cannot take (a second "base", from another run) gets a request of its own.
+ */
 export function generateGroups(c: Conversation): GenerateGroup[] {
-  const groups = new Map<string, GenerateGroup & { all: ChatMessage[][] }>();
+  const groups: Array<GenerateGroup & { all: ChatMessage[][] }> = [];
   c.panes.forEach((p, i) => {
     const messages = messagesFor(c, i);
-    const group = groups.get(p.runId);
-    if (group && !group.adapters.includes(p.adapter)) {
-      group.adapters.push(p.adapter);
+    const fits = (g: GenerateGroup) => !g.adapters.includes(adapterName(g.runId, p));
+    const group = groups.find(fits);
+    if (group) {
+      group.adapters.push(adapterName(group.runId, p));
       group.panes.push(i);
       group.all.push(messages);
-    } else if (!group) {
-      groups.set(p.runId, { runId: p.runId, adapters: [p.adapter], panes: [i], messages, all: [messages] });
+    } else {
+      groups.push({ runId: p.runId, adapters: [p.adapter], panes: [i], messages, all: [messages] });
     }
   });
-  return [...groups.values()].map(({ all, ...g }) => {
+  return groups.map(({ all, ...g }) => {
     const same = all.every((m) => JSON.stringify(m) === JSON.stringify(all[0]));
     return same ? g : { ...g, conversations: all };
   });
+}
+
+/** How a request to run `runId` names pane `p`'s adapter. */
+function adapterName(runId: string, p: PaneTarget): string {
+  return p.runId === runId || p.adapter === BASE ? p.adapter : `${p.runId}/${p.adapter}`;
 }
 
 export function toAgentSampling(s: ChatSampling): Sampling {
