@@ -9,6 +9,7 @@ import { downloadCheckpointCommand } from './vscode/commands/downloadCheckpoint'
 import { selectHostCommand } from './vscode/commands/selectHost';
 import { setupAgentCommand } from './vscode/commands/setupAgent';
 import { forgetSavedSecrets } from './vscode/connectUi';
+import { registerChat } from './vscode/chat/registerChat';
 import { affectsHostSettings } from './vscode/hostSettings';
 import { startRunCommand } from './vscode/commands/startRun';
 import { HostWarningNotifier } from './vscode/hostWarningNotifier';
@@ -55,6 +56,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.onDidGrantWorkspaceTrust(() => void connection.start()),
   );
 
+  registerChat(context, { connection, store, log });
   void connection.start();
 }
 

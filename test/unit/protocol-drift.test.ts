@@ -57,6 +57,7 @@ const params: { [M in Method]: Required<ParamsOf<M>> } = {
     messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hi' }],
     sampling: { max_new_tokens: 16, temperature: 0.7, top_p: 0.9, top_k: 50, seed: 1 },
     stream: true,
+    conversations: [[{ role: 'user', content: 'hi' }], [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'yo' }, { role: 'user', content: 'and?' }]],
   },
   cancel: { request_id: 4 },
   evaluate: { run_id: runId, checkpoint: 'checkpoint-20', file: '/data/eval.jsonl', max_new_tokens: 8, targets: { precision: 0.92, recall: 0.92, ttft_ms: 300 } },
@@ -69,6 +70,7 @@ const params: { [M in Method]: Required<ParamsOf<M>> } = {
   },
   run_history: { run_id: runId, series: ['loss', 'eval_loss'], from_step: 0, to_step: 500, max_points: 400 },
   delete_run: { run_id: runId },
+  append_dataset_row: { path: '/data/chat.jsonl', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hi' }], answer: 'hello', rejected: 'go away' },
 };
 
 const results: { [M in Method]: Required<ResultOf<M>> } = {
@@ -85,7 +87,7 @@ const results: { [M in Method]: Required<ResultOf<M>> } = {
   resume_run: { run_id: 'r1', segment: 1 },
   control_run: { run_id: 'r1', action: 'save', id: 'c1' },
   subscribe: { head: 12 },
-  list_checkpoints: { checkpoints: [checkpoint] },
+  list_checkpoints: { checkpoints: [checkpoint], model: '/data/model' },
   generate: { results: [{ adapter: 'base', text: 'hello', new_tokens: 3, ttft_ms: 12.5, tokens_per_sec: 40, finish_reason: 'eos' }] },
   cancel: { request_id: 4, cancelled: true },
   evaluate: {
@@ -136,6 +138,7 @@ const results: { [M in Method]: Required<ResultOf<M>> } = {
     },
   },
   delete_run: { run_id: runId },
+  append_dataset_row: { path: '/data/chat.jsonl', format: 'openai', line: 12 },
 };
 
 const eventData: { [K in EventKind]: Required<EventDataOf<K>> } = {

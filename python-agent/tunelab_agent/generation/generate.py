@@ -421,9 +421,15 @@ def pick_tokens(logits: torch.Tensor, sampling: dict, generators: list) -> torch
     return torch.cat([torch.multinomial(probs[i], 1, generator=g) for i, g in enumerate(generators)])
 
 
-def decode(loaded: LoadedModel, prompt: list[int], names: list[str], forward_kwargs: dict, sampling: dict,
-           on_token, cancel: threading.Event | None) -> list[dict]:
-    """Decodes one row per name in one batch; every row starts from the same prompt (so no padding)."""
+def decode(loaded: LoadedModel, prompt: list[int] | list[list[int]], names: list[str], forward_kwargs: dict,
+           sampling: dict, on_token, cancel: threading.Event | None) -> list[dict]:
+    """Decodes one row per name in one batch.
+
+    `prompt` is one prompt for every row (no padding), or one per row: a side-by-side chat's later turns, where
+    each pane's history holds its own answers. Those are left-padded to one length, with an attention mask that
+    hides the padding and positions that start at 0 on each row's first real token, so each row decodes as it
+    would alone.
+    """
     from transformers import DynamicCache
 
     model, device = loaded.model, loaded.device
@@ -432,14 +438,25 @@ def decode(loaded: LoadedModel, prompt: list[int], names: list[str], forward_kwa
     if sampling["temperature"] > 0:
         generators = [torch.Generator(device=device).manual_seed(sampling["seed"]) for _ in rows]
     cache = DynamicCache(config=model.config)
-    step_ids = torch.tensor([prompt] * len(rows), device=device)
+    prompts = prompt if prompt and isinstance(prompt[0], list) else [prompt] * len(rows)
+    padded = len({len(p) for p in prompts}) > 1 or any(p != prompts[0] for p in prompts)
+    mask = None
+    if padded:
+        width = max(len(p) for p in prompts)
+        pad = loaded.tokenizer.pad_token_id if loaded.tokenizer.pad_token_id is not None else next(iter(loaded.eos_ids), 0)
+        step_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=device)
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=device)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    else:
+        step_ids = torch.tensor(prompts, device=device)
     started = time.perf_counter()
     with torch.inference_mode():
         for _ in range(sampling["max_new_tokens"]):
             if cancel is not None and cancel.is_set():
                 break
+            extra = {"attention_mask": mask, "position_ids": positions} if padded else {}
             logits = model(input_ids=step_ids, past_key_values=cache, use_cache=True, logits_to_keep=1,
-                           **forward_kwargs).logits[:, -1, :].float()
+                           **extra, **forward_kwargs).logits[:, -1, :].float()
             next_ids = pick_tokens(logits, sampling, generators)
             now = time.perf_counter()
             for row, token in zip(rows, next_ids.tolist()):
@@ -451,6 +468,9 @@ def decode(loaded: LoadedModel, prompt: list[int], names: list[str], forward_kwa
             if all(row.finish_reason for row in rows):
                 break
             step_ids = next_ids[:, None]
+            if padded:
+                positions = positions[:, -1:] + 1
+                mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=1)
     for row in rows:
         if not row.finish_reason and not (cancel is not None and cancel.is_set()):
             row.finish_reason = "length"
@@ -482,11 +502,13 @@ class GenerationService:
             self.models.pop(model_path, None)
 
     def generate(self, model_path: str, adapters: list, messages, sampling: dict | None = None,
-                 on_token=None, cancel: threading.Event | None = None, busy_reason: str | None = None) -> list[dict]:
+                 on_token=None, cancel: threading.Event | None = None, busy_reason: str | None = None,
+                 conversations: list | None = None) -> list[dict]:
         """One result per adapter, in the order asked.
 
         adapters: [(name, folder)] with folder None for the base model; names are the caller's labels and
           must be unique. on_token(name, piece) is called on this thread as text appears (see Row.add).
+        conversations: one message list per adapter (in place of `messages`), decoded in the same batch.
         result: {adapter, text, new_tokens, ttft_ms, tokens_per_sec, finish_reason: eos|length|cancelled}.
         """
         if not adapters:
@@ -497,7 +519,19 @@ class GenerationService:
         if len(adapters) > MAX_ADAPTERS:
             raise GenerationError(f"adapters: at most {MAX_ADAPTERS} side by side, got {len(adapters)}")
         sampling = sampling_options(sampling)
-        messages = check_messages(messages)
+        if conversations is not None:
+            if not isinstance(conversations, list) or len(conversations) != len(adapters):
+                raise GenerationError(f"conversations: one per adapter ({len(adapters)}), got "
+                                      f"{len(conversations) if isinstance(conversations, list) else conversations!r}")
+            per_row = []
+            for i, c in enumerate(conversations):
+                try:
+                    per_row.append(check_messages(c))
+                except GenerationError as exc:
+                    raise GenerationError(f"conversations[{i}].{exc}") from None
+            messages = per_row
+        else:
+            messages = check_messages(messages)
         loaded = self.load(model_path, busy_reason)
         try:
             with loaded.lock:
@@ -509,17 +543,20 @@ class GenerationService:
 
     def _generate(self, loaded, adapters, names, messages, sampling, on_token, cancel) -> list[dict]:
         keys = [loaded.attach(folder) if folder else BASE for _, folder in adapters]
-        prompt = conversation_ids(loaded.tokenizer, messages)
+        # `messages` is one conversation, or (from `conversations`) a list of them, one per adapter.
+        per_row = bool(messages) and isinstance(messages[0], list)
+        prompts = [conversation_ids(loaded.tokenizer, m) for m in messages] if per_row else None
+        prompt = prompts if per_row else conversation_ids(loaded.tokenizer, messages)
         if len(adapters) == 1:
             with loaded.single(keys[0]) as kwargs:
-                return decode(loaded, prompt, names, kwargs, sampling, on_token, cancel)
+                return decode(loaded, prompts[0] if per_row else prompt, names, kwargs, sampling, on_token, cancel)
         if loaded.mixable(keys):
             with loaded.mixed(keys) as kwargs:
                 return decode(loaded, prompt, names, kwargs, sampling, on_token, cancel)
         results = []  # DoRA cannot share a batch: one adapter after the other
-        for name, key in zip(names, keys):
+        for i, (name, key) in enumerate(zip(names, keys)):
             with loaded.single(key) as kwargs:
-                results += decode(loaded, prompt, [name], kwargs, sampling, on_token, cancel)
+                results += decode(loaded, prompts[i] if per_row else prompt, [name], kwargs, sampling, on_token, cancel)
         return results
 
     def answer_loss(self, model_path: str, folder: str | None, messages, answer: str) -> tuple[float, int]:

@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 
 from .. import PROTOCOL_VERSION, __version__, diskspace, hostinfo, source_hash
 from ..data import inspection, render
+from ..data.append_row import AppendError, append_row
 from ..generation import evaluate
 from ..generation.generate import GenerationError, GenerationService
 from ..models import export
@@ -341,7 +342,9 @@ class Agent:
 
     async def do_list_checkpoints(self, params: dict) -> dict:
         run_id = self.known_run(params["run_id"])
-        return {"checkpoints": await asyncio.to_thread(runs.checkpoints, self.root, run_id)}
+        checkpoints = await asyncio.to_thread(runs.checkpoints, self.root, run_id)
+        model = (await asyncio.to_thread(runs.read_meta, self.root, run_id)).get("resolved", {}).get("model")
+        return {"checkpoints": checkpoints, **({"model": model} if isinstance(model, str) else {})}
 
     async def do_resume_run(self, params: dict) -> dict:
         run_id = self.known_run(params["run_id"])
@@ -364,8 +367,8 @@ class Agent:
 
     async def do_generate(self, params: dict, ctx: "RequestContext") -> dict:
         run_id = self.known_run(params["run_id"])
-        adapters = [(name, None if name == "base" else self.checkpoint_of(run_id, name)["path"]) for name in params["adapters"]]
         model = runs.read_meta(self.root, run_id)["resolved"]["model"]
+        adapters = [(name, await asyncio.to_thread(self.adapter_folder, run_id, model, name)) for name in params["adapters"]]
         on_token = ctx.streamer("token") if params.get("stream", True) else None
         sampling = params.get("sampling", {})
         busy = await asyncio.to_thread(runs.training_on_this_host, self.root)
@@ -373,8 +376,22 @@ class Agent:
         results = await asyncio.get_running_loop().run_in_executor(None, lambda: self.generator.generate(
             model, adapters, params["messages"], sampling,
             on_token=(lambda adapter, text: on_token({"adapter": adapter, "text": text})) if on_token else None,
-            cancel=ctx.cancel, busy_reason=busy))
+            cancel=ctx.cancel, busy_reason=busy, conversations=params.get("conversations")))
         return {"results": results}
+
+    def adapter_folder(self, run_id: str, model: str, name: str) -> str | None:
+        """A generate adapter: "base" (None), a checkpoint of the run, or <run-id>/checkpoint-N of another run on
+        the same base model (a chat comparing runs decodes them all in one batch)."""
+        if name == "base":
+            return None
+        other = RUN_CHECKPOINT.match(name)
+        if not other or other[1] == run_id:
+            return self.checkpoint_of(run_id, other[2] if other else name)["path"]
+        other_model = runs.read_meta(self.root, self.known_run(other[1]))["resolved"]["model"]
+        if other_model != model:
+            raise ProtocolError("bad_params", f"adapters: {name} was trained on {other_model}, run {run_id} on {model}; "
+                                "only checkpoints of runs on the same base model can be compared in one request")
+        return self.checkpoint_of(other[1], other[2])["path"]
 
     async def do_cancel(self, params: dict, ctx: "RequestContext") -> dict:
         return {"request_id": params["request_id"], "cancelled": ctx.cancel_other(params["request_id"])}
@@ -441,6 +458,17 @@ class Agent:
             raise ProtocolError("bad_params", str(exc)) from None
         except inspection.Cancelled as exc:
             raise ProtocolError("cancelled", str(exc)) from None
+
+    async def do_append_dataset_row(self, params: dict) -> dict:
+        """The chat panel's Promote and Prefer: one row in the file's own format, atomic, read back first."""
+        try:
+            path = resolve_inside(params["path"], self.root, self.allowed)
+        except PathError as exc:
+            raise ProtocolError("bad_params", f"path: {exc}") from None
+        try:
+            return await asyncio.to_thread(append_row, path, params["messages"], params["answer"], params.get("rejected"))
+        except AppendError as exc:
+            raise ProtocolError("bad_params", str(exc)) from None
 
     async def do_render_sample(self, params: dict) -> dict:
         if ("row" in params) == ("path" in params) or ("path" in params) != ("line" in params):

@@ -306,8 +306,11 @@ export interface ParamsMap {
   control_run: { run_id: RunId; action: ControlAction; value?: number };
   subscribe: { since: number };
   list_checkpoints: { run_id: RunId };
-  /** `adapters` names checkpoints of the run and/or "base"; tokens arrive as stream frames. */
-  generate: { run_id: RunId; adapters: string[]; messages: ChatMessage[]; sampling?: Sampling; stream?: boolean };
+  /**
+   * `adapters` names checkpoints of the run and/or "base"; tokens arrive as stream frames. `conversations`: one
+   * per adapter in place of `messages` (each pane of a side-by-side chat with its own earlier answers), one batch.
+   */
+  generate: { run_id: RunId; adapters: string[]; messages: ChatMessage[]; sampling?: Sampling; stream?: boolean; conversations?: ChatMessage[][] };
   cancel: { request_id: number };
   evaluate: { run_id: RunId; checkpoint: string | null; file: string; max_new_tokens?: number; targets?: Targets };
   export_checkpoint: { run_id: RunId; checkpoint: string; dest: string };
@@ -322,6 +325,8 @@ export interface ParamsMap {
   /** One run's metrics; with `max_points` each series is downsampled (LTTB, first/last/min/max kept). */
   run_history: { run_id: RunId; series?: HistorySeriesName[]; from_step?: number; to_step?: number; max_points?: number };
   delete_run: { run_id: RunId };
+  /** The chat panel's Promote (answer) and Prefer (answer chosen, `rejected` rejected): one JSONL row in the file's own format. */
+  append_dataset_row: { path: string; messages: ChatMessage[]; answer: string; rejected?: string };
 }
 
 export interface ResultMap {
@@ -332,7 +337,8 @@ export interface ResultMap {
   resume_run: { run_id: RunId; segment: number };
   control_run: { run_id: RunId; action: ControlAction; id: string };
   subscribe: { head: number };
-  list_checkpoints: { checkpoints: Checkpoint[] };
+  /** `model`: the run's base model as the agent resolved it (runs on the same model can be compared side by side). */
+  list_checkpoints: { checkpoints: Checkpoint[]; model?: string };
   generate: { results: Generation[] };
   cancel: { request_id: number; cancelled: boolean };
   evaluate: EvaluationResult;
@@ -345,6 +351,8 @@ export interface ResultMap {
   /** `head`: the history holds the run's events up to this seq; later ones arrive on the subscription. */
   run_history: { run_id: RunId; head: number; series: Partial<Record<HistorySeriesName, HistorySeries>> };
   delete_run: { run_id: RunId };
+  /** `line`: where the new row starts, read back through the trainer's reader as `format`. */
+  append_dataset_row: { path: string; format: string; line: number };
 }
 
 export type Method = keyof ParamsMap & keyof ResultMap;
@@ -453,7 +461,7 @@ type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 export const METHODS = [
   'list_runs', 'start_run', 'stop_run', 'resume_run', 'control_run', 'subscribe', 'list_checkpoints',
   'generate', 'cancel', 'evaluate', 'export_checkpoint', 'host_info', 'preflight', 'inspect_dataset', 'render_sample',
-  'run_history', 'delete_run',
+  'run_history', 'delete_run', 'append_dataset_row',
 ] as const satisfies readonly Method[];
 const methodsComplete: Exact<(typeof METHODS)[number], Method> = true;
 
