@@ -62,3 +62,22 @@ test('a missing tiny model is built only as the config\'s own comment says, with
   assert.equal(tinyModelRecipe('# make-tiny-model tiny-model --hidden abc\n', '/w/samples', '/w/samples/tiny-model'), undefined);
   assert.equal(missingModelFolder(parseConfigProblems(THREE, 'bad.tunelab.yaml')[0]), undefined);
 });
+
+test('every shipped sample is self-contained: its model folder is inside samples/ and the config says how to build it', async () => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const { join, resolve, sep } = await import('node:path');
+  const { repoRoot } = await import('../support/repoRoot');
+  const { parse } = await import('yaml');
+  const samples = join(repoRoot(), 'samples');
+  const configs = readdirSync(samples).filter((f) => f.endsWith('.tunelab.yaml'));
+  assert.ok(configs.length >= 2, `samples found in ${samples}`);
+  for (const name of configs) {
+    const text = readFileSync(join(samples, name), 'utf8');
+    const model = resolve(samples, (parse(text) as { model: string }).model);
+    assert.ok(model.startsWith(samples + sep), `${name}: model ${model} lies inside samples/, so opening samples/ alone works`);
+    const recipe = tinyModelRecipe(text, samples, model);
+    assert.ok(recipe, `${name}: a make-tiny-model comment names ${model}`);
+    assert.equal(recipe[1], model);
+    assert.ok(recipe.includes('--corpus'), `${name}: the tokenizer is trained on the sample data`);
+  }
+});

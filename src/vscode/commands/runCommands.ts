@@ -1,6 +1,7 @@
 // Stop Run, Delete Run, Show Metrics and Refresh Runs: each acts on a run from the tree, or one picked by name.
 import * as vscode from 'vscode';
 import { AgentError } from '../../core/agent/errors';
+import { formatLoss, formatProgress, runTitle } from '../../core/runs/runLabels';
 import type { RunStore } from '../../core/runs/runStore';
 import { isActive, type RunRecord } from '../../core/runs/types';
 import { message, type AgentConnection } from '../agentConnection';
@@ -17,8 +18,14 @@ export async function resolveRun(store: RunStore, arg: unknown, filter: (r: RunR
     return undefined;
   }
   const picked = await vscode.window.showQuickPick(
-    runs.map((r) => ({ label: r.name, description: `${r.state} · ${r.runId}`, run: r })),
-    { placeHolder },
+    // Newest first; the title tells runs of one config apart, and typing a state ("completed") filters on the description.
+    [...runs].sort((a, b) => b.created - a.created).map((r) => ({
+      label: runTitle(r),
+      description: [r.state, formatProgress(r), formatLoss(r.loss)].filter(Boolean).join(' · '),
+      detail: r.runId,
+      run: r,
+    })),
+    { placeHolder, matchOnDescription: true, matchOnDetail: true },
   );
   return picked?.run;
 }

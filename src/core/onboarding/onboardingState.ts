@@ -1,0 +1,26 @@
+// Pure rules behind the onboarding context keys (src/vscode/onboarding.ts sets them).
+import type { ConnectionState } from '../agent/client';
+import type { AgentEvent } from '../protocol/messages';
+
+/** What the Runs view's welcome text says: the agent is on its way, down, refused in restricted mode, or ready. */
+export type AgentViewState = 'starting' | 'ready' | 'failed' | 'restricted';
+
+/**
+ * `ready` only once connected AND the run list has arrived: between the two (1-3 s after every reload) an
+ * empty view would wrongly say "No runs yet".
+ */
+export function isLiveAgentState(kind: ConnectionState['kind'] | 'idle' | 'restricted', listed: boolean): AgentViewState {
+  switch (kind) {
+    case 'restricted': return 'restricted';
+    case 'failed':
+    case 'closed': return 'failed';
+    case 'connected': return listed ? 'ready' : 'starting';
+    default: return 'starting';
+  }
+}
+
+/** The walkthrough step an agent event proves done, if any: a run was created or began training. */
+export function walkthroughStepOf(e: AgentEvent): 'runStarted' | undefined {
+  if (e.kind === 'run_created' || (e.kind === 'run_state' && e.data.state === 'running')) return 'runStarted';
+  return undefined;
+}
