@@ -2,7 +2,8 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import * as vscode from 'vscode';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { dataFolders } from '../core/host/dataFolders';
 import { expandHome } from '../core/homePath';
 import { venvPython } from '../core/host/agentEnvironment';
 import { defaultPython } from '../core/host/localAgent';
@@ -32,15 +33,6 @@ export function readAgentSettings(extensionRoot: string, managedVenvDir: string)
       ...dataFolders(config.get<unknown>('dataFolders')),
     ],
   };
-}
-
-/** tunelab.dataFolders as absolute paths of folders that exist (the agent refuses to start with one that does not). */
-export function dataFolders(value: unknown): string[] {
-  if (!Array.isArray(value)) return [];
-  return value
-    .filter((v): v is string => typeof v === 'string' && v.trim() !== '')
-    .map((v) => resolve(expandHome(v.trim())))
-    .filter((d) => { try { return statSync(d).isDirectory(); } catch { return false; } });
 }
 
 /** Adds a folder to tunelab.dataFolders (user settings); the change restarts the agent so it serves the folder. */
