@@ -2,19 +2,10 @@
 // starting, down, or ready with no runs) and for the walkthrough's steps, each set when the real thing happens.
 import * as vscode from 'vscode';
 import type { AgentEvent } from '../core/protocol/messages';
-import { isLiveAgentState, walkthroughStepOf, type AgentViewState } from '../core/onboarding/onboardingState';
+import { AGENT_VIEW_STATE_KEY, WALKTHROUGH_KEYS, isLiveAgentState, walkthroughStepOf, type AgentViewState } from '../core/onboarding/onboardingState';
 import type { AgentConnection, LinkState } from './agentConnection';
 import { CONFIG_PATTERN } from './configFiles';
 
-/** Context key read by package.json viewsWelcome: starting | ready | failed | restricted. */
-export const AGENT_VIEW_STATE_KEY = 'tunelab.agentViewState';
-/** Walkthrough context keys, one per step (package.json walkthroughs completionEvents). */
-export const WALKTHROUGH_KEYS = {
-  agentReady: 'tunelab.walkthrough.agentReady',
-  configOpened: 'tunelab.walkthrough.configOpened',
-  runStarted: 'tunelab.walkthrough.runStarted',
-  metricsShown: 'tunelab.walkthrough.metricsShown',
-} as const;
 const METRICS_VIEW_TYPE = 'tunelab.metrics';
 
 export function registerOnboarding(context: vscode.ExtensionContext, connection: AgentConnection): void {

@@ -2,6 +2,16 @@
 import type { ConnectionState } from '../agent/client';
 import type { AgentEvent } from '../protocol/messages';
 
+/** Context key read by package.json viewsWelcome: starting | ready | failed | restricted. */
+export const AGENT_VIEW_STATE_KEY = 'tunelab.agentViewState';
+/** Walkthrough context keys, one per step (package.json walkthroughs completionEvents). */
+export const WALKTHROUGH_KEYS = {
+  agentReady: 'tunelab.walkthrough.agentReady',
+  configOpened: 'tunelab.walkthrough.configOpened',
+  runStarted: 'tunelab.walkthrough.runStarted',
+  metricsShown: 'tunelab.walkthrough.metricsShown',
+} as const;
+
 /** What the Runs view's welcome text says: the agent is on its way, down, refused in restricted mode, or ready. */
 export type AgentViewState = 'starting' | 'ready' | 'failed' | 'restricted';
 
