@@ -46,7 +46,9 @@ function show(notice: RunNotice, deps: RunNotifierDeps): void {
     : notice.severity === 'warning' ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
   void toast(notice.text, ...titles).then((choice) => {
     const action = notice.actions.find((a) => TITLES[a.kind] === choice);
-    if (action) void act(action, notice.runId, deps);
+    // A command that is missing or fails (e.g. chat not installed in this build) is said, not dropped.
+    if (action) act(action, notice.runId, deps).catch((e: unknown) =>
+      void vscode.window.showWarningMessage(`Tunelab: ${TITLES[action.kind]} did not work: ${e instanceof Error ? e.message : String(e)}`));
   });
 }
 

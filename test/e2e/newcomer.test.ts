@@ -62,11 +62,26 @@ after(async () => {
 const toast = (text: string | RegExp): Locator => page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
 const toastButton = (t: Locator, title: string) => t.locator('.monaco-button', { hasText: title }).first();
 
-test('the status bar names where runs train', { timeout: 120_000 }, async () => {
+test('the status bar names where runs train, Reconnect reports its result, and no install channel is made before an install', { timeout: 180_000 }, async () => {
   await page.locator('.part.activitybar .action-item a[aria-label^="Tunelab"]').first().click();
   const item = page.locator('.part.statusbar .statusbar-item', { hasText: 'Tunelab: this machine' }).first();
   await item.waitFor({ timeout: 90_000 });
   assert.match(await item.innerText(), /Tunelab: this machine/);
+  await page.locator('.part.statusbar [aria-label$=": connected"]').first().waitFor({ state: 'attached', timeout: 90_000 });
+
+  // Reconnect says how it went, rather than a status-bar flicker.
+  await runCommand(page, 'Tunelab: Reconnect to Agent');
+  await toast(/Tunelab: connected to the agent on this machine \(tunelab-agent /).waitFor({ timeout: 60_000 });
+
+  // The remote-install channel exists only once a remote install starts; this session has none.
+  await runCommand(page, 'Output: Show Output Channels');
+  const channels = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+  await channels.filter({ hasText: 'Tunelab' }).first().waitFor({ timeout: 20_000 });
+  const names = await channels.allInnerTexts();
+  assert.ok(!names.some((n) => n.includes('Remote Agent Install')), `no Remote Agent Install channel yet: ${names.join(' | ')}`);
+  await page.keyboard.press('Escape');
+  assert.deepEqual(await takeErrorToasts(page), []);
+  await clearNotifications(page);
 });
 
 test('a config with three mistakes: one toast lists them apart, Show All opens each in Problems at its line, no "starting…" beside it', { timeout: 120_000 }, async () => {
