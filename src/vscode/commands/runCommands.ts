@@ -9,12 +9,12 @@ import type { MetricsPanels } from '../metricsPanels';
 import { UNTRUSTED_MESSAGE } from '../trust';
 
 /** The tree passes its RunRecord; older snapshots or no argument are resolved against the store. */
-export async function resolveRun(store: RunStore, arg: unknown, filter: (r: RunRecord) => boolean, placeHolder: string): Promise<RunRecord | undefined> {
+export async function resolveRun(store: RunStore, arg: unknown, filter: (r: RunRecord) => boolean, placeHolder: string, none = 'Tunelab: no matching runs.'): Promise<RunRecord | undefined> {
   const runId = typeof arg === 'string' ? arg : (arg as Partial<RunRecord> | undefined)?.runId;
   if (typeof runId === 'string') return store.get(runId) ?? undefined;
   const runs = store.list().filter(filter);
   if (runs.length === 0) {
-    void vscode.window.showInformationMessage('Tunelab: no matching runs.');
+    void vscode.window.showInformationMessage(none);
     return undefined;
   }
   const picked = await vscode.window.showQuickPick(
@@ -45,7 +45,8 @@ export async function stopRun(run: RunRecord, connection: AgentConnection, log: 
 
 export function stopRunCommand(store: RunStore, connection: AgentConnection, log: vscode.LogOutputChannel) {
   return async (arg?: unknown): Promise<void> => {
-    const run = await resolveRun(store, arg, isActive, 'Run to stop');
+    // From the palette: a picker of the active runs only.
+    const run = await resolveRun(store, arg, isActive, 'Run to stop', 'Tunelab: no run is starting or training, so there is nothing to stop.');
     if (run) await stopRun(run, connection, log);
   };
 }
