@@ -60,6 +60,7 @@ test('a missing tiny model is built only as the config\'s own comment says, with
   assert.equal(tinyModelRecipe('model: tiny-model\n', '/w/samples', '/w/samples/tiny-model'), undefined, 'no recipe, no offer');
   assert.equal(tinyModelRecipe('# make-tiny-model tiny-model --hidden $(rm -rf)\n', '/w/samples', '/w/samples/tiny-model'), undefined);
   assert.equal(tinyModelRecipe('# make-tiny-model tiny-model --hidden abc\n', '/w/samples', '/w/samples/tiny-model'), undefined);
+  assert.equal(tinyModelRecipe('# make-tiny-model tiny-model --corpus ../../etc/passwd\n', '/w/samples', '/w/samples/tiny-model'), undefined, 'the corpus stays beside the config');
   assert.equal(missingModelFolder(parseConfigProblems(THREE, 'bad.tunelab.yaml')[0]), undefined);
 });
 

@@ -1,7 +1,7 @@
 // Reads the agent's bad_config answer (one problem per line, "<file>[ line N]: <key>: <what>") into problems a
 // person can see one by one: in the toast, and in the Problems panel at their line. The agent decides what is
 // wrong; this only splits its words and finds the line of a key it named without one.
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, resolve, sep } from 'node:path';
 import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
 
 export interface ConfigProblem {
@@ -96,7 +96,8 @@ export function tinyModelRecipe(yamlText: string, configDir: string, missing: st
   const flags = line[2].trim().split(/\s+/).filter(Boolean);
   for (let i = 0; i + 1 < flags.length; i += 2) {
     const value = flags[i] === '--corpus' ? resolve(configDir, flags[i + 1]) : flags[i + 1];
-    if (flags[i] !== '--corpus' && !/^\d+$/.test(value)) return undefined;
+    // The corpus is the sample's own data, next to the config; sizes are plain numbers.
+    if (flags[i] === '--corpus' ? !value.startsWith(resolve(configDir) + sep) : !/^\d+$/.test(value)) return undefined;
     args.push(flags[i], value);
   }
   return args;
