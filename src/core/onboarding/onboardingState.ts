@@ -1,6 +1,5 @@
 // Pure rules behind the onboarding context keys (src/vscode/onboarding.ts sets them).
 import type { ConnectionState } from '../agent/client';
-import type { AgentEvent } from '../protocol/messages';
 
 /** Context key read by package.json viewsWelcome: starting | ready | failed | restricted. */
 export const AGENT_VIEW_STATE_KEY = 'tunelab.agentViewState';
@@ -27,10 +26,4 @@ export function isLiveAgentState(kind: ConnectionState['kind'] | 'idle' | 'restr
     case 'connected': return listed ? 'ready' : 'starting';
     default: return 'starting';
   }
-}
-
-/** The walkthrough step an agent event proves done, if any: a run was created or began training. */
-export function walkthroughStepOf(e: AgentEvent): 'runStarted' | undefined {
-  if (e.kind === 'run_created' || (e.kind === 'run_state' && e.data.state === 'running')) return 'runStarted';
-  return undefined;
 }
