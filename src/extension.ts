@@ -7,6 +7,7 @@ import { AgentConnection, SETUP_AGENT_COMMAND } from './vscode/agentConnection';
 import { deleteRunCommand, refreshRunsCommand, showMetricsCommand, stopRun, stopRunCommand } from './vscode/commands/runCommands';
 import { downloadCheckpointCommand } from './vscode/commands/downloadCheckpoint';
 import { selectHostCommand } from './vscode/commands/selectHost';
+import { reconnectCommand } from './vscode/commands/reconnect';
 import { setupAgentCommand } from './vscode/commands/setupAgent';
 import { forgetSavedSecrets } from './vscode/connectUi';
 import { registerChat } from './vscode/chat/registerChat';
@@ -15,14 +16,16 @@ import { startRunCommand } from './vscode/commands/startRun';
 import { HostWarningNotifier } from './vscode/hostWarningNotifier';
 import { MetricsPanels } from './vscode/metricsPanels';
 import { RunsTreeProvider } from './vscode/runsTree';
+import { lazyOutputChannel } from './vscode/lazyOutputChannel';
 import { affectsAgentSettings } from './vscode/settings';
 import { SHOW_LOG_COMMAND, createStatusBar } from './vscode/statusBar';
+import { registerNewcomer } from './vscode/newcomer';
 
 export function activate(context: vscode.ExtensionContext): void {
   const version = String(context.extension.packageJSON.version ?? '0.0.0');
   const log = vscode.window.createOutputChannel('Tunelab', { log: true });
   // pip's output while the agent is installed on an SSH host: long and noisy, so apart from the log.
-  const installOutput = vscode.window.createOutputChannel('Tunelab: Remote Agent Install');
+  const installOutput = lazyOutputChannel('Tunelab: Remote Agent Install');
   const store = new RunStore();
   const history = new HistoryLoader(store, (line) => log.warn(line));
   const connection = new AgentConnection(
@@ -31,11 +34,12 @@ export function activate(context: vscode.ExtensionContext): void {
   const panels = new MetricsPanels(store, history, context.extensionUri, log, (run) => stopRun(run, connection, log));
   const tree = new RunsTreeProvider(store);
   const view = vscode.window.createTreeView('tunelab.runs', { treeDataProvider: tree, showCollapseAll: false });
+  const newcomer = registerNewcomer(context, { connection, store, log });
 
   context.subscriptions.push(
     log, installOutput, connection, panels, tree, view, createStatusBar(connection),
     new HostWarningNotifier(connection.onDidReceiveEvent, store),
-    vscode.commands.registerCommand('tunelab.startRun', startRunCommand(connection, panels, log)),
+    vscode.commands.registerCommand('tunelab.startRun', startRunCommand(connection, panels, log, newcomer.configProblems)),
     vscode.commands.registerCommand('tunelab.stopRun', stopRunCommand(store, connection, log)),
     vscode.commands.registerCommand('tunelab.deleteRun', deleteRunCommand(store, connection, log)),
     vscode.commands.registerCommand('tunelab.showMetrics', showMetricsCommand(store, panels)),
@@ -43,7 +47,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand(SETUP_AGENT_COMMAND, setupAgentCommand(context.extensionUri.fsPath, connection, log)),
     vscode.commands.registerCommand(SHOW_LOG_COMMAND, () => log.show()),
     vscode.commands.registerCommand('tunelab.selectHost', selectHostCommand()),
-    vscode.commands.registerCommand('tunelab.reconnect', () => connection.restart()),
+    vscode.commands.registerCommand('tunelab.reconnect', reconnectCommand(connection)),
     vscode.commands.registerCommand('tunelab.downloadCheckpoint', downloadCheckpointCommand(store, connection, log)),
     vscode.commands.registerCommand('tunelab.forgetSecrets', async () => {
       const n = await forgetSavedSecrets(context.secrets);

@@ -31,6 +31,9 @@ export class AgentConnection implements vscode.Disposable {
   private readonly eventReceived = new vscode.EventEmitter<AgentEvent>();
   /** Every agent event (replayed or live), after the RunStore has applied it. */
   readonly onDidReceiveEvent = this.eventReceived.event;
+  private readonly runsListed = new vscode.EventEmitter<void>();
+  /** The run list arrived after a (re)connect: an empty Runs view now really means no runs. */
+  readonly onDidListRuns = this.runsListed.event;
 
   constructor(
     private readonly extensionRoot: string,
@@ -82,8 +85,9 @@ export class AgentConnection implements vscode.Disposable {
         if (choice === RETRY) await this.restart();
         else if (choice === PICK_HOST) await vscode.commands.executeCommand('tunelab.selectHost');
       } else if (e instanceof AgentEnvironmentMissing) {
-        const choice = await vscode.window.showInformationMessage(e.message, SETUP_AGENT_TITLE);
+        const choice = await vscode.window.showInformationMessage(e.message, SETUP_AGENT_TITLE, OPEN_SETTINGS);
         if (choice === SETUP_AGENT_TITLE) await vscode.commands.executeCommand(SETUP_AGENT_COMMAND);
+        else if (choice === OPEN_SETTINGS) await vscode.commands.executeCommand('workbench.action.openSettings', 'tunelab.pythonPath');
       }
     }
   }
@@ -148,7 +152,8 @@ export class AgentConnection implements vscode.Disposable {
     if (s.kind === 'connected') {
       this.log.info(`connected to tunelab-agent ${s.agentVersion}`);
       // Lists runs and subscribes (first connection) or lists again (reconnect); then charts may load their history.
-      void sync.connected().catch((e) => { if (client === this.client) this.log.error(`list_runs failed: ${message(e)}`); });
+      void sync.connected().then(() => { if (client === this.client) this.runsListed.fire(); },
+        (e) => { if (client === this.client) this.log.error(`list_runs failed: ${message(e)}`); });
     } else if (s.kind === 'reconnecting') {
       this.log.warn(`agent link lost (${s.reason}); retry ${s.attempt} in ${Math.round(s.delayMs / 1000)} s`);
     } else if (s.kind === 'failed') {
@@ -189,12 +194,14 @@ export class AgentConnection implements vscode.Disposable {
     this.dropClient();
     this.stateChanged.dispose();
     this.eventReceived.dispose();
+    this.runsListed.dispose();
   }
 }
 
 export const SETUP_AGENT_COMMAND = 'tunelab.setupAgent';
 export const SETUP_AGENT_TITLE = 'Set Up Agent';
 const RETRY = 'Retry';
+const OPEN_SETTINGS = 'Open Settings';
 const PICK_HOST = 'Select Host';
 
 /** An installed extension whose agent has no Python environment yet (and no tunelab.pythonPath). */

@@ -3,7 +3,8 @@ import * as vscode from 'vscode';
 
 export const CONFIG_PATTERN = /\.tunelab\.ya?ml$/;
 
-export async function pickRunConfig(): Promise<vscode.TextDocument | undefined> {
+export async function pickRunConfig(uri?: vscode.Uri): Promise<vscode.TextDocument | undefined> {
+  if (uri && CONFIG_PATTERN.test(uri.fsPath)) return vscode.workspace.openTextDocument(uri);
   const active = vscode.window.activeTextEditor?.document;
   if (active && CONFIG_PATTERN.test(active.fileName)) return active;
   const files = await vscode.workspace.findFiles('**/*.tunelab.{yaml,yml}', '**/node_modules/**', 200);

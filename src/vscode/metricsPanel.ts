@@ -3,6 +3,7 @@
 // `ready` (again after every reload), gets `init` with everything so far, then `append` for each change
 // of its run, and `init` again when the history lands. Its Stop button asks with `stop` and hears back `stopDone`.
 import * as vscode from 'vscode';
+import { runTitle } from '../core/runs/runLabels';
 import type { HistoryLoader } from '../core/runs/historyLoader';
 import type { RunChange, RunStore } from '../core/runs/runStore';
 import { isActive, type RunRecord } from '../core/runs/types';
@@ -57,7 +58,8 @@ export class MetricsPanel implements vscode.Disposable {
   }
 
   private title(): string {
-    return `Metrics: ${this.run().name}`;
+    // Start time and short id: two runs of one config get two tabs that can be told apart.
+    return `Metrics: ${runTitle(this.run())}`;
   }
 
   private html(): string {

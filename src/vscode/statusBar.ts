@@ -6,10 +6,10 @@ export const SHOW_LOG_COMMAND = 'tunelab.showLog';
 const SELECT_HOST_COMMAND = 'tunelab.selectHost';
 const RECONNECT_COMMAND = 'tunelab.reconnect';
 
-function present(s: LinkState, host: string | undefined): { text: string; tooltip: string; warn: boolean } {
+export function present(s: LinkState, host: string | undefined): { text: string; tooltip: string; warn: boolean } {
   const p = presentState(s);
-  if (!host) return p;
-  // The host is part of the text: a run started now goes there.
+  // Where runs go is part of the text ("Tunelab: this machine", "Tunelab: gpu-box"): a run started now goes there.
+  if (!host) return { ...p, text: `${p.text}: this machine` };
   return { ...p, text: `${p.text}: ${host}`, tooltip: p.tooltip.replace('Tunelab agent', `Tunelab agent on ${host}`) };
 }
 

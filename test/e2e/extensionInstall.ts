@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
-const PARTS = ['package.json', 'dist', 'media', 'python-agent/pyproject.toml', 'python-agent/README.md', 'python-agent/tunelab_agent'];
+const PARTS = ['package.json', 'dist', 'media', 'samples', 'python-agent/pyproject.toml', 'python-agent/README.md', 'python-agent/tunelab_agent'];
 
 export function installExtension(repo: string, extensionsDir: string): string {
   const manifest = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };

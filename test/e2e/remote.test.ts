@@ -13,7 +13,7 @@ import { stopEverything } from '../support/agentProcesses';
 import { startSshd, TEST_HOST_ALIAS, type Sshd } from '../support/sshd';
 import { openSession, python, results, type Session } from './session';
 import { GiveUp, waitFor } from './waitFor';
-import { findFrame, openFile, pickItem, runCommand } from './workbench';
+import { findFrame, openFile, pickItem, recordErrorToasts, runCommand, takeErrorToasts } from './workbench';
 import { E2E_CONFIG, E2E_MAX_STEPS, E2E_RUN_NAME, makeWorkspace } from './workspaceFixture';
 
 let session: Session | undefined;
@@ -53,7 +53,16 @@ before(async () => {
     },
   });
   ({ page, workspace } = session);
+  await recordErrorToasts(page);
 });
+
+/**
+ * A healthy path shows no error notification. A completed remote run's screen once carried "Tunelab could not
+ * reach the agent on tunelab-test: the agent client was disposed" (a superseded connection attempt, toasted).
+ */
+async function assertNoErrorToasts(): Promise<void> {
+  assert.deepEqual(await takeErrorToasts(page), [], 'no error notification on a healthy path');
+}
 
 after(async () => {
   await session?.close();
@@ -88,6 +97,7 @@ test('picking an ssh config host asks about its unknown key, bootstraps the agen
   assert.match(readFileSync(knownHosts, 'utf8'), new RegExp(`^\\[127\\.0\\.0\\.1\\]:${sshd!.port} ssh-ed25519 `, 'm'), 'the accepted key was added to known_hosts');
   assert.ok(existsSync(join(remoteRoot, 'agent.json')), 'the agent serves the root set for the host');
   assert.deepEqual(readdirSync(join(remoteRoot, 'runs')).length, 0);
+  await assertNoErrorToasts();
 });
 
 test('Start Run uploads the run\'s inputs and trains on the host; the chart follows it through a killed SSH connection', { timeout: 600_000 }, async () => {
@@ -121,6 +131,7 @@ test('Start Run uploads the run\'s inputs and trains on the host; the chart foll
   assert.equal(await frame.$eval('#run-step', (e) => e.textContent), `${E2E_MAX_STEPS} / ${E2E_MAX_STEPS}`);
   assert.ok(await pointsIn(frame) >= 2 * E2E_MAX_STEPS, 'every step reached the chart despite the killed connection');
   await page.screenshot({ path: join(results, 'e2e-remote-run.png') });
+  await assertNoErrorToasts();
 });
 
 test('Download Checkpoint copies a checkpoint from the host into the workspace, verified against its manifest', { timeout: 240_000 }, async () => {
@@ -140,6 +151,7 @@ test('Download Checkpoint copies a checkpoint from the host into the workspace, 
   assert.ok(manifest.files.length >= 2, 'the checkpoint has an adapter and its config');
   for (const f of manifest.files) assert.equal(sha256(join(local, f.name)), f.sha256, `${f.name} matches the manifest`);
   assert.match(message, new RegExp(`${manifest.files.length} files`));
+  await assertNoErrorToasts();
 });
 
 /** The input box VS Code shows for showInputBox, once its prompt contains `prompt`. */

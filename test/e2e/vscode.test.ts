@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
 import { openSession, python, repo, results, type Session } from './session';
 import { GiveUp, waitFor } from './waitFor';
-import { findFrame, openFile, runCommand } from './workbench';
+import { findFrame, openFile, recordErrorToasts, runCommand, takeErrorToasts } from './workbench';
 import { E2E_BAD_CONFIG, E2E_CONFIG, E2E_LONG_CONFIG, E2E_LONG_RUN_NAME, E2E_MAX_STEPS, E2E_RUN_NAME, makeWorkspace } from './workspaceFixture';
 
 let session: Session | undefined;
@@ -18,7 +18,13 @@ let agentRoot: string;
 before(async () => {
   session = await openSession({ name: 'e2e', trusted: true, prepareWorkspace: (dir) => makeWorkspace(dir, python) });
   ({ page, agentRoot } = session);
+  await recordErrorToasts(page);
 });
+
+/** A healthy path shows no error notification (an internal reconnect detail once showed as one). */
+async function assertNoErrorToasts(): Promise<void> {
+  assert.deepEqual(await takeErrorToasts(page), [], 'no error notification on a healthy path');
+}
 
 after(async () => {
   await session?.close();
@@ -68,6 +74,7 @@ test('the Tunelab activity bar entry opens the Runs view', { timeout: 120_000 },
     const labels = await page.locator('.part.statusbar [aria-label*="Tunelab agent"]').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
     return labels.find((l) => /Tunelab agent [^:]*: connected/.test(l ?? ''));
   }, { timeoutMs: 120_000 });
+  await assertNoErrorToasts();
 });
 
 test('Start Run from the palette trains for real and the chart and Runs view follow it live', { timeout: 600_000 }, async (t) => {
@@ -122,6 +129,7 @@ test('Start Run from the palette trains for real and the chart and Runs view fol
   const runs = readdirSync(join(agentRoot, 'runs'));
   assert.equal(runs.length, 1, 'exactly one run was started');
   assert.match(readFileSync(join(agentRoot, 'runs', runs[0], 'config.yaml'), 'utf8'), new RegExp(`name: ${E2E_RUN_NAME}`));
+  await assertNoErrorToasts();
 });
 
 test('a bad run config is refused with a message that names the key', { timeout: 120_000 }, async () => {
@@ -131,6 +139,9 @@ test('a bad run config is refused with a message that names the key', { timeout:
   await toast.waitFor({ timeout: 60_000 });
   assert.match(await toast.innerText(), /invalid run config: .*training\.learning_rate/);
   assert.equal(readdirSync(join(agentRoot, 'runs')).length, 1, 'the refused config created no run');
+  const errors = await takeErrorToasts(page);
+  assert.equal(errors.length, 1, `the config error is the only error: ${errors.join(' | ')}`);
+  await toast.locator('.codicon-notifications-clear, .codicon-close').first().click().catch(() => undefined);
 });
 
 test('the metrics panel\'s Stop button stops a running run and its training process', { timeout: 300_000 }, async () => {
@@ -159,6 +170,7 @@ test('the metrics panel\'s Stop button stops a running run and its training proc
   const runId = readdirSync(join(agentRoot, 'runs')).find((r) => r.includes(E2E_LONG_RUN_NAME))!;
   const { pid } = JSON.parse(readFileSync(join(agentRoot, 'runs', runId, 'run.json'), 'utf8')) as { pid: number };
   await waitFor(`the training process ${pid} to exit`, () => !isRunning(pid) || undefined, { timeoutMs: 60_000 });
+  await assertNoErrorToasts();
 });
 
 // Written through the agent's own event log, as a training process writes: a run whose events.jsonl has a
@@ -199,4 +211,7 @@ test('a damaged run is listed as damaged, and a disk_low warning pops up with Sh
   await toast.locator('.monaco-button', { hasText: 'Show Metrics' }).click();
   const frame = await findFrame(page, '#run-name', 'the metrics panel of the warned run', 60_000, E2E_RUN_NAME);
   assert.equal(await frame.$eval('#run-state', (e) => e.textContent), 'completed');
+  // The injected run's failure event is news (it was appended just now); nothing else may show as an error.
+  const errors = (await takeErrorToasts(page)).filter((t) => !t.startsWith('Tunelab: run damaged-run: failed'));
+  assert.deepEqual(errors, [], 'no other error notification');
 });

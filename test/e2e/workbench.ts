@@ -51,3 +51,43 @@ export async function findFrame(page: Page, selector: string, what: string, time
     return undefined;
   }, { timeoutMs });
 }
+
+/**
+ * Starts recording every error notification the workbench shows (toasts, even ones closed since), so a test of a
+ * healthy path can assert that none appeared: an internal detail shown as a failure ("the agent client was
+ * disposed") must fail the test that met it. Idempotent; the page keeps the record until takeErrorToasts reads it.
+ */
+export async function recordErrorToasts(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as { __tunelabErrorToasts?: string[] };
+    if (w.__tunelabErrorToasts) return;
+    const seen: string[] = (w.__tunelabErrorToasts = []);
+    // Each toast is recorded once, however long it stays up and however often the page changes around it.
+    const recorded = new WeakSet<Element>();
+    const scan = () => {
+      for (const toast of Array.from(document.querySelectorAll('.notification-toast'))) {
+        // The severity shows as the item's icon; an error carries codicon-error.
+        if (recorded.has(toast) || !toast.querySelector('.notification-list-item-icon.codicon-error')) continue;
+        recorded.add(toast);
+        seen.push(toast.querySelector('.notification-list-item-message')?.textContent?.trim() ?? '(no text)');
+      }
+    };
+    scan();
+    new MutationObserver(scan).observe(document.body, { childList: true, subtree: true });
+  });
+}
+
+/** The error notifications recorded since the last call (recordErrorToasts must have run), and forgets them. */
+export async function takeErrorToasts(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const w = window as unknown as { __tunelabErrorToasts?: string[] };
+    if (!w.__tunelabErrorToasts) throw new Error('recordErrorToasts was not called on this page');
+    return w.__tunelabErrorToasts.splice(0);
+  });
+}
+
+/** Closes every notification (the palette's "Notifications: Clear All Notifications"), so the next test starts clean. */
+export async function clearNotifications(page: Page): Promise<void> {
+  await runCommand(page, 'Notifications: Clear All Notifications');
+  await page.locator('.notifications-toasts .notification-toast').first().waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeRun } from '../../src/core/runs/runLabels';
+import { describeRun, formatStart, runTitle, shortRunId } from '../../src/core/runs/runLabels';
 import type { RunRecord } from '../../src/core/runs/types';
 
 const run = (over: Partial<RunRecord>): RunRecord => ({
@@ -9,8 +9,8 @@ const run = (over: Partial<RunRecord>): RunRecord => ({
 });
 
 test('a running run shows progress and loss, and can be stopped', () => {
-  const l = describeRun(run({}));
-  assert.equal(l.label, 'demo');
+  const l = describeRun(run({ created: 0 }));
+  assert.equal(l.label, 'demo (ab12)', 'a run with no known start time is named by its short id');
   assert.equal(l.description, '12/40 · loss 1.2346');
   assert.equal(l.contextValue, 'run.active');
   assert.equal(l.icon.id, 'sync~spin');
@@ -71,4 +71,17 @@ test('a damaged run says so in its description, its icon and its tooltip', () =>
 test('a run with nothing wrong has no warning lines', () => {
   const l = describeRun(run({}));
   assert.doesNotMatch(l.tooltip, /damaged|disk/);
+});
+
+test('two runs of one config are told apart by start time and short id', () => {
+  const now = new Date(2026, 10, 30, 15, 0);
+  const at = (h: number, m: number, day = 30) => new Date(2026, 10, day, h, m).getTime() / 1000;
+  const a = describeRun(run({ runId: '20261130-140200-demo-ab12', created: at(14, 2) }), now);
+  const b = describeRun(run({ runId: '20261130-140230-demo-c3d4', created: at(14, 2) }), now);
+  assert.equal(a.label, 'demo (14:02 · ab12)');
+  assert.equal(b.label, 'demo (14:02 · c3d4)');
+  assert.match(a.tooltip, /^demo \(20261130-140200-demo-ab12\)/);
+  assert.equal(runTitle({ name: 'demo', runId: 'x-0f0f', created: at(9, 5, 29) }, now), 'demo (Nov 29 09:05 · 0f0f)', 'an earlier day shows its date');
+  assert.equal(formatStart(0, now), '');
+  assert.equal(shortRunId('damaged-run'), '-run', 'an id without a hex tail still gives its last characters');
 });

@@ -31,6 +31,9 @@ class RunConflict(Exception):
 
 
 # When even the launcher that records the exit status is gone, all that is known is that the run ended.
+# How long a run just created may have no pid yet: its process is being spawned.
+LAUNCH_GRACE_S = 60
+
 VANISHED = ("the training process ended without a recorded exit status: its launcher was killed too (a SIGKILL "
             "to the run's whole process group, or the host restarted), or the disk was too full to record it; "
             "see train.log")
@@ -211,6 +214,10 @@ def mark_if_dead(root: str, run_id: str, note: str | None = None) -> str | None:
     meta = read_meta(root, run_id)
     folder = run_dir(root, run_id)
     if pid_alive(meta.get("pid"), folder):
+        return None
+    if not meta.get("pid") and time.time() - float(meta.get("created") or 0) < LAUNCH_GRACE_S:
+        # create_and_launch runs in a worker thread: between writing "starting" and recording the pid of the
+        # process it spawns, a reap must not call the run dead (it then trained on under a false "failed").
         return None
     status = supervise.read_exit(folder)
     if status is None:

@@ -40,7 +40,33 @@ function iconOf(run: RunRecord, diskLow: boolean): RunLabel['icon'] {
   return icon;
 }
 
-export function describeRun(run: RunRecord): RunLabel {
+/** The random tail of a run id ("20261127-120000-demo-ab12" → "ab12"): tells apart runs of one config started in the same minute. */
+export function shortRunId(runId: string): string {
+  const tail = runId.slice(runId.lastIndexOf('-') + 1);
+  return /^[0-9a-f]{4,8}$/.test(tail) ? tail : runId.slice(-4);
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** When the run started, in local time: "14:02" today, "Nov 29 14:02" before; empty when unknown. */
+export function formatStart(createdS: number, now: Date = new Date()): string {
+  if (!(createdS > 0)) return '';
+  const d = new Date(createdS * 1000);
+  const hhmm = `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+  const today = d.getFullYear() === now.getFullYear() && d.getMonth() === now.getMonth() && d.getDate() === now.getDate();
+  return today ? hhmm : `${MONTHS[d.getMonth()]} ${d.getDate()} ${hhmm}`;
+}
+
+/**
+ * How one run is named wherever several runs of one config may sit side by side (the Runs view, a metrics
+ * panel's title, pickers): its name, start time and short id, e.g. "sentiment-demo (14:02 · ab12)".
+ */
+export function runTitle(run: Pick<RunRecord, 'name' | 'runId' | 'created'>, now: Date = new Date()): string {
+  const when = formatStart(run.created, now);
+  return `${run.name} (${when ? `${when} · ` : ''}${shortRunId(run.runId)})`;
+}
+
+export function describeRun(run: RunRecord, now: Date = new Date()): RunLabel {
   const diskLow = isActive(run) && !!run.diskLow;
   // Failed and stopped runs look alike by numbers alone; say which.
   const description = [
@@ -56,5 +82,5 @@ export function describeRun(run: RunRecord): RunLabel {
     diskLow ? `disk low: ${run.diskLow}` : '',
     run.damaged ? `damaged: ${run.damaged}` : '',
   ].filter(Boolean).join('\n');
-  return { label: run.name, description, tooltip, icon: iconOf(run, diskLow), contextValue: isActive(run) ? 'run.active' : 'run.done' };
+  return { label: runTitle(run, now), description, tooltip, icon: iconOf(run, diskLow), contextValue: isActive(run) ? 'run.active' : 'run.done' };
 }

@@ -1,6 +1,7 @@
 // Stop Run, Delete Run, Show Metrics and Refresh Runs: each acts on a run from the tree, or one picked by name.
 import * as vscode from 'vscode';
 import { AgentError } from '../../core/agent/errors';
+import { formatLoss, formatProgress, runTitle } from '../../core/runs/runLabels';
 import type { RunStore } from '../../core/runs/runStore';
 import { isActive, type RunRecord } from '../../core/runs/types';
 import { message, type AgentConnection } from '../agentConnection';
@@ -8,17 +9,23 @@ import type { MetricsPanels } from '../metricsPanels';
 import { UNTRUSTED_MESSAGE } from '../trust';
 
 /** The tree passes its RunRecord; older snapshots or no argument are resolved against the store. */
-export async function resolveRun(store: RunStore, arg: unknown, filter: (r: RunRecord) => boolean, placeHolder: string): Promise<RunRecord | undefined> {
+export async function resolveRun(store: RunStore, arg: unknown, filter: (r: RunRecord) => boolean, placeHolder: string, none = 'Tunelab: no matching runs.'): Promise<RunRecord | undefined> {
   const runId = typeof arg === 'string' ? arg : (arg as Partial<RunRecord> | undefined)?.runId;
   if (typeof runId === 'string') return store.get(runId) ?? undefined;
   const runs = store.list().filter(filter);
   if (runs.length === 0) {
-    void vscode.window.showInformationMessage('Tunelab: no matching runs.');
+    void vscode.window.showInformationMessage(none);
     return undefined;
   }
   const picked = await vscode.window.showQuickPick(
-    runs.map((r) => ({ label: r.name, description: `${r.state} · ${r.runId}`, run: r })),
-    { placeHolder },
+    // Newest first; the title tells runs of one config apart, and typing a state ("completed") filters on the description.
+    [...runs].sort((a, b) => b.created - a.created).map((r) => ({
+      label: runTitle(r),
+      description: [r.state, formatProgress(r), formatLoss(r.loss)].filter(Boolean).join(' · '),
+      detail: r.runId,
+      run: r,
+    })),
+    { placeHolder, matchOnDescription: true, matchOnDetail: true },
   );
   return picked?.run;
 }
@@ -38,7 +45,8 @@ export async function stopRun(run: RunRecord, connection: AgentConnection, log: 
 
 export function stopRunCommand(store: RunStore, connection: AgentConnection, log: vscode.LogOutputChannel) {
   return async (arg?: unknown): Promise<void> => {
-    const run = await resolveRun(store, arg, isActive, 'Run to stop');
+    // From the palette: a picker of the active runs only.
+    const run = await resolveRun(store, arg, isActive, 'Run to stop', 'Tunelab: no run is starting or training, so there is nothing to stop.');
     if (run) await stopRun(run, connection, log);
   };
 }

@@ -11,16 +11,18 @@ import { prepareRemoteRun } from '../../core/remote/remoteRun';
 import { formatBytes } from '../../core/remote/transfers';
 import { message, type AgentConnection } from '../agentConnection';
 import { pickRunConfig } from '../configFiles';
+import type { ConfigProblemsUi } from '../configProblemsUi';
 import type { MetricsPanels } from '../metricsPanels';
 import { UNTRUSTED_MESSAGE } from '../trust';
 
-export function startRunCommand(connection: AgentConnection, panels: MetricsPanels, log: vscode.LogOutputChannel) {
-  return async (): Promise<void> => {
+export function startRunCommand(connection: AgentConnection, panels: MetricsPanels, log: vscode.LogOutputChannel, problems: ConfigProblemsUi) {
+  // `uri`: the Explorer's Launch on a *.tunelab.yaml passes the file; the palette passes nothing.
+  const command = async (uri?: unknown): Promise<void> => {
     if (!vscode.workspace.isTrusted) {
       void vscode.window.showErrorMessage(UNTRUSTED_MESSAGE);
       return;
     }
-    const doc = await pickRunConfig();
+    const doc = await pickRunConfig(uri instanceof vscode.Uri ? uri : undefined);
     if (!doc) return;
     // The agent reads the text we send, but relative paths resolve against the file; keep both in step.
     if (doc.isDirty && !(await doc.save())) {
@@ -41,12 +43,16 @@ export function startRunCommand(connection: AgentConnection, panels: MetricsPane
         },
       );
       log.info(`started run ${run_id} from ${doc.uri.fsPath}${host ? ` on ${host}` : ''}`);
+      problems.clear(doc.uri);
       panels.show(run_id);
     } catch (e) {
       log.error(`start_run ${doc.uri.fsPath}: ${message(e)}`);
-      void vscode.window.showErrorMessage(startRunError(file, e));
+      // The progress toast has closed by now (withProgress settled), so the error never sits beside "starting…".
+      if (e instanceof AgentError && e.code === 'bad_config') void problems.report(doc, e.message, () => command(doc.uri));
+      else void vscode.window.showErrorMessage(startRunError(file, e));
     }
   };
+  return command;
 }
 
 /** Uploads what the run reads and returns start_run's params for the host's agent. */
@@ -79,8 +85,6 @@ async function remoteParams(
 
 function startRunError(file: string, e: unknown): string {
   if (e instanceof AgentError) {
-    // bad_config text already names the file and key (e.g. "training.learning_rate: expected number").
-    if (e.code === 'bad_config') return `Tunelab: invalid run config: ${e.message}`;
     return `Tunelab could not start ${file}: ${e.message} (${e.code})`;
   }
   return `Tunelab could not start ${file}: ${message(e)}`;
