@@ -31,7 +31,9 @@ test('asks for nothing until the stream is subscribed, then once per shown run, 
   assert.equal(calls.length, 0);
   loader.streamReady(fetch);
   loader.streamReady(fetch); // a second ready while the request is in flight does not ask again
-  assert.deepEqual(calls.map((c) => c.params), [{ run_id: RUN, series: ['loss', 'eval_loss', 'learning_rate'], max_points: HISTORY_MAX_POINTS }]);
+  assert.deepEqual(calls.map((c) => c.params), [{
+    run_id: RUN, series: ['loss', 'eval_loss', 'learning_rate', 'grad_norm', 'tokens_per_sec'], max_points: HISTORY_MAX_POINTS, details: true,
+  }]);
   calls[0].resolve(empty(3));
   await settle();
   assert.equal(store.history(RUN)?.state, 'loaded');

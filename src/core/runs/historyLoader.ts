@@ -52,7 +52,7 @@ export class HistoryLoader {
     const epoch = this.store.historyEpoch(runId);
     if (!fetch || epoch === undefined || this.inFlight.get(runId) === epoch) return;
     this.inFlight.set(runId, epoch);
-    fetch({ run_id: runId, series: [...CHART_SERIES], max_points: this.maxPoints })
+    fetch({ run_id: runId, series: [...CHART_SERIES], max_points: this.maxPoints, details: true })
       .then(
         (result) => void this.store.loadHistory(runId, epoch, result),
         (e: unknown) => this.failed(runId, epoch, e),
