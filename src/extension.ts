@@ -13,6 +13,7 @@ import { affectsHostSettings } from './vscode/hostSettings';
 import { startRunCommand } from './vscode/commands/startRun';
 import { HostWarningNotifier } from './vscode/hostWarningNotifier';
 import { MetricsPanels } from './vscode/metricsPanels';
+import { dashboardDeps, registerDashboard } from './vscode/dashboard';
 import { RunsTreeProvider } from './vscode/runsTree';
 import { affectsAgentSettings } from './vscode/settings';
 import { SHOW_LOG_COMMAND, createStatusBar } from './vscode/statusBar';
@@ -27,7 +28,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const connection = new AgentConnection(
     context.extensionUri.fsPath, join(context.globalStorageUri.fsPath, 'agent-venv'), `tunelab-vscode/${version}`, store, history, log,
     context.secrets, installOutput);
-  const panels = new MetricsPanels(store, history, context.extensionUri, log, (run) => stopRun(run, connection, log));
+  const panels = new MetricsPanels(store, history, context.extensionUri, log, (run) => stopRun(run, connection, log), dashboardDeps(connection, log));
   const tree = new RunsTreeProvider(store);
   const view = vscode.window.createTreeView('tunelab.runs', { treeDataProvider: tree, showCollapseAll: false });
 
@@ -55,6 +56,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.onDidGrantWorkspaceTrust(() => void connection.start()),
   );
 
+  registerDashboard(context, panels, store);
   void connection.start();
 }
 
