@@ -190,6 +190,7 @@ export class MetricsPanel implements vscode.Disposable {
       return;
     }
     try {
+      this.log.info(`metrics panel: ${CHECKPOINT_COMMANDS[m.action]} ${m.runId} ${m.checkpoint}`);
       await vscode.commands.executeCommand(CHECKPOINT_COMMANDS[m.action], { runId: m.runId, checkpoint: m.checkpoint });
     } catch (e) {
       void vscode.window.showErrorMessage(`Tunelab could not ${m.action === 'chat' ? 'open a chat with' : m.action} ${m.checkpoint}: ${e instanceof Error ? e.message : String(e)}`);

@@ -4,7 +4,7 @@
 // rebuilds a chart's datasets only when what it draws changes shape; otherwise an update swaps data in.
 import {
   Chart, Decimation, LinearScale, LineController, LineElement, LogarithmicScale, PointElement, Tooltip,
-  type ChartDataset, type ScriptableContext,
+  type ChartDataset,
 } from 'chart.js';
 import { CHARTS, toggleOf, type ChartSpec, type SeriesSpec, type ToggleKey } from './chartSpecs';
 import { bandPlugin, crosshairPlugin, markerAt, markersPlugin, type DrawnMarker } from './chartPlugins';
@@ -36,6 +36,9 @@ export interface GridEvents {
 
 export interface XRange { min: number; max: number }
 
+type Part = 'main' | 'earlier' | 'outliers';
+interface Source { run: RunData; spec: SeriesSpec; part: Part }
+
 interface Card {
   spec: ChartSpec;
   root: HTMLElement;
@@ -43,8 +46,8 @@ interface Card {
   chart: LineChart;
   /** Shape of the datasets (run × series × kind); a change rebuilds them. */
   shape: string;
-  /** Per dataset: the run and series it draws and whether it is the superseded (earlier) part. */
-  sources: Array<{ run: RunData; spec: SeriesSpec; earlier: boolean }>;
+  /** Per dataset: the run and series it draws, and which part: the curve, what a resume superseded, or the points outside the band. */
+  sources: Source[];
 }
 
 const MAX_EVAL_DOTS = 200;
@@ -96,7 +99,7 @@ export class ChartGrid {
     for (const card of this.cards.values()) {
       for (const s of card.sources) {
         const id = `${s.run.runId}\u0000${s.spec.key}`;
-        if (s.earlier || seen.has(id) || !card.chart.isDatasetVisible(card.sources.indexOf(s))) continue;
+        if (s.part !== 'main' || seen.has(id) || !card.chart.isDatasetVisible(card.sources.indexOf(s))) continue;
         seen.add(id);
         out.push({ run: s.run, key: s.spec.key, label: s.spec.label });
       }
@@ -230,15 +233,18 @@ export class ChartGrid {
   private fill(card: Card, series: SeriesSpec[], extent: XRange | null): void {
     const { chart, spec } = card;
     const compare = this.runs.length > 1;
-    const sources: Card['sources'] = [];
+    const sources: Source[] = [];
     for (const run of this.runs) {
       for (const s of series) {
         const view = run.series.get(s.key);
-        sources.push({ run, spec: s, earlier: false });
-        if (s.earlier && view && view.earlier.length) sources.push({ run, spec: s, earlier: true });
+        sources.push({ run, spec: s, part: 'main' });
+        if (s.earlier && view && view.earlier.length) sources.push({ run, spec: s, part: 'earlier' });
+        // Points outside the band as a dataset of their own: a per-point (scriptable) radius would make
+        // Chart.js resolve options point by point on every redraw.
+        if (spec.band) sources.push({ run, spec: s, part: 'outliers' });
       }
     }
-    const shape = sources.map((s) => `${s.run.runId}/${s.spec.key}/${s.earlier}`).join('|');
+    const shape = sources.map((s) => `${s.run.runId}/${s.spec.key}/${s.part}`).join('|');
     if (shape !== card.shape) {
       chart.data.datasets = sources.map((src) => this.dataset(src, series.indexOf(src.spec), compare));
       card.shape = shape;
@@ -251,14 +257,18 @@ export class ChartGrid {
       const view = src.run.series.get(src.spec.key);
       const ds = chart.data.datasets[i];
       // Fresh arrays: assigning goes through decimation's setter and makes Chart.js read the data again.
-      ds.data = view ? (src.earlier ? view.earlier.slice() : view.data(this.settings.smoothing, zoomed).slice()) : [];
-      if (!src.earlier && view) points += view.size;
+      if (!view) ds.data = [];
+      else if (src.part === 'earlier') ds.data = view.earlier.slice();
+      else if (src.part === 'outliers') ds.data = outside(view.unsmoothed(zoomed), spec.band!, this.range);
+      else ds.data = view.data(this.settings.smoothing, zoomed).slice();
+      if (src.part === 'main' && view) points += view.size;
       const toggle = toggleOf(src.spec.key);
       chart.setDatasetVisibility(i, !(toggle && this.settings.hidden.has(toggle)));
       // A lone point has no line to show it: draw it as a dot, so the first step is visible.
       const lone = ds.data.length === 1;
+      if (src.part === 'outliers') return;
       if (src.spec.dots) ds.pointRadius = lone || ds.data.length <= MAX_EVAL_DOTS ? 3 : 0;
-      else if (!spec.band) ds.pointRadius = lone ? 3 : 0;
+      else ds.pointRadius = lone ? 3 : 0;
     });
     chart.options.plugins!.band = spec.band ? { low: spec.band.low, high: spec.band.high, color: withAlpha(this.colors.band, 0.14) } : false;
     chart.options.plugins!.markers = { items: this.markerItems() };
@@ -266,21 +276,34 @@ export class ChartGrid {
     scales.x!.min = (this.range ?? extent)?.min;
     scales.x!.max = (this.range ?? extent)?.max;
     scales.y!.type = this.settings.logScale ? 'logarithmic' : 'linear';
+    // A banded chart always shows its band, so a run far below or above it reads as such.
+    if (spec.band) Object.assign(scales.y!, { suggestedMin: this.settings.logScale ? undefined : 0, suggestedMax: spec.band.high * 1.1 });
     // A chart whose every series the toolbar switched off is folded away rather than drawn empty.
     card.root.hidden = !spec.always && sources.every((_, i) => !chart.isDatasetVisible(i));
     chart.update('none');
     card.canvas.dataset.points = String(points);
-    card.canvas.dataset.markers = this.markerItems().map((m) => `${m.kind}@${m.step}`).join(' ');
+    const items = this.markerItems();
+    card.canvas.dataset.markers = items.map((m) => `${m.kind}@${m.step}`).join(' ');
+    // Where each marker's flag is, in canvas pixels: what a person (and the end-to-end test) clicks.
+    card.canvas.dataset.markerFlags = JSON.stringify(items.slice(-50).map((m) => ({
+      kind: m.kind, step: m.step, checkpoint: m.checkpoint ?? null, x: Math.round(chart.scales.x.getPixelForValue(m.step)), y: Math.round(chart.chartArea.top + 4),
+    })));
   }
 
-  private dataset(src: Card['sources'][number], index: number, compare: boolean): ChartDataset<'line', Data> {
-    const { run, spec, earlier } = src;
+  private dataset(src: Source, index: number, compare: boolean): ChartDataset<'line', Data> {
+    const { run, spec } = src;
+    const earlier = src.part === 'earlier';
     const palette = this.colors.palette;
     // One run: a colour per series. Several: a colour per run, and the chart's second series dashed.
     const color = compare ? palette[this.runs.indexOf(run) % palette.length] : palette[index % palette.length];
     const dashed = spec.dashed || (compare && index > 0 && !spec.dots);
-    const band = !earlier ? this.bandOf(spec) : undefined;
-    const label = `${compare ? `${run.run.name} · ` : ''}${spec.label}${earlier ? ' (before resume)' : ''}`;
+    const label = `${compare ? `${run.run.name} · ` : ''}${spec.label}${earlier ? ' (before resume)' : src.part === 'outliers' ? ' (outside the band)' : ''}`;
+    if (src.part === 'outliers') {
+      return {
+        label, yAxisID: spec.axis, data: [], showLine: false, pointRadius: 3, pointHoverRadius: 4,
+        borderColor: this.colors.error, backgroundColor: this.colors.error, pointBackgroundColor: this.colors.error,
+      };
+    }
     return {
       label,
       yAxisID: spec.axis,
@@ -289,16 +312,12 @@ export class ChartGrid {
       backgroundColor: color,
       borderWidth: earlier ? 1 : 1.5,
       borderDash: earlier ? [2, 3] : dashed ? [5, 4] : [],
-      pointRadius: band ? outsideBand(band.low, band.high, 3) : spec.dots ? 3 : 0,
-      pointBackgroundColor: band ? this.colors.error : color,
-      pointBorderColor: band ? this.colors.error : color,
+      pointRadius: spec.dots ? 3 : 0,
+      pointBackgroundColor: color,
+      pointBorderColor: color,
       pointHoverRadius: 4,
       tension: 0,
     };
-  }
-
-  private bandOf(spec: SeriesSpec): { low: number; high: number } | undefined {
-    return CHARTS.find((c) => c.band && c.series(new Set()).some((s) => s.key === spec.key))?.band;
   }
 
   private renderLegend(card: Card, series: SeriesSpec[]): void {
@@ -439,6 +458,7 @@ export class ChartGrid {
       if (dx < 4) {
         // A click, not a drag: a marker under it opens its menu.
         const marker = markerAt(chart, e.offsetX);
+        canvas.dataset.lastClick = `${Math.round(e.offsetX)}:${marker ? `${marker.kind}@${marker.step}` : 'none'}`;
         if (marker) this.events.markerClicked(marker, e.clientX, e.clientY);
         return;
       }
@@ -456,12 +476,14 @@ export class ChartGrid {
   }
 }
 
-/** Point radius for a banded series: a dot only where the value leaves the band. */
-function outsideBand(low: number, high: number, radius: number) {
-  return (ctx: ScriptableContext<'line'>) => {
-    const y = (ctx.raw as Point | undefined)?.y;
-    return y !== undefined && (y < low || y > high) ? radius : 0;
-  };
+/** The points outside the band (in the zoomed range, if any), at most a few thousand: more would be a smear, not marks. */
+function outside(points: readonly Point[], band: { low: number; high: number }, range: XRange | null): Point[] {
+  const out: Point[] = [];
+  for (const p of points) {
+    if ((p.y < band.low || p.y > band.high) && (!range || (p.x >= range.min && p.x <= range.max))) out.push(p);
+    if (out.length >= 5000) break;
+  }
+  return out;
 }
 
 function tick(v: number, spec: ChartSpec): string {

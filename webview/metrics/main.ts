@@ -124,9 +124,13 @@ function redraw(): void {
   if (frame) return;
   frame = requestAnimationFrame(() => {
     frame = 0;
+    const t0 = performance.now();
     grid.setSettings(settings());
     grid.render();
     renderEmpty();
+    // How long the last redraw took, where the UI bench (test/bench/ui_dashboard.ts) reads it.
+    document.body.dataset.renderMs = (performance.now() - t0).toFixed(2);
+    document.body.dataset.renders = String(Number(document.body.dataset.renders ?? 0) + 1);
   });
 }
 

@@ -9,7 +9,10 @@ export class SeriesView {
   readonly series = new SegmentedSeries();
   private readonly smoothed = new Smoothed();
   private readonly summary = new MinMaxSummary();
+  /** The summary of the unsmoothed values, for what marks single points (the grad-norm band's outliers). */
+  private readonly rawSummary = new MinMaxSummary();
   private seenRevision = -1;
+  private rawRevision = -1;
   private weight = 0;
 
   /** `smoothable`: EMA applies (noisy training figures; not the learning rate's schedule or sparse evaluations). */
@@ -42,6 +45,18 @@ export class SeriesView {
     if (zoomed) return source;
     this.summary.extend(source);
     return this.summary.points;
+  }
+
+  /** Like data() without smoothing; kept apart so asking for both does not start either over. */
+  unsmoothed(zoomed: boolean): readonly Point[] {
+    const current = this.series.current;
+    if (zoomed) return current;
+    if (this.series.revision !== this.rawRevision) {
+      this.rawRevision = this.series.revision;
+      this.rawSummary.reset();
+    }
+    this.rawSummary.extend(current);
+    return this.rawSummary.points;
   }
 
   /** The raw curve (no smoothing, no summary), for export and for the faint line behind a smoothed one. */
