@@ -92,35 +92,6 @@ async function main(): Promise<void> {
         return f((window as unknown as { dashboardBench: unknown }).dashboardBench, arg);
       }, [fn.toString(), [run, STEPS, EVAL_EVERY]] as const) as Promise<T>;
 
-    if (process.env.CLICK) {
-      await call((b, [r]) => b.open(r, 200, 50));
-      const flags = await page.$eval('#chart', (c) => c.getAttribute('data-marker-flags'));
-      console.log(flags);
-      const f = JSON.parse(flags!)[0];
-      const box = (await (await page.$('#chart'))!.boundingBox())!;
-      await page.mouse.click(box.x + f.x, box.y + f.y + 2);
-      await page.waitForTimeout(500);
-      console.log(await page.$eval('#marker-menu', (m) => [m.hidden, m.textContent]));
-      await page.screenshot({ path: join(root, 'test-results', 'debug-click.png') });
-      return;
-    }
-    if (process.env.PROFILE) {
-      const cdp = await page.context().newCDPSession(page);
-      await cdp.send('Profiler.enable');
-      await cdp.send('Profiler.start');
-      await call((b, [r, s, e]) => b.open(r, s, e));
-      for (let j = 0; j < 5; j++) await call((b, [r]) => b.append(r));
-      const { profile } = await cdp.send('Profiler.stop') as { profile: { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[] }>; samples: number[]; timeDeltas: number[] } };
-      const self = new Map<string, number>();
-      const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-      profile.samples.forEach((id, i) => {
-        const n = byId.get(id)!;
-        const key = `${n.callFrame.functionName || '(anon)'} ${n.callFrame.url.split('/').pop()}:${n.callFrame.lineNumber}`;
-        self.set(key, (self.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
-      });
-      console.log([...self].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => `${v.toFixed(0)} ms ${k}`).join('\n'));
-      return;
-    }
     const opens: Pair[] = [];
     const appends: Pair[] = [];
     const baseOpens: number[] = [];

@@ -120,8 +120,13 @@ test('the dashboard grid charts a live run; Save now and Eval now are marked on 
   await page.screenshot({ path: join(results, 'e2e-dashboard.png') });
 });
 
-test('a checkpoint marker opens its menu, and its actions go to the checkpoint commands', { timeout: 120_000 }, async () => {
+test('a stopped run greys out its controls; a checkpoint marker opens its menu, and its actions go to the checkpoint commands', { timeout: 120_000 }, async () => {
   const frame = longFrame;
+  // Stopped first: a live tiny run adds several steps a second, and the markers move left as the axis grows.
+  await frame.click('#stop-run');
+  await waitFor('the long run to stop', async () => (await frame.$eval('#run-state', (e) => e.textContent)) === 'stopped' || undefined, { timeoutMs: 120_000 });
+  assert.equal(await disabled(frame, '#save-now'), true, 'a stopped run cannot be saved now');
+  assert.equal(await disabled(frame, '#eval-now'), true, 'nor evaluated now');
   const flags = JSON.parse((await attr(frame, '#chart', 'data-marker-flags')) ?? '[]') as Array<{ kind: string; checkpoint: string | null; x: number; y: number }>;
   const flag = flags.find((f) => f.kind === 'checkpoint' && f.checkpoint);
   assert.ok(flag, `a checkpoint flag is on the loss chart (${JSON.stringify(flags)})`);
@@ -142,9 +147,6 @@ test('a checkpoint marker opens its menu, and its actions go to the checkpoint c
     tunelabLog().includes(`metrics panel: tunelab.chatWithCheckpoint ${runId} ${flag.checkpoint}`) || undefined, { timeoutMs: 30_000 });
   assert.equal(await frame.$eval('#marker-menu', (m) => (m as HTMLElement).hidden), true, 'the menu closes once an action is chosen');
 
-  await frame.click('#stop-run');
-  await waitFor('the long run to stop', async () => (await frame.$eval('#run-state', (e) => e.textContent)) === 'stopped' || undefined, { timeoutMs: 120_000 });
-  assert.equal(await disabled(frame, '#save-now'), true, 'a stopped run cannot be saved now');
 });
 
 test('two runs compare in one dashboard, with the config keys that differ', { timeout: 420_000 }, async () => {

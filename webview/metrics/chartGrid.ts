@@ -37,7 +37,7 @@ export interface GridEvents {
 export interface XRange { min: number; max: number }
 
 type Part = 'main' | 'earlier' | 'outliers';
-interface Source { run: RunData; spec: SeriesSpec; part: Part }
+interface Source { run: RunData; spec: SeriesSpec; part: Part; data: Point[]; radius: number }
 
 interface Card {
   spec: ChartSpec;
@@ -233,42 +233,40 @@ export class ChartGrid {
   private fill(card: Card, series: SeriesSpec[], extent: XRange | null): void {
     const { chart, spec } = card;
     const compare = this.runs.length > 1;
+    const zoomed = this.range !== null;
     const sources: Source[] = [];
+    const add = (run: RunData, s: SeriesSpec, part: Part, data: Point[]) => {
+      // A lone point has no line to show it: draw it as a dot, so the first step is visible. Evaluations
+      // are dots while there are few of them; a long run's thousand would merge into a thick band.
+      const radius = part === 'outliers' ? 3 : s.dots ? (data.length <= MAX_EVAL_DOTS ? 3 : 0) : data.length === 1 ? 3 : 0;
+      sources.push({ run, spec: s, part, data, radius });
+    };
     for (const run of this.runs) {
       for (const s of series) {
         const view = run.series.get(s.key);
-        sources.push({ run, spec: s, part: 'main' });
-        if (s.earlier && view && view.earlier.length) sources.push({ run, spec: s, part: 'earlier' });
+        // Fresh arrays: assigning goes through decimation's setter and makes Chart.js read the data again.
+        add(run, s, 'main', view ? view.data(this.settings.smoothing, zoomed).slice() : []);
+        if (s.earlier && view && view.earlier.length) add(run, s, 'earlier', view.earlier.slice());
         // Points outside the band as a dataset of their own: a per-point (scriptable) radius would make
         // Chart.js resolve options point by point on every redraw.
-        if (spec.band) sources.push({ run, spec: s, part: 'outliers' });
+        if (spec.band) add(run, s, 'outliers', view ? outside(view.unsmoothed(zoomed), spec.band, this.range) : []);
       }
     }
-    const shape = sources.map((s) => `${s.run.runId}/${s.spec.key}/${s.part}`).join('|');
+    // The point radius is part of the shape: Chart.js keeps a dataset's resolved options, so a radius that
+    // changes (a lone first point, then a line) takes a fresh dataset.
+    const shape = sources.map((s) => `${s.run.runId}/${s.spec.key}/${s.part}/${s.radius}`).join('|');
     if (shape !== card.shape) {
       chart.data.datasets = sources.map((src) => this.dataset(src, series.indexOf(src.spec), compare));
       card.shape = shape;
       card.sources = sources;
       this.renderLegend(card, series);
     }
-    const zoomed = this.range !== null;
     let points = 0;
     sources.forEach((src, i) => {
-      const view = src.run.series.get(src.spec.key);
-      const ds = chart.data.datasets[i];
-      // Fresh arrays: assigning goes through decimation's setter and makes Chart.js read the data again.
-      if (!view) ds.data = [];
-      else if (src.part === 'earlier') ds.data = view.earlier.slice();
-      else if (src.part === 'outliers') ds.data = outside(view.unsmoothed(zoomed), spec.band!, this.range);
-      else ds.data = view.data(this.settings.smoothing, zoomed).slice();
-      if (src.part === 'main' && view) points += view.size;
+      chart.data.datasets[i].data = src.data;
+      if (src.part === 'main') points += src.run.series.get(src.spec.key)?.size ?? 0;
       const toggle = toggleOf(src.spec.key);
       chart.setDatasetVisibility(i, !(toggle && this.settings.hidden.has(toggle)));
-      // A lone point has no line to show it: draw it as a dot, so the first step is visible.
-      const lone = ds.data.length === 1;
-      if (src.part === 'outliers') return;
-      if (src.spec.dots) ds.pointRadius = lone || ds.data.length <= MAX_EVAL_DOTS ? 3 : 0;
-      else ds.pointRadius = lone ? 3 : 0;
     });
     chart.options.plugins!.band = spec.band ? { low: spec.band.low, high: spec.band.high, color: withAlpha(this.colors.band, 0.14) } : false;
     chart.options.plugins!.markers = { items: this.markerItems() };
@@ -312,7 +310,7 @@ export class ChartGrid {
       backgroundColor: color,
       borderWidth: earlier ? 1 : 1.5,
       borderDash: earlier ? [2, 3] : dashed ? [5, 4] : [],
-      pointRadius: spec.dots ? 3 : 0,
+      pointRadius: src.radius,
       pointBackgroundColor: color,
       pointBorderColor: color,
       pointHoverRadius: 4,
