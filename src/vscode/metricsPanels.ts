@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import type { HistoryLoader } from '../core/runs/historyLoader';
 import type { RunStore } from '../core/runs/runStore';
-import { MAX_COMPARED } from '../../webview/metrics/protocol';
+import { MAX_COMPARED, restoredRunIds } from '../../webview/metrics/protocol';
 import { MetricsPanel, type DashboardDeps, type StopRun } from './metricsPanel';
 
 export class MetricsPanels implements vscode.Disposable, vscode.WebviewPanelSerializer {
@@ -61,13 +61,4 @@ export class MetricsPanels implements vscode.Disposable, vscode.WebviewPanelSeri
     for (const p of [...this.panels.values()]) p.dispose();
     this.panels.clear();
   }
-}
-
-/** The run ids a restored panel's saved webview state names (main.ts PanelState.runIds), if they look like run ids. */
-export function restoredRunIds(state: unknown): string[] | undefined {
-  if (typeof state !== 'object' || state === null) return undefined;
-  const ids = (state as { runIds?: unknown }).runIds;
-  if (!Array.isArray(ids) || ids.length < 1 || ids.length > MAX_COMPARED) return undefined;
-  if (!ids.every((id) => typeof id === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(id))) return undefined;
-  return [...new Set(ids as string[])];
 }

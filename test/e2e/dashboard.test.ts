@@ -173,12 +173,14 @@ test('two runs compare in one dashboard, with the config keys that differ', { ti
     const r = await frame.$$eval('#config-diff tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)));
     return r.length >= 3 ? r : undefined;
   }, { timeoutMs: 60_000 });
+  // One column per run, in the order the pick listed them (newest first).
+  const columns = await frame.$$eval('#config-diff thead th', (ths) => ths.map((th) => th.textContent));
+  assert.deepEqual(columns, ['key', SHORT, LONG]);
   const byKey = new Map(rows.map(([key, ...values]) => [key, values]));
-  assert.deepEqual(byKey.get('training.learning_rate'), ['0.001', '0.0005']);
-  assert.deepEqual(byKey.get('lora.r'), ['4', '8']);
-  assert.deepEqual(byKey.get('training.max_steps'), ['100000', String(SHORT_STEPS)]);
+  assert.deepEqual(byKey.get('training.learning_rate'), ['0.0005', '0.001']);
+  assert.deepEqual(byKey.get('lora.r'), ['8', '4']);
+  assert.deepEqual(byKey.get('training.max_steps'), [String(SHORT_STEPS), '100000']);
   assert.ok(!byKey.has('model') && !byKey.has('name'), 'keys that agree (and the names) are not rows');
-  assert.deepEqual(await frame.$$eval('#config-diff thead th', (ths) => ths.map((th) => th.textContent)), ['key', LONG, SHORT]);
   // Both runs' lines, one colour each, on the shared charts; the single-run controls are gone.
   assert.ok(Number(await attr(frame, '#chart', 'data-points')) > 2 * SHORT_STEPS, 'both runs are charted');
   assert.equal(await frame.$eval('.run-controls', (e) => getComputedStyle(e).display), 'none');
@@ -189,8 +191,12 @@ test('two runs compare in one dashboard, with the config keys that differ', { ti
 test('metrics panels come back after a window reload', { timeout: 300_000 }, async () => {
   await page.reload();
   await waitForWorkbench(page, true);
-  const frame = await findFrame(page, '#config-diff', 'the compare dashboard, restored', 180_000);
+  const frame = await findFrame(page, '#run-name', 'the compare dashboard, restored', 180_000, 'Comparing 2 runs').catch(async (e: Error) => {
+    await page.screenshot({ path: join(results, 'e2e-dashboard-restore-failed.png') });
+    throw e;
+  });
   await waitFor('the restored dashboard to chart both runs again', async () =>
     (await attr(frame, '#chart', 'data-runs')) === '2' && Number(await attr(frame, '#chart', 'data-points')) > 2 * SHORT_STEPS || undefined, { timeoutMs: 120_000 });
-  assert.equal(await frame.$eval('#run-name', (e) => e.textContent), 'Comparing 2 runs');
+  await frame.locator('#config-diff tbody tr[data-key="lora.r"]').waitFor({ timeout: 60_000 });
+  await page.screenshot({ path: join(results, 'e2e-dashboard-restored.png') });
 });

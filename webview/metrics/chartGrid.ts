@@ -196,6 +196,8 @@ export class ChartGrid {
         plugins: {
           decimation: { enabled: true, algorithm: 'lttb', samples: 500 },
           tooltip: {
+            // The red dots outside the band repeat their curve's value; the tooltip names it once.
+            filter: (item) => this.cards.get(spec.id)?.sources[item.datasetIndex]?.part !== 'outliers',
             callbacks: {
               title: (items) => (items.length ? `step ${(items[0].raw as Point).x}` : ''),
               label: (item) => {

@@ -21,6 +21,6 @@ export function seriesCsv(series: Array<{ run: RunData; key: string; label: stri
 
 /** A file name from a run name: letters, digits, dot, dash and underscore only. */
 export function safeFileName(base: string, ext: string): string {
-  const clean = base.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 100) || 'tunelab';
+  const clean = base.replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 100).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '') || 'tunelab';
   return `${clean}.${ext}`;
 }

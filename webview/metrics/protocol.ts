@@ -187,3 +187,12 @@ export function pngBytes(dataUrl: string): Uint8Array | undefined {
   const signature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
   return bytes.length > signature.length && signature.every((b, i) => bytes[i] === b) ? bytes : undefined;
 }
+
+/** The run ids a restored panel's saved webview state names (main.ts PanelState.runIds), if they look like run ids. */
+export function restoredRunIds(state: unknown): string[] | undefined {
+  if (typeof state !== 'object' || state === null) return undefined;
+  const ids = (state as { runIds?: unknown }).runIds;
+  if (!Array.isArray(ids) || ids.length < 1 || ids.length > MAX_COMPARED) return undefined;
+  if (!ids.every((id) => typeof id === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(id))) return undefined;
+  return [...new Set(ids as string[])];
+}
