@@ -6,7 +6,8 @@
 // just the visible range.
 import type { Point } from './series';
 
-export const MAX_BUCKETS = 1000;
+// 600 buckets: at most 1,200 points, about one per pixel of a wide chart, enough for an envelope that loses no spike.
+export const MAX_BUCKETS = 600;
 
 export class MinMaxSummary {
   private size = 1;
