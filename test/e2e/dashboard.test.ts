@@ -186,6 +186,8 @@ test('two runs compare in one dashboard, with the config keys that differ', { ti
   assert.equal(await frame.$eval('.run-controls', (e) => getComputedStyle(e).display), 'none');
   assert.equal(await frame.$eval('body', (b) => b.dataset.cspViolations), '0');
   await page.screenshot({ path: join(results, 'e2e-dashboard-compare.png') });
+  await frame.$eval('#compare', (e) => e.scrollIntoView());
+  await page.screenshot({ path: join(results, 'e2e-dashboard-compare-diff.png') });
 });
 
 test('metrics panels come back after a window reload', { timeout: 300_000 }, async () => {
