@@ -191,7 +191,10 @@ test('two runs compare in one dashboard, with the config keys that differ', { ti
 });
 
 test('metrics panels come back after a window reload', { timeout: 300_000 }, async () => {
-  await page.reload();
+  // As a person reloads: VS Code saves its editors (and each webview's state) on the way down; a bare
+  // browser reload can race that save and lose the newest editor.
+  await runCommand(page, 'Developer: Reload Window');
+  await page.waitForEvent('load', { timeout: 60_000 }).catch(() => undefined);
   await waitForWorkbench(page, true);
   const frame = await findFrame(page, '#run-name', 'the compare dashboard, restored', 180_000, 'Comparing 2 runs').catch(async (e: Error) => {
     await page.screenshot({ path: join(results, 'e2e-dashboard-restore-failed.png') });
