@@ -15,6 +15,7 @@ import { affectsHostSettings } from './vscode/hostSettings';
 import { startRunCommand } from './vscode/commands/startRun';
 import { HostWarningNotifier } from './vscode/hostWarningNotifier';
 import { MetricsPanels } from './vscode/metricsPanels';
+import { dashboardDeps, registerDashboard } from './vscode/dashboard';
 import { RunsTreeProvider } from './vscode/runsTree';
 import { lazyOutputChannel } from './vscode/lazyOutputChannel';
 import { affectsAgentSettings } from './vscode/settings';
@@ -31,7 +32,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const connection = new AgentConnection(
     context.extensionUri.fsPath, join(context.globalStorageUri.fsPath, 'agent-venv'), `tunelab-vscode/${version}`, store, history, log,
     context.secrets, installOutput);
-  const panels = new MetricsPanels(store, history, context.extensionUri, log, (run) => stopRun(run, connection, log));
+  const panels = new MetricsPanels(store, history, context.extensionUri, log, (run) => stopRun(run, connection, log), dashboardDeps(connection, log));
   const tree = new RunsTreeProvider(store);
   const view = vscode.window.createTreeView('tunelab.runs', { treeDataProvider: tree, showCollapseAll: false });
   const newcomer = registerNewcomer(context, { connection, store, log });
@@ -61,6 +62,7 @@ export function activate(context: vscode.ExtensionContext): void {
   );
 
   registerChat(context, { connection, store, log });
+  registerDashboard(context, panels, store);
   void connection.start();
 }
 

@@ -123,11 +123,12 @@ async function main(): Promise<void> {
     await page.goto(`${origin}/`);
     await page.waitForFunction(() => (window as unknown as { __posted: Array<{ type: string }> }).__posted.some((m) => m.type === 'ready'), undefined, { timeout: 30_000 });
     await page.evaluate(() => {
-      // The baseline canvas gets the metrics chart's size, so both draw the same pixels.
-      const chart = document.getElementById('chart')!.parentElement!;
+      // The baseline canvas gets the loss chart's size (the dashboard builds its cards on the first init:
+      // the grid's width, and the loss card's 300 px), so both draw about the same pixels.
+      const grid = document.getElementById('charts')!;
       const box = document.querySelector<HTMLElement>('.baseline')!;
-      box.style.width = `${chart.clientWidth}px`;
-      box.style.height = `${chart.clientHeight}px`;
+      box.style.width = `${grid.clientWidth - 48}px`;
+      box.style.height = '300px';
     });
 
     const drawPanel = (points: MetricPoint[] | null, status: HistoryStatus) =>
@@ -162,7 +163,7 @@ async function main(): Promise<void> {
     const [newDraw, newFrame] = [med(fresh, 0), med(fresh, 1)];
     const [oldDraw, oldFrame] = [med(old, 0), med(old, 1)];
     const [baseDraw, baseFrame] = [med(base, 0), med(base, 1)];
-    const per = CHART_SERIES.map((s) => `${count(answer.series[s]!.step.length)} ${s}`).join(' + ');
+    const per = CHART_SERIES.filter((s) => answer.series[s]).map((s) => `${count(answer.series[s]!.step.length)} ${s}`).join(' + ');
     console.log(`\nchart of one run of ${count(STEPS)} steps (loss and learning rate every step, eval every ${EVAL_EVERY}), median of ${TRIALS}, headless Chromium, 1280x800`);
     console.log(`  history answer: ${per} = ${count(converted.received)} of ${count(converted.logged)} logged points, ${(answerBytes / 1024).toFixed(0)} kB of JSON; the host turns it into chart points in ${ms(median(conversions))}`);
     console.log(`  the chart shows ${count(drawn)} points; note: "${note}"`);

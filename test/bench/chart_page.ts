@@ -64,7 +64,7 @@ const bench = {
 
   /** The metrics webview handling an `init`; `points` null means every point of the run (the old way). */
   async drawThroughPanel(run: RunRecord, points: MetricPoint[] | null, history: HistoryStatus, steps: number, evalEvery: number): Promise<[number, number]> {
-    const data = { type: 'init', run, points: points ?? allPoints(steps, evalEvery), history };
+    const data = { type: 'init', runs: [{ run, points: points ?? allPoints(steps, evalEvery), markers: [], history }], diff: null, connected: true };
     await nextFrame();
     const t0 = performance.now();
     // Dispatched, not posted: the handler runs now, so the time is the panel's own work (validate, series, draw).

@@ -120,9 +120,9 @@ test('Start Run from the palette trains for real and the chart and Runs view fol
   await page.screenshot({ path: join(results, 'e2e-metrics.png') });
 
   // The toolbar's series checkboxes: switching loss off takes its line off the canvas.
-  assert.equal(await visibleSeries(frame), 'loss evalLoss learningRate');
+  assert.equal(await visibleSeries(frame), 'loss evalLoss learningRate gradNorm tokensPerSec');
   await frame.click('vscode-checkbox[data-series="loss"]');
-  await waitFor('the loss series to be hidden', async () => (await visibleSeries(frame)) === 'evalLoss learningRate' || undefined, { timeoutMs: 10_000 });
+  await waitFor('the loss series to be hidden', async () => (await visibleSeries(frame)) === 'evalLoss learningRate gradNorm tokensPerSec' || undefined, { timeoutMs: 10_000 });
   const hidden = await lossColourPixels(frame);
   assert.ok(hidden.matches < colour.matches / 10, `the loss line left the canvas (${colour.matches} → ${hidden.matches} pixels in ${colour.css})`);
   assert.equal(await frame.$eval('body', (b) => b.dataset.cspViolations), '0', 'the toolkit components ran under the CSP without violations');

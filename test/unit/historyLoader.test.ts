@@ -31,7 +31,9 @@ test('asks for nothing until the stream is subscribed, then once per shown run, 
   assert.equal(calls.length, 0);
   loader.streamReady(fetch);
   loader.streamReady(fetch); // a second ready while the request is in flight does not ask again
-  assert.deepEqual(calls.map((c) => c.params), [{ run_id: RUN, series: ['loss', 'eval_loss', 'learning_rate'], max_points: HISTORY_MAX_POINTS }]);
+  assert.deepEqual(calls.map((c) => c.params), [{
+    run_id: RUN, series: ['loss', 'eval_loss', 'learning_rate', 'grad_norm', 'tokens_per_sec'], max_points: HISTORY_MAX_POINTS, details: true,
+  }]);
   calls[0].resolve(empty(3));
   await settle();
   assert.equal(store.history(RUN)?.state, 'loaded');
@@ -91,4 +93,21 @@ test('an answer for a run closed meanwhile is dropped; reopening asks afresh', a
   assert.equal(store.history(RUN)?.state, 'loaded');
   view.dispose();
   assert.equal(store.isShown(RUN), false);
+});
+
+test('an agent from before the dashboard refuses details: the series are asked again without them', async () => {
+  const store = new RunStore();
+  const lines: string[] = [];
+  const loader = new HistoryLoader(store, (l) => lines.push(l));
+  const { fetch, calls } = manualFetch();
+  loader.streamReady(fetch);
+  loader.open(RUN);
+  calls[0].reject(new AgentError('bad_params', "run_history: Additional properties are not allowed ('details' was unexpected)", 'run_history'));
+  await settle();
+  assert.equal(calls.length, 2);
+  assert.equal(calls[1].params.details, undefined, 'the second request leaves details out');
+  calls[1].resolve({ run_id: RUN, head: 0, series: { loss: { step: [1], value: [2], segment: [0], total: 1 } } });
+  await settle();
+  assert.deepEqual(store.history(RUN), { state: 'loaded', received: 1, logged: 1 });
+  assert.match(lines.join('\n'), /does not know details/);
 });

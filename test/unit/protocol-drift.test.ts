@@ -68,7 +68,7 @@ const params: { [M in Method]: Required<ParamsOf<M>> } = {
   render_sample: {
     model: '/data/model', path: '/data/train.jsonl', line: 3, row: { instruction: 'hi', output: 'yo' }, format: 'alpaca', train_on: 'all', max_length: 512,
   },
-  run_history: { run_id: runId, series: ['loss', 'eval_loss'], from_step: 0, to_step: 500, max_points: 400 },
+  run_history: { run_id: runId, series: ['loss', 'eval_loss'], from_step: 0, to_step: 500, max_points: 400, details: true },
   delete_run: { run_id: runId },
   append_dataset_row: { path: '/data/chat.jsonl', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hi' }], answer: 'hello', rejected: 'go away' },
 };
@@ -136,6 +136,9 @@ const results: { [M in Method]: Required<ResultOf<M>> } = {
       grad_norm: { step: [1, 3], value: [3.1, 2.2], segment: [0, 0], total: 3 },
       tokens_per_sec: { step: [1, 3], value: [900, 950], segment: [0, 0], total: 3 },
     },
+    extra_series: { 'gpu.allocated_mb': { step: [1], value: [1000], segment: [0], total: 1 } },
+    events: [{ seq: 7, kind: 'control_done', data: { id: 'a', action: 'save', step: 3 } }],
+    config: 'name: demo\n',
   },
   delete_run: { run_id: runId },
   append_dataset_row: { path: '/data/chat.jsonl', format: 'openai', line: 12 },

@@ -266,13 +266,13 @@ test('history points: loss and learning rate join on (segment, step); each serie
     eval_loss: s([50, 100, 7], [2.1, 1.1], [0, 0]), // ragged: the third step has no value and no segment
   });
   assert.deepEqual(points, [
-    { kind: 'train', step: 1, segment: 0, loss: 3, learningRate: 1e-3, tokensPerSec: null },
-    { kind: 'train', step: 50, segment: 0, loss: 2, learningRate: null, tokensPerSec: null },
+    { kind: 'train', step: 1, segment: 0, loss: 3, learningRate: 1e-3, tokensPerSec: null, gradNorm: null },
+    { kind: 'train', step: 50, segment: 0, loss: 2, learningRate: null, tokensPerSec: null, gradNorm: null },
     { kind: 'eval', step: 50, segment: 0, evalLoss: 2.1 },
-    { kind: 'train', step: 60, segment: 0, loss: null, learningRate: 5e-4, tokensPerSec: null },
-    { kind: 'train', step: 100, segment: 0, loss: 1, learningRate: 1e-5, tokensPerSec: null },
+    { kind: 'train', step: 60, segment: 0, loss: null, learningRate: 5e-4, tokensPerSec: null, gradNorm: null },
+    { kind: 'train', step: 100, segment: 0, loss: 1, learningRate: 1e-5, tokensPerSec: null, gradNorm: null },
     { kind: 'eval', step: 100, segment: 0, evalLoss: 1.1 },
-    { kind: 'train', step: 40, segment: 1, loss: 2.5, learningRate: null, tokensPerSec: null },
+    { kind: 'train', step: 40, segment: 1, loss: 2.5, learningRate: null, tokensPerSec: null, gradNorm: null },
   ]);
   assert.equal(received, 4 + 3 + 2);
   assert.equal(logged, 1000 + 1000 + 3);

@@ -33,8 +33,8 @@ test('folds a run from creation through metrics, eval and completion', () => {
   assert.equal(run.loss, 2.25);
   assert.equal(run.tokensPerSec, 900);
   assert.deepEqual(store.points(RUN), [
-    { kind: 'train', step: 1, segment: 0, loss: 2.5, learningRate: 1e-3, tokensPerSec: 900 },
-    { kind: 'train', step: 2, segment: 0, loss: 2.25, learningRate: 1e-3, tokensPerSec: 900 },
+    { kind: 'train', step: 1, segment: 0, loss: 2.5, learningRate: 1e-3, tokensPerSec: 900, gradNorm: 1 },
+    { kind: 'train', step: 2, segment: 0, loss: 2.25, learningRate: 1e-3, tokensPerSec: 900, gradNorm: 1 },
     { kind: 'eval', step: 2, segment: 0, evalLoss: 2.4 },
   ]);
   store.apply(ev('run_state', { state: 'completed' }));

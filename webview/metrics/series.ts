@@ -12,17 +12,33 @@ export class SegmentedSeries {
   /** Per segment, its points sorted by step, one per step. */
   private readonly bySegment = new Map<number, Point[]>();
   private cache: { current: Point[]; earlier: Point[] } | undefined;
+  /**
+   * Bumps on every change that is not a new last point of the last segment: while it stays the same, the
+   * `current` array only grew at its end, and a view can extend what it derived (smoothing, summaries)
+   * instead of starting over. That keeps a live append cheap on a 1 M-point series.
+   */
+  revision = 0;
 
   add(step: number, value: number, segment: number): void {
     let points = this.bySegment.get(segment);
-    if (!points) this.bySegment.set(segment, (points = []));
-    this.cache = undefined;
+    if (!points) {
+      this.bySegment.set(segment, (points = []));
+      this.cache = undefined;
+      this.revision++;
+    }
     const point = { x: step, y: value };
-    // Live points arrive in step order: the common case appends.
+    // Live points arrive in step order: the common case appends. With one segment, `current` is that
+    // segment's own array, so the cache stays valid and the point is simply there.
     if (!points.length || points[points.length - 1].x < step) {
       points.push(point);
+      if (this.bySegment.size > 1) {
+        this.cache = undefined;
+        this.revision++;
+      }
       return;
     }
+    this.cache = undefined;
+    this.revision++;
     const i = firstAtOrAfter(points, step);
     if (points[i]?.x === step) points[i] = point;
     else points.splice(i, 0, point);
@@ -41,6 +57,7 @@ export class SegmentedSeries {
   clear(): void {
     this.bySegment.clear();
     this.cache = undefined;
+    this.revision++;
   }
 
   get size(): number {
@@ -51,6 +68,11 @@ export class SegmentedSeries {
 
   private split(): { current: Point[]; earlier: Point[] } {
     if (this.cache) return this.cache;
+    if (this.bySegment.size <= 1) {
+      const only = [...this.bySegment.values()][0] ?? [];
+      this.cache = { current: only, earlier: [] };
+      return this.cache;
+    }
     const segments = [...this.bySegment.keys()].sort((a, b) => a - b);
     // cutoff[i]: the lowest first step of the segments after segment i; its points from there on are superseded.
     const cutoffs: number[] = new Array(segments.length);

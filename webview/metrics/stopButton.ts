@@ -6,6 +6,7 @@ import type { Button } from './toolkit';
 export class StopButton {
   private run: RunRecord | undefined;
   private pending = false;
+  private connected = true;
 
   constructor(private readonly button: Button, onStop: (runId: string) => void) {
     button.addEventListener('click', () => {
@@ -17,9 +18,16 @@ export class StopButton {
     this.render();
   }
 
-  showRun(run: RunRecord): void {
+  /** undefined: the panel compares runs, and stops none of them. */
+  showRun(run: RunRecord | undefined): void {
     this.run = run;
-    if (!isActive(run)) this.pending = false;
+    if (!run || !isActive(run)) this.pending = false;
+    this.render();
+  }
+
+  /** A dropped agent link greys the button out; the request could not reach the agent. */
+  setConnected(connected: boolean): void {
+    this.connected = connected;
     this.render();
   }
 
@@ -30,7 +38,7 @@ export class StopButton {
   }
 
   private render(): void {
-    this.button.disabled = this.pending || !this.run || !isActive(this.run);
+    this.button.disabled = this.pending || !this.connected || !this.run || !isActive(this.run);
     this.button.textContent = this.pending ? 'Stopping…' : 'Stop run';
     this.button.dataset.pending = String(this.pending);
   }

@@ -8,7 +8,7 @@ continue after the one before), so LTTB sees one curve and never a step backward
 
 import math
 
-from . import eventlog, history, index, lttb
+from . import eventlog, history, index, lttb, run_details
 from .replay import Stale, read_lines
 
 # series -> (event kind, data key)
@@ -17,11 +17,14 @@ SERIES = {"loss": ("metrics", "loss"), "eval_loss": ("eval", "eval_loss"), "lear
 
 
 def run_history(root: str, run_id: str, series: list[str] | None = None, from_step: int | None = None,
-                to_step: int | None = None, max_points: int | None = None) -> dict:
+                to_step: int | None = None, max_points: int | None = None, details: bool = False) -> dict:
     """{run_id, head, series: {name: {step, value, segment, total}}}; `head`: the history holds every
-    event of the run up to that seq."""
+    event of the run up to that seq. With `details`, also extra_series, events and config (run_details)."""
     names = list(series or SERIES)
-    kinds = tuple(sorted({SERIES[name][0] for name in names}))
+    kinds = {SERIES[name][0] for name in names}
+    if details:
+        kinds |= {"metrics", "run_created", *run_details.MARKER_KINDS}
+    kinds = tuple(sorted(kinds))
     head, events = _events(root, run_id, kinds, from_step, to_step)
     out = {}
     for name in names:
@@ -34,7 +37,13 @@ def run_history(root: str, run_id: str, series: list[str] | None = None, from_st
             points = [points[i] for i in keep]
         out[name] = {"step": [p[0] for p in points], "value": [p[1] for p in points],
                      "segment": [p[2] for p in points], "total": total}
-    return {"run_id": run_id, "head": head, "series": out}
+    result = {"run_id": run_id, "head": head, "series": out}
+    if details:
+        result["extra_series"] = run_details.extra_series([e for e in events if e["kind"] == "metrics"],
+                                                          from_step, to_step, max_points, _continuous_x)
+        result["events"] = run_details.marker_events(events)
+        result["config"] = run_details.config_of(events)
+    return result
 
 
 def _events(root: str, run_id: str, kinds: tuple[str, ...], from_step, to_step) -> tuple[int, list[dict]]:

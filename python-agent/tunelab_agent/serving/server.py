@@ -328,7 +328,7 @@ class Agent:
         if from_step is not None and to_step is not None and from_step > to_step:
             raise ProtocolError("bad_params", f"run_history: from_step {from_step} is after to_step {to_step}")
         return await asyncio.to_thread(metric_series.run_history, self.root, run_id, params.get("series"),
-                                       from_step, to_step, params.get("max_points"))
+                                       from_step, to_step, params.get("max_points"), bool(params.get("details")))
 
     async def do_delete_run(self, params: dict) -> dict:
         run_id = self.known_run(params["run_id"])

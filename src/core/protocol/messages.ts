@@ -206,6 +206,13 @@ export interface HistorySeries {
   total: number;
 }
 
+/** One event of run_history's `events`; its data is the event's own and is validated by whoever reads it. */
+export interface HistoryMarkerEvent {
+  seq: number;
+  kind: 'checkpoint' | 'control_done' | 'early_stop' | 'log' | 'run_state';
+  data: Record<string, unknown>;
+}
+
 // ---- datasets -------------------------------------------------------------
 
 export type TrainOn = 'assistant' | 'all';
@@ -323,7 +330,7 @@ export interface ParamsMap {
     model: string; path?: string; line?: number; row?: Record<string, unknown>; format?: string; train_on?: TrainOn; max_length?: number;
   };
   /** One run's metrics; with `max_points` each series is downsampled (LTTB, first/last/min/max kept). */
-  run_history: { run_id: RunId; series?: HistorySeriesName[]; from_step?: number; to_step?: number; max_points?: number };
+  run_history: { run_id: RunId; series?: HistorySeriesName[]; from_step?: number; to_step?: number; max_points?: number; details?: boolean };
   delete_run: { run_id: RunId };
   /** The chat panel's Promote (answer) and Prefer (answer chosen, `rejected` rejected): one JSONL row in the file's own format. */
   append_dataset_row: { path: string; messages: ChatMessage[]; answer: string; rejected?: string };
@@ -349,7 +356,15 @@ export interface ResultMap {
   inspect_dataset: DatasetInspection;
   render_sample: { format: string; line: number | null; sequences: RenderedSequence[]; max_length: number | null; over_length: boolean };
   /** `head`: the history holds the run's events up to this seq; later ones arrive on the subscription. */
-  run_history: { run_id: RunId; head: number; series: Partial<Record<HistorySeriesName, HistorySeries>> };
+  run_history: {
+    run_id: RunId; head: number; series: Partial<Record<HistorySeriesName, HistorySeries>>;
+    /** With `details`: nested metrics figures named "<group>.<key>" (loss_terms, lr_groups, gpu, preference). */
+    extra_series?: Record<string, HistorySeries>;
+    /** With `details`: the events a chart marks on its step axis, by seq (data as in the event; checked when read). */
+    events?: HistoryMarkerEvent[];
+    /** With `details`: the run's config YAML as started, or null. */
+    config?: string | null;
+  };
   delete_run: { run_id: RunId };
   /** `line`: where the new row starts, read back through the trainer's reader as `format`. */
   append_dataset_row: { path: string; format: string; line: number };

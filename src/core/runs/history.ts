@@ -4,8 +4,8 @@
 import type { HistorySeries, HistorySeriesName, ResultOf } from '../protocol/messages';
 import type { EvalPoint, MetricPoint, TrainPoint } from './types';
 
-/** The series the metrics chart draws; grad norm and tokens/s stay on the agent until a view wants them. */
-export const CHART_SERIES = ['loss', 'eval_loss', 'learning_rate'] as const satisfies readonly HistorySeriesName[];
+/** The main series the metrics dashboard draws; the nested figures come as run_history's extra_series. */
+export const CHART_SERIES = ['loss', 'eval_loss', 'learning_rate', 'grad_norm', 'tokens_per_sec'] as const satisfies readonly HistorySeriesName[];
 
 /**
  * Points per series asked for when a chart opens. The chart is a few hundred to two thousand pixels wide
@@ -24,16 +24,24 @@ export interface HistoryPoints {
 
 type Series = ResultOf<'run_history'>['series'];
 
-export function historyPoints(series: Series): HistoryPoints {
+export function historyPoints(series: Series, extraSeries: Record<string, HistorySeries> = {}): HistoryPoints {
   const train = new Map<string, TrainPoint>();
   const trainAt = (segment: number, step: number): TrainPoint => {
     const key = `${segment}:${step}`;
     let p = train.get(key);
-    if (!p) train.set(key, (p = { kind: 'train', step, segment, loss: null, learningRate: null, tokensPerSec: null }));
+    if (!p) train.set(key, (p = { kind: 'train', step, segment, loss: null, learningRate: null, tokensPerSec: null, gradNorm: null }));
     return p;
   };
   forEachPoint(series.loss, (step, segment, value) => (trainAt(segment, step).loss = value));
   forEachPoint(series.learning_rate, (step, segment, value) => (trainAt(segment, step).learningRate = value));
+  forEachPoint(series.grad_norm, (step, segment, value) => (trainAt(segment, step).gradNorm = value));
+  forEachPoint(series.tokens_per_sec, (step, segment, value) => (trainAt(segment, step).tokensPerSec = value));
+  for (const [name, s] of Object.entries(extraSeries)) {
+    forEachPoint(s, (step, segment, value) => {
+      const p = trainAt(segment, step);
+      (p.extra ??= {})[name] = value;
+    });
+  }
   const evals: EvalPoint[] = [];
   forEachPoint(series.eval_loss, (step, segment, evalLoss) => evals.push({ kind: 'eval', step, segment, evalLoss }));
   // As the run logged them: by segment, then step, a step's training line before its evaluation.

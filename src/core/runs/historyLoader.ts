@@ -52,7 +52,16 @@ export class HistoryLoader {
     const epoch = this.store.historyEpoch(runId);
     if (!fetch || epoch === undefined || this.inFlight.get(runId) === epoch) return;
     this.inFlight.set(runId, epoch);
-    fetch({ run_id: runId, series: [...CHART_SERIES], max_points: this.maxPoints })
+    fetch({ run_id: runId, series: [...CHART_SERIES], max_points: this.maxPoints, details: true })
+      // An agent from before the dashboard refuses `details` (and the two newer series are there since
+      // run_history began): chart what it can send rather than nothing.
+      .catch((e: unknown) => {
+        if (e instanceof AgentError && e.code === 'bad_params' && e.message.includes('details')) {
+          this.log(`run_history ${runId}: the agent does not know details (${e.message}); loading the series alone`);
+          return fetch({ run_id: runId, series: [...CHART_SERIES], max_points: this.maxPoints });
+        }
+        throw e;
+      })
       .then(
         (result) => void this.store.loadHistory(runId, epoch, result),
         (e: unknown) => this.failed(runId, epoch, e),

@@ -7,8 +7,9 @@
 // Pure data: the tree view and metrics panels subscribe to it; tests feed it events directly.
 import type { AgentEvent, ResultOf, RunSummary } from '../protocol/messages';
 import { historyPoints } from './history';
+import { extraFigures, markerOf, mergeMarkers } from './runMarkers';
 import { diskLowText } from './hostWarnings';
-import { isActive, type HistoryStatus, type MetricPoint, type RunRecord } from './types';
+import { isActive, type HistoryStatus, type MetricPoint, type RunMarker, type RunRecord } from './types';
 
 export interface RunChange {
   runId: string;
@@ -18,6 +19,8 @@ export interface RunChange {
   reset?: true;
   /** The run is gone (deleted); views of it should close. */
   removed?: true;
+  /** Markers added to a shown run by this change (checkpoints, Save/Eval now results, warnings, resumes). */
+  markers?: RunMarker[];
 }
 
 type Listener = (change: RunChange) => void;
@@ -32,6 +35,11 @@ interface ShownRun {
   points: MetricPoint[];
   /** Live points that arrived while the history was loading, with their event's seq. */
   held: Array<{ seq: number; points: MetricPoint[] }>;
+  /** Chart markers, by seq; those that arrive while the history loads wait in heldMarkers. */
+  markers: RunMarker[];
+  heldMarkers: RunMarker[];
+  /** The run's config YAML as started (history details or run_created), for comparing runs. */
+  config: string | null;
 }
 
 export class RunStore {
@@ -90,7 +98,10 @@ export class RunStore {
     // The summaries of the latest listing already include every event up to its head.
     const folded = event.seq > this.summaryHead ? (this.fold(event), true) : this.foldUnlisted(event);
     const added = this.addPoints(event, pointsOf(event));
-    if (folded || added.length) this.emit({ runId: event.run_id, points: added });
+    const marked = this.addMarker(event);
+    if (folded || added.length || marked.length) {
+      this.emit({ runId: event.run_id, points: added, ...(marked.length ? { markers: marked } : {}) });
+    }
   }
 
   /** Forgets a run (deleted on the agent). */
@@ -128,6 +139,17 @@ export class RunStore {
     return [...shown.points, ...shown.held.flatMap((h) => h.points)];
   }
 
+  /** The markers of a shown run, including those held while its history loads; none for other runs. */
+  markers(runId: string): RunMarker[] {
+    const shown = this.shown.get(runId);
+    return shown ? [...shown.markers, ...shown.heldMarkers] : [];
+  }
+
+  /** A shown run's config YAML, once its history or its run_created event brought it. */
+  config(runId: string): string | null {
+    return this.shown.get(runId)?.config ?? null;
+  }
+
   get seq(): number {
     return this.lastSeq;
   }
@@ -141,7 +163,9 @@ export class RunStore {
       shown.views++;
       return false;
     }
-    this.shown.set(runId, this.restart({ views: 1, epoch: 0, history: { state: 'loading' }, head: 0, points: [], held: [] }));
+    this.shown.set(runId, this.restart({
+      views: 1, epoch: 0, history: { state: 'loading' }, head: 0, points: [], held: [], markers: [], heldMarkers: [], config: null,
+    }));
     return true;
   }
 
@@ -173,9 +197,18 @@ export class RunStore {
   loadHistory(runId: string, epoch: number, result: ResultOf<'run_history'>): boolean {
     const shown = this.loading(runId, epoch);
     if (!shown) return false;
-    const { points, received, logged } = historyPoints(result.series);
+    const { points, received, logged } = historyPoints(result.series, result.extra_series);
     for (const h of shown.held) if (h.seq > result.head) points.push(...h.points);
-    Object.assign(shown, { head: result.head, points, held: [], history: { state: 'loaded', received, logged } });
+    const markers: RunMarker[] = [];
+    for (const e of result.events ?? []) {
+      const m = markerOf(e.kind, e.data, e.seq);
+      if (m) markers.push(m);
+    }
+    mergeMarkers(markers, shown.heldMarkers.filter((m) => m.seq > result.head));
+    Object.assign(shown, {
+      head: result.head, points, held: [], markers, heldMarkers: [], config: result.config ?? shown.config,
+      history: { state: 'loaded', received, logged },
+    });
     this.emit({ runId, points: [], reset: true });
     return true;
   }
@@ -184,7 +217,7 @@ export class RunStore {
   historyMissing(runId: string, epoch: number, status: Extract<HistoryStatus, { state: 'unavailable' | 'failed' }>): boolean {
     const shown = this.loading(runId, epoch);
     if (!shown) return false;
-    Object.assign(shown, { head: 0, points: shown.held.flatMap((h) => h.points), held: [], history: status });
+    Object.assign(shown, { head: 0, points: shown.held.flatMap((h) => h.points), held: [], markers: shown.heldMarkers, heldMarkers: [], history: status });
     this.emit({ runId, points: [], reset: true });
     return true;
   }
@@ -202,7 +235,7 @@ export class RunStore {
   }
 
   private restart(shown: ShownRun): ShownRun {
-    return Object.assign(shown, { epoch: ++this.epochs, history: { state: 'loading' }, head: 0, points: [], held: [] });
+    return Object.assign(shown, { epoch: ++this.epochs, history: { state: 'loading' }, head: 0, points: [], held: [], markers: [], heldMarkers: [] });
   }
 
   private addPoints(event: AgentEvent, points: MetricPoint[]): MetricPoint[] {
@@ -212,6 +245,16 @@ export class RunStore {
     else if (event.seq > shown.head) shown.points.push(...points);
     else return [];
     return points;
+  }
+
+  private addMarker(event: AgentEvent): RunMarker[] {
+    const shown = this.shown.get(event.run_id);
+    if (!shown) return [];
+    if (event.kind === 'run_created') shown.config = event.data.config;
+    const marker = markerOf(event.kind, event.data, event.seq);
+    if (!marker) return [];
+    if (shown.history.state === 'loading') return mergeMarkers(shown.heldMarkers, [marker]);
+    return event.seq > shown.head ? mergeMarkers(shown.markers, [marker]) : [];
   }
 
   private fold(event: AgentEvent): void {
@@ -287,7 +330,11 @@ export class RunStore {
 function pointsOf(event: AgentEvent): MetricPoint[] {
   if (event.kind === 'metrics') {
     const d = event.data;
-    return [{ kind: 'train', step: d.step, segment: d.segment ?? 0, loss: d.loss, learningRate: d.learning_rate, tokensPerSec: d.tokens_per_sec }];
+    const extra = extraFigures(d as unknown as Record<string, unknown>);
+    return [{
+      kind: 'train', step: d.step, segment: d.segment ?? 0, loss: d.loss, learningRate: d.learning_rate, tokensPerSec: d.tokens_per_sec,
+      gradNorm: d.grad_norm, ...(extra ? { extra } : {}),
+    }];
   }
   if (event.kind === 'eval') return [{ kind: 'eval', step: event.data.step, segment: event.data.segment ?? 0, evalLoss: event.data.eval_loss }];
   return [];

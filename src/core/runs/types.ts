@@ -30,6 +30,10 @@ export interface TrainPoint {
   loss: number | null;
   learningRate: number | null;
   tokensPerSec: number | null;
+  /** Absent in points from before the dashboard; null when the step logged none. */
+  gradNorm?: number | null;
+  /** The metrics event's nested figures, named "<group>.<key>": loss_terms.ce_loss, lr_groups.default, gpu.peak_mb, preference.margin. */
+  extra?: Record<string, number>;
 }
 
 /** One evaluation (eval event). */
@@ -56,3 +60,20 @@ export type HistoryStatus =
   | { state: 'loaded'; received: number; logged: number }
   | { state: 'unavailable'; reason: string }
   | { state: 'failed'; reason: string };
+
+/** What a chart marks on its step axis. */
+export type MarkerKind = 'checkpoint' | 'save' | 'eval' | 'warning' | 'early_stop' | 'resume';
+
+export interface RunMarker {
+  /** The event's seq: orders markers, and tells a replayed one from a new one. */
+  seq: number;
+  kind: MarkerKind;
+  step: number;
+  segment: number;
+  /** One line for people (a tooltip). */
+  text: string;
+  /** The checkpoint a click can chat with, evaluate or resume from. */
+  checkpoint?: string;
+  /** A warning's code: non_finite_loss, grad_norm_band, eval_loss_rising, warmup_capped, divergence, ... */
+  code?: string;
+}
