@@ -14,6 +14,7 @@ import { startRunCommand } from './vscode/commands/startRun';
 import { HostWarningNotifier } from './vscode/hostWarningNotifier';
 import { MetricsPanels } from './vscode/metricsPanels';
 import { RunsTreeProvider } from './vscode/runsTree';
+import { createCheckpointList, registerLauncher } from './vscode/launcher/registerLauncher';
 import { affectsAgentSettings } from './vscode/settings';
 import { SHOW_LOG_COMMAND, createStatusBar } from './vscode/statusBar';
 
@@ -28,11 +29,14 @@ export function activate(context: vscode.ExtensionContext): void {
     context.extensionUri.fsPath, join(context.globalStorageUri.fsPath, 'agent-venv'), `tunelab-vscode/${version}`, store, history, log,
     context.secrets, installOutput);
   const panels = new MetricsPanels(store, history, context.extensionUri, log, (run) => stopRun(run, connection, log));
-  const tree = new RunsTreeProvider(store);
-  const view = vscode.window.createTreeView('tunelab.runs', { treeDataProvider: tree, showCollapseAll: false });
+  const checkpoints = createCheckpointList(connection, store);
+  const tree = new RunsTreeProvider(store, checkpoints);
+  // Many runs can be selected at once: Compare Runs takes the selection.
+  const view = vscode.window.createTreeView('tunelab.runs', { treeDataProvider: tree, showCollapseAll: false, canSelectMany: true });
+  registerLauncher(context, { connection, store, panels, checkpoints, log });
 
   context.subscriptions.push(
-    log, installOutput, connection, panels, tree, view, createStatusBar(connection),
+    log, installOutput, connection, panels, checkpoints, tree, view, createStatusBar(connection),
     new HostWarningNotifier(connection.onDidReceiveEvent, store),
     vscode.commands.registerCommand('tunelab.startRun', startRunCommand(connection, panels, log)),
     vscode.commands.registerCommand('tunelab.stopRun', stopRunCommand(store, connection, log)),

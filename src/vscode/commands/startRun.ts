@@ -50,7 +50,7 @@ export function startRunCommand(connection: AgentConnection, panels: MetricsPane
 }
 
 /** Uploads what the run reads and returns start_run's params for the host's agent. */
-async function remoteParams(
+export async function remoteParams(
   connection: AgentConnection, client: AgentClient, host: string, doc: vscode.TextDocument,
   progress: vscode.Progress<{ message?: string; increment?: number }>, token: vscode.CancellationToken, log: vscode.LogOutputChannel,
 ): Promise<ParamsOf<'start_run'>> {
@@ -77,7 +77,7 @@ async function remoteParams(
   return { config: prepared.config, ...(stem && !named ? { name: stem } : {}) };
 }
 
-function startRunError(file: string, e: unknown): string {
+export function startRunError(file: string, e: unknown): string {
   if (e instanceof AgentError) {
     // bad_config text already names the file and key (e.g. "training.learning_rate: expected number").
     if (e.code === 'bad_config') return `Tunelab: invalid run config: ${e.message}`;
