@@ -32,6 +32,8 @@ interface RunCheckpoints {
   journal: AgentEvent[];
   /** The step an eval event called best (the checkpoint at that step may be written after the event). */
   bestStep: number | null;
+  /** Eval losses by step seen live: a checkpoint saved after the evaluation of its step takes its loss. */
+  evalLosses: Map<number, number | null>;
 }
 
 export class CheckpointList {
@@ -46,7 +48,7 @@ export class CheckpointList {
   get(runId: string): CheckpointListState {
     let run = this.runs.get(runId);
     if (!run) {
-      run = { epoch: ++this.epochs, listing: false, failed: null, entries: new Map(), journal: [], bestStep: null };
+      run = { epoch: ++this.epochs, listing: false, failed: null, entries: new Map(), journal: [], bestStep: null, evalLosses: new Map() };
       this.runs.set(runId, run);
       this.load(runId, run);
     }
@@ -128,7 +130,7 @@ export class CheckpointList {
     switch (event.kind) {
       case 'checkpoint': {
         const d = event.data;
-        const evalLoss = d.eval_loss ?? [...run.entries.values()].find((c) => c.step === d.step)?.evalLoss ?? null;
+        const evalLoss = d.eval_loss ?? run.evalLosses.get(d.step) ?? [...run.entries.values()].find((c) => c.step === d.step)?.evalLoss ?? null;
         run.entries.set(d.name, { name: d.name, step: d.step, evalLoss, isBest: run.bestStep === d.step, scores: null });
         if (run.bestStep === d.step) this.markBest(run, d.name);
         return true;
@@ -137,6 +139,7 @@ export class CheckpointList {
         return run.entries.delete(event.data.name);
       case 'eval': {
         const d = event.data;
+        run.evalLosses.set(d.step, d.eval_loss);
         let changed = false;
         for (const c of run.entries.values()) {
           if (c.step === d.step && c.evalLoss !== d.eval_loss) {
