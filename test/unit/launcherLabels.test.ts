@@ -24,9 +24,9 @@ test('a config that fits: the estimate against the GPU, disk, and Start', () => 
   assert.equal(r.verdict, 'ok');
   assert.equal(r.headline, 'Preflight on gpu-box: fits on the GPU; ready to start');
   assert.deepEqual(r.facts, [
-    'Memory: about 14.6 GiB: weights 8.8 GiB, LoRA + optimizer 2 MB, activations 4.4 GiB, overhead 1.5 GiB',
+    'Memory: about 14.6 GiB: weights 8.8 GiB, LoRA + optimizer 2.0 MB, activations 4.4 GiB, overhead 1.5 GiB',
     'GPU 0 (NVIDIA H100 80GB HBM3): 79.6 GiB, 78.5 GiB free: fits',
-    'Disk: about 14 MB (3 checkpoints × 4 MB, logs 2 MB); 195.3 GiB free under the agent\'s root',
+    'Disk: about 14 MB (3 checkpoints × 4.1 MB, logs 1.9 MB); 195.3 GiB free under the agent\'s root',
   ]);
 });
 
@@ -71,6 +71,7 @@ test('splitKey and sizeText', () => {
   assert.deepEqual(splitKey('dataset.max_length: too short'), { key: 'dataset.max_length', text: 'too short' });
   assert.deepEqual(splitKey('no key here'), { key: null, text: 'no key here' });
   assert.equal(sizeText(512), '512 MB');
+  assert.equal(sizeText(0.34), '0.3 MB');
   assert.equal(sizeText(2048), '2.0 GiB');
 });
 
@@ -84,11 +85,12 @@ test('keyLine finds a key\'s line, or its nearest written parent', () => {
 
 test('the selected host shows link, agent version and GPUs; GPU rows show memory and load', () => {
   const l = describeHost({ name: 'This machine', detail: 'local agent', selected: true, link: { kind: 'connected', agentVersion: '0.1.0' }, info: host(), infoError: null });
-  assert.equal(l.description, 'selected · connected · agent 0.1.0 · 1 GPU');
+  assert.equal(l.description, 'connected · agent 0.1.0 · 1 GPU');
+  assert.match(l.tooltip, /^This machine \(local agent\): selected, runs train here/);
   assert.equal(l.contextValue, 'host.selected.connected');
   assert.match(l.tooltip, /16 CPUs, RAM 48\.8 GiB available of 64\.0 GiB/);
   const down = describeHost({ name: 'gpu-box', detail: 'me@10.0.0.5:22', selected: true, link: { kind: 'failed', reason: 'host key changed' }, info: null, infoError: null });
-  assert.equal(down.description, 'selected · failed');
+  assert.equal(down.description, 'failed');
   assert.equal(down.contextValue, 'host.selected.down');
   assert.match(down.tooltip, /link: failed: host key changed/);
   const other = describeHost({ name: 'gpu-box', detail: 'me@10.0.0.5:22', selected: false, link: null, info: null, infoError: null });
@@ -96,9 +98,10 @@ test('the selected host shows link, agent version and GPUs; GPU rows show memory
   assert.equal(other.contextValue, 'host');
   assert.deepEqual(
     [describeGpu(H100).label, describeGpu(H100).description],
-    ['GPU 0: NVIDIA H100 80GB HBM3', '1.2 GiB / 79.6 GiB used · 37% busy'],
+    ['GPU 0: 1.2 GiB / 79.6 GiB · 37%', 'NVIDIA H100 80GB HBM3'],
   );
-  assert.equal(describeGpu({ ...H100, utilization: null }).description, '1.2 GiB / 79.6 GiB used');
+  assert.equal(describeGpu({ ...H100, utilization: null }).label, 'GPU 0: 1.2 GiB / 79.6 GiB');
+  assert.match(describeGpu(H100).tooltip, /memory: 1\.2 GiB used, 78\.5 GiB free of 79\.6 GiB\nutilisation: 37%/);
 });
 
 const evaluation = (over: Partial<EvaluationResult> = {}): EvaluationResult => ({

@@ -55,9 +55,10 @@ export function describeHost(h: HostFacts): HostLabel {
   const link = h.link;
   const version = link.kind === 'connected' ? `agent ${link.agentVersion}` : '';
   const gpus = h.info ? gpuCount(h.info.gpus) : '';
-  const description = ['selected', linkText(link), version, gpus].filter(Boolean).join(' · ');
+  // The selected host is the expanded one with the state icon; its row says how the link is and what it has.
+  const description = [linkText(link), version, gpus].filter(Boolean).join(' · ');
   const tooltip = [
-    `${h.name} (${h.detail})`,
+    `${h.name} (${h.detail}): selected, runs train here`,
     `link: ${linkText(link)}${link.kind === 'failed' ? `: ${link.reason}` : link.kind === 'reconnecting' ? ` (${link.reason})` : ''}`,
     version ? `Tunelab ${version}` : '',
     h.info ? hostInfoLines(h.info).join('\n') : '',
@@ -71,14 +72,16 @@ export function gpuCount(gpus: Gpu[]): string {
   return gpus.length ? `${gpus.length} GPU${gpus.length === 1 ? '' : 's'}` : 'no GPU';
 }
 
-/** A GPU row: its name, then memory in use of its total, and its utilisation when the host reports it. */
+/**
+ * A GPU row: memory in use of its total and its utilisation (when the host reports it) first, since the sidebar
+ * is narrow and those are what move; then its name.
+ */
 export function describeGpu(g: Gpu): { label: string; description: string; tooltip: string } {
   const used = g.memory_total_mb - g.memory_free_mb;
-  const util = g.utilization === null ? '' : `${Math.round(g.utilization)}% busy`;
-  const description = [`${sizeText(used)} / ${sizeText(g.memory_total_mb)} used`, util].filter(Boolean).join(' · ');
+  const util = g.utilization === null ? '' : `${Math.round(g.utilization)}%`;
   return {
-    label: `GPU ${g.index}: ${g.name}`,
-    description,
+    label: [`GPU ${g.index}: ${sizeText(used)} / ${sizeText(g.memory_total_mb)}`, util].filter(Boolean).join(' · '),
+    description: g.name,
     tooltip: [`GPU ${g.index}: ${g.name}`, `memory: ${sizeText(used)} used, ${sizeText(g.memory_free_mb)} free of ${sizeText(g.memory_total_mb)}`,
       g.utilization === null ? 'utilisation: not reported (no NVML)' : `utilisation: ${Math.round(g.utilization)}%`, `bf16: ${g.bf16 ? 'yes' : 'no'}`].join('\n'),
   };

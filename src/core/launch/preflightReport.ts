@@ -33,9 +33,10 @@ interface Estimate {
   disk?: { total_mb: number; checkpoints: number; checkpoint_mb: number; logs_mb: number };
 }
 
-/** Like the agent's size_text: MB below a GiB, GiB with one decimal above. */
+/** Like the agent's size_text (MB below a GiB, GiB with one decimal above), with a decimal under 10 MB so a tiny model's parts are not "0 MB". */
 export function sizeText(mb: number): string {
-  return mb >= 1024 ? `${(mb / 1024).toFixed(1)} GiB` : `${Math.round(mb)} MB`;
+  if (mb >= 1024) return `${(mb / 1024).toFixed(1)} GiB`;
+  return mb < 10 ? `${mb.toFixed(1)} MB` : `${Math.round(mb)} MB`;
 }
 
 const KEY = /^([A-Za-z_][\w-]*(?:\.[\w-]+)*):\s+(.*)$/s;

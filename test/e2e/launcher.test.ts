@@ -1,0 +1,163 @@
+// End to end in a real VS Code (code-server) and Chromium: the sidebar run launcher. The Hosts view shows the
+// host's GPUs from host_info and follows their load; ▶ Launch in the Configs view shows the preflight (memory
+// against the GPU, fit, disk, warnings with their keys) before Start; the run's checkpoints appear under it live.
+//
+// The one double: this machine has no GPU, so the agent's NVML is test/e2e/gpuDouble/pynvml.py (a fake GPU
+// read from a JSON file) and gpuDouble/sitecustomize.py lets hostinfo ask it although torch sees no CUDA.
+// The agent, preflight, host_info, training and the extension are all real; training runs on the CPU.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Locator, Page } from 'playwright-core';
+import { makeTinyModel, runConfig, writeDataset } from '../support/trainingFixture';
+import { openSession, python, repo, results, type Session } from './session';
+import { waitFor } from './waitFor';
+import { findFrame } from './workbench';
+
+const RUN_NAME = 'launch-tiny';
+const CONFIG = 'launch.tunelab.yaml';
+const GPU_NAME = 'NVIDIA H100 80GB HBM3';
+
+let session: Session | undefined;
+let page: Page;
+let agentRoot: string;
+let scratch: string;
+let gpuFile: string;
+
+/** The fake GPU's state; the agent reads it on every host_info. */
+function setGpu(over: { memory_total_mb?: number; memory_used_mb?: number; utilization?: number } = {}): void {
+  writeFileSync(gpuFile, JSON.stringify([{ name: GPU_NAME, memory_total_mb: 81559, memory_used_mb: 1200, utilization: 37, compute_capability: [9, 0], ...over }]));
+}
+
+before(async () => {
+  scratch = mkdtempSync(join(tmpdir(), 'tunelab-e2e-launcher-'));
+  gpuFile = join(scratch, 'gpus.json');
+  setGpu();
+  // Inherited by code-server, its extension host and so the agent it starts.
+  process.env.TUNELAB_FAKE_GPUS = gpuFile;
+  process.env.PYTHONPATH = [join(repo, 'test', 'e2e', 'gpuDouble'), join(repo, 'python-agent'), process.env.PYTHONPATH].filter(Boolean).join(':');
+  // An SSH host to list (not connected: the remote path has its own e2e test, remote.test.ts).
+  const sshConfig = join(scratch, 'ssh_config');
+  writeFileSync(sshConfig, 'Host gpu-box\n  HostName 10.0.0.5\n  User trainer\n');
+  session = await openSession({
+    name: 'e2e-launcher',
+    trusted: true,
+    settings: { 'tunelab.ssh.configFile': sshConfig },
+    prepareWorkspace: (dir) => {
+      writeDataset(join(dir, 'train.jsonl'), 4);
+      // Checkpoints every 10 steps, the last 2 kept: they appear (and rotate) while the test watches.
+      writeFileSync(join(dir, CONFIG), runConfig({ name: RUN_NAME, maxSteps: 40, evalSteps: 10, saveSteps: 10, extra: '  save_total_limit: 2' }));
+      mkdirSync(join(dir, 'sweeps'));
+      writeFileSync(join(dir, 'sweeps', 'lr-high.tunelab.yaml'), runConfig({ name: 'lr-high', maxSteps: 40, evalSteps: 10, saveSteps: 10 }).replace('0.001', '0.01'));
+      makeTinyModel(python, join(dir, 'model'), join(dir, 'train.jsonl'));
+    },
+  });
+  ({ page, agentRoot } = session);
+});
+
+after(async () => {
+  await session?.close();
+  delete process.env.TUNELAB_FAKE_GPUS;
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+/** The sidebar pane of one of our views, by its title. */
+const pane = (title: string): Locator => page.locator('.part.sidebar .pane', { has: page.locator(`.pane-header[aria-label^="${title}"]`) });
+const rows = (title: string, text: string | RegExp): Locator => pane(title).locator('.monaco-list-row', { hasText: text });
+const dialog = () => page.locator('.monaco-dialog-box');
+
+test('the Hosts view shows this machine\'s link, agent version and GPU, and follows the GPU\'s load', { timeout: 180_000 }, async () => {
+  await page.locator('.part.activitybar .action-item a[aria-label^="Tunelab"]').click();
+  const local = rows('Hosts', 'This machine').first();
+  const hostText = await waitFor('This machine to show its agent connected with a GPU', async () => {
+    const t = await local.textContent();
+    return t && /connected · agent [\d.]+ · 1 GPU/.test(t) ? t : undefined;
+  }, { timeoutMs: 120_000 });
+  t_diag(`host row: ${hostText}`);
+  const gpu = rows('Hosts', GPU_NAME).first();
+  await waitFor('the GPU row with its memory and load', async () => (await gpu.textContent())?.includes('GPU 0: 1.2 GiB / 79.6 GiB · 37%') || undefined, { timeoutMs: 30_000 });
+  // The SSH host of the ssh config is listed, not selected.
+  assert.match(await rows('Hosts', 'gpu-box').first().textContent() ?? '', /trainer@10\.0\.0\.5:22/);
+  await page.screenshot({ path: join(results, 'e2e-launcher-hosts.png') });
+
+  // The view asks host_info again while it is visible: a busier GPU shows within a few refreshes.
+  setGpu({ memory_used_mb: 40_000, utilization: 93 });
+  await waitFor('the GPU row to follow the new load', async () => (await gpu.textContent())?.includes('GPU 0: 39.1 GiB / 79.6 GiB · 93%') || undefined, { timeoutMs: 30_000 });
+  setGpu();
+});
+
+test('▶ Launch in the Configs view shows the preflight: a GPU too small is refused with the key, one that fits starts the run', { timeout: 300_000 }, async () => {
+  const config = rows('Configs', CONFIG).first();
+  await config.waitFor({ timeout: 30_000 });
+  assert.equal(await rows('Configs', 'lr-high.tunelab.yaml').count(), 1, 'configs in subfolders are listed too');
+  const launch = async () => {
+    await config.hover();
+    await config.locator('.action-label[aria-label^="Launch Run"]').click();
+    await dialog().waitFor({ timeout: 120_000 });
+  };
+
+  // A GPU with 64 MB: the estimate does not fit, so the dialog only offers to open the config at the key.
+  setGpu({ memory_total_mb: 64, memory_used_mb: 0 });
+  await launch();
+  const refused = await dialog().innerText();
+  assert.match(refused, /Preflight on this machine: does not fit on the GPU; cannot start \(1 error\)/);
+  assert.match(refused, new RegExp(`GPU 0 \\(${GPU_NAME}\\): 64 MB, 64 MB free: does not fit`));
+  assert.match(refused, /• model\.name: training needs about .* per GPU .* but GPU 0/);
+  assert.equal(await dialog().locator('.monaco-button', { hasText: /^Start/ }).count(), 0, 'no Start when preflight has errors');
+  await page.screenshot({ path: join(results, 'e2e-launcher-preflight-refused.png') });
+  await dialog().locator('.monaco-button', { hasText: 'Cancel' }).click();
+  await dialog().waitFor({ state: 'detached', timeout: 10_000 });
+  assert.equal(readdirSync(join(agentRoot, 'runs')).length, 0, 'a refused launch starts nothing');
+
+  // The real GPU size: it fits; the estimate, the GPU, the disk and the warnings with their keys are shown.
+  setGpu();
+  await launch();
+  const shown = await dialog().innerText();
+  assert.match(shown, /Preflight on this machine: fits on the GPU/);
+  const size = '[\\d.]+ (?:MB|GiB)';
+  assert.match(shown, new RegExp(`Memory: about ${size}: weights ${size}, LoRA \\+ optimizer ${size}, activations ${size}, overhead ${size}`));
+  assert.match(shown, new RegExp(`GPU 0 \\(${GPU_NAME}\\): 79\\.6 GiB, 78\\.5 GiB free: fits`));
+  assert.match(shown, /Disk: about .* \(3 checkpoints × .*\); .* free under the agent's root/);
+  assert.match(shown, /Data \(train\): .*train\.jsonl, 80 rows, 0 bad/);
+  const warns = /can start, with (\d+) warning/.exec(shown);
+  const start = dialog().locator('.monaco-button', { hasText: warns ? 'Start Anyway' : /^Start$/ });
+  if (warns) assert.match(shown, /Warnings:\n• [a-z_]+\.[a-z_.]+: /, 'each warning starts with its config key');
+  await page.screenshot({ path: join(results, 'e2e-launcher-preflight.png') });
+  await start.click();
+
+  // The metrics dashboard opens on the new run.
+  await findFrame(page, '#run-name', 'the metrics panel of the launched run', 120_000, RUN_NAME);
+  assert.equal(readdirSync(join(agentRoot, 'runs')).length, 1, 'exactly one run was started');
+});
+
+test('the run\'s checkpoints appear under it live, with eval loss and a star on the best', { timeout: 400_000 }, async (t) => {
+  const run = rows('Runs', RUN_NAME).first();
+  await run.waitFor({ timeout: 60_000 });
+  await run.locator('.monaco-tl-twistie').click();
+  const checkpoint = (name: string) => rows('Runs', new RegExp(`^${name}step`)).first();
+  // Listed while the run trains: its first checkpoint shows up before the run is done.
+  await checkpoint('checkpoint-10').waitFor({ timeout: 240_000 });
+  const whileRunning = await run.textContent();
+  t.diagnostic(`run row when checkpoint-10 appeared: ${whileRunning}`);
+  assert.doesNotMatch(whileRunning ?? '', /^launch-tiny40\/40/, 'the checkpoint appeared before the run finished');
+  assert.match(await checkpoint('checkpoint-10').textContent() ?? '', /step 10 · eval loss \d\.\d{4}/);
+
+  await waitFor('the run to finish in the Runs view', async () => (await run.textContent())?.includes('40/40') || undefined, { timeoutMs: 300_000, intervalMs: 500 });
+  // save_total_limit 2 rotates older checkpoints out (checkpoint_removed), and the agent stars its best.
+  await checkpoint('checkpoint-40').waitFor({ timeout: 30_000 });
+  const best = pane('Runs').locator('.monaco-list-row:has(.codicon-star-full)');
+  await best.first().waitFor({ timeout: 30_000 });
+  assert.equal(await best.count(), 1, 'exactly one checkpoint is starred');
+  t.diagnostic(`best: ${await best.first().textContent()}`);
+  const listed = await pane('Runs').locator('.monaco-list-row', { hasText: /^checkpoint-\d+step/ }).allTextContents();
+  t.diagnostic(`checkpoints listed: ${listed.join(' | ')}`);
+  const onDisk = readdirSync(join(agentRoot, 'runs', readdirSync(join(agentRoot, 'runs'))[0], 'checkpoints')).filter((n) => n.startsWith('checkpoint-'));
+  assert.deepEqual(listed.map((l) => l.split('step')[0]).sort(), onDisk.sort(), 'the tree lists what the host keeps');
+  await page.screenshot({ path: join(results, 'e2e-launcher-checkpoints.png') });
+});
+
+function t_diag(line: string): void {
+  process.stdout.write(`# ${line}\n`);
+}
