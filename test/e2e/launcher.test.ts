@@ -6,7 +6,7 @@
 // read from a JSON file) and gpuDouble/sitecustomize.py lets hostinfo ask it although torch sees no CUDA.
 // The agent, preflight, host_info, training and the extension are all real; training runs on the CPU.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -47,6 +47,7 @@ before(async () => {
     settings: { 'tunelab.ssh.configFile': sshConfig },
     prepareWorkspace: (dir) => {
       writeDataset(join(dir, 'train.jsonl'), 4);
+      writeDataset(join(dir, 'heldout.jsonl'), 1);
       // Checkpoints every 10 steps, the last 2 kept: they appear (and rotate) while the test watches.
       writeFileSync(join(dir, CONFIG), runConfig({ name: RUN_NAME, maxSteps: 40, evalSteps: 10, saveSteps: 10, extra: '  save_total_limit: 2' }));
       mkdirSync(join(dir, 'sweeps'));
@@ -156,6 +157,48 @@ test('the run\'s checkpoints appear under it live, with eval loss and a star on 
   const onDisk = readdirSync(join(agentRoot, 'runs', readdirSync(join(agentRoot, 'runs'))[0], 'checkpoints')).filter((n) => n.startsWith('checkpoint-'));
   assert.deepEqual(listed.map((l) => l.split('step')[0]).sort(), onDisk.sort(), 'the tree lists what the host keeps');
   await page.screenshot({ path: join(results, 'e2e-launcher-checkpoints.png') });
+});
+
+/** Right-click a row and pick a context menu entry, as a person does. */
+async function contextMenu(row: Locator, entry: string): Promise<void> {
+  await row.click({ button: 'right' });
+  await page.locator('.context-view .monaco-menu .action-item', { hasText: entry }).first().click();
+}
+
+test('Evaluate Checkpoint on a picked file shows each score against its target, then keeps the scores under the checkpoint', { timeout: 240_000 }, async () => {
+  const row = rows('Runs', /^checkpoint-40step/).first();
+  await contextMenu(row, 'Evaluate Checkpoint on a File');
+  // code-server's file dialog is a quick input that takes a path.
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: 30_000 });
+  await input.fill(join(session!.workspace, 'heldout.jsonl'));
+  await input.press('Enter');
+  await dialog().waitFor({ timeout: 180_000 });
+  const report = await dialog().innerText();
+  assert.match(report, /checkpoint-40 of launch-tiny on heldout\.jsonl: (targets met|\d of \d targets missed)/);
+  assert.match(report, /20 rows in [\d.]+ s/);
+  assert.match(report, /[✓✗] precision \d\.\d{3} \(target ≥ 0\.920\)/);
+  assert.match(report, /[✓✗] recall \d\.\d{3} \(target ≥ 0\.920\)/);
+  assert.match(report, /[✓✗] TTFT \d+ ms \(target < 300 ms\)/);
+  assert.match(report, /(negative|positive): precision \d\.\d{3}, recall \d\.\d{3}/);
+  await page.screenshot({ path: join(results, 'e2e-launcher-evaluation.png') });
+  await dialog().locator('.monaco-button', { hasText: 'OK' }).click();
+  await waitFor('the scores under the checkpoint', async () => {
+    const t = await row.textContent();
+    return t && /step 40 · eval loss \d\.\d{4} · P \d\.\d\d R \d\.\d\d · TTFT \d+ ms · (targets met|\d of 3 targets missed)/.test(t) ? t : undefined;
+  }, { timeoutMs: 10_000 });
+});
+
+test('Export Merged Model writes the checkpoint merged with its base model into the workspace', { timeout: 180_000 }, async () => {
+  await contextMenu(rows('Runs', /^checkpoint-40step/).first(), 'Export Merged Model');
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'merged into' }).first();
+  await toast.waitFor({ timeout: 150_000 });
+  const text = await toast.innerText();
+  const runId = readdirSync(join(agentRoot, 'runs'))[0];
+  assert.match(text, new RegExp(`checkpoint-40 merged into tunelab-exports/${runId}/checkpoint-40-merged \\(\\d+ files, `));
+  const folder = join(session!.workspace, 'tunelab-exports', runId, 'checkpoint-40-merged');
+  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json']) assert.ok(existsSync(join(folder, f)), `${f} in ${folder}: ${readdirSync(folder).join(', ')}`);
+  assert.ok(!existsSync(`${folder}.partial`), 'no partial export left');
 });
 
 function t_diag(line: string): void {

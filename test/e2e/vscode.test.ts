@@ -199,5 +199,7 @@ test('a damaged run is listed as damaged, and a disk_low warning pops up with Sh
 
   await toast.locator('.monaco-button', { hasText: 'Show Metrics' }).click();
   const frame = await findFrame(page, '#run-name', 'the metrics panel of the warned run', 60_000, E2E_RUN_NAME);
-  assert.equal(await frame.$eval('#run-state', (e) => e.textContent), 'completed');
+  // The page is served with the run's name and "connecting" in its header; the state follows the panel's init.
+  await waitFor('the warned run\'s panel to show it completed', async () =>
+    (await frame.$eval('#run-state', (e) => e.textContent)) === 'completed' || undefined, { timeoutMs: 30_000 });
 });

@@ -82,7 +82,8 @@ export class HostsTreeProvider implements vscode.TreeDataProvider<HostsNode>, vs
     }
     if (node.kind === 'fact') {
       const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
-      item.id = `fact:${node.text.split(':')[0]}`;
+      // One fact per icon under a host: a stable id keeps the row in place while its numbers change.
+      item.id = `fact:${node.icon}`;
       item.iconPath = new vscode.ThemeIcon(node.icon);
       item.tooltip = node.text;
       return item;
