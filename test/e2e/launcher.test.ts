@@ -156,10 +156,15 @@ test('the run\'s checkpoints appear under it live, with eval loss and a star on 
   t.diagnostic(`first seen: ${first.join(', ')}; run row: ${await run.textContent()}`);
   assert.match(await checkpointRows.first().textContent() ?? '', /step \d+ · eval loss \d\.\d{4}/);
   // …and later ones arrive from the event stream while it trains, without a refresh.
+  let probes = 0;
   const later = await waitFor('a newer checkpoint to arrive live', async () => {
     const names = await listed();
+    if (++probes % 25 === 0) t.diagnostic(`probe ${probes}: ${(await pane('Runs').locator('.monaco-list-row').allTextContents()).join(' | ')}`);
     return names.some((n) => !first.includes(n)) ? names : undefined;
-  }, { timeoutMs: 120_000, intervalMs: 200 });
+  }, { timeoutMs: 120_000, intervalMs: 200 }).catch(async (e: Error) => {
+    await page.screenshot({ path: join(results, 'e2e-launcher-checkpoints-timeout.png') });
+    throw e;
+  });
   t.diagnostic(`then: ${later.join(', ')}`);
   assert.ok(await training(), 'the run was still training when the newer checkpoint appeared');
 
