@@ -76,6 +76,14 @@ const dialog = () => page.locator('.monaco-dialog-box');
 
 test('the Hosts view shows this machine\'s link, agent version and GPU, and follows the GPU\'s load', { timeout: 180_000 }, async () => {
   await page.locator('.part.activitybar .action-item a[aria-label^="Tunelab"]').click();
+  // A wider side bar, as a person gives a view they work in, so the screenshots show whole rows.
+  const bar = await page.locator('.part.sidebar').boundingBox();
+  if (bar) {
+    await page.mouse.move(bar.x + bar.width + 1, bar.y + 300);
+    await page.mouse.down();
+    await page.mouse.move(bar.x + bar.width + 220, bar.y + 300, { steps: 5 });
+    await page.mouse.up();
+  }
   const local = rows('Hosts', 'This machine').first();
   const hostText = await waitFor('This machine to show its agent connected with a GPU', async () => {
     const t = await local.textContent();
