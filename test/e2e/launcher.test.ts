@@ -176,8 +176,7 @@ test('the run\'s checkpoints appear under it live, with eval loss and a star on 
   t.diagnostic(`then: ${later.join(', ')}`);
   assert.ok(await training(), 'the run was still training when the newer checkpoint appeared');
 
-  await contextMenu(run, 'Stop Run');
-  await waitFor('the run to stop', async () => (await run.textContent())?.includes('stopped') || undefined, { timeoutMs: 120_000 });
+  await retrying('the run to stop', () => contextMenu(run, 'Stop Run'), async () => (await run.textContent())?.includes('stopped') || undefined);
   // When a run ends the agent settles its best checkpoint: the tree lists again and stars it.
   const best = pane('Runs').locator('.monaco-list-row:has(.codicon-star-full)');
   await best.first().waitFor({ timeout: 30_000 });
@@ -195,6 +194,21 @@ test('the run\'s checkpoints appear under it live, with eval loss and a star on 
   await page.screenshot({ path: join(results, 'e2e-launcher-checkpoints.png') });
 });
 
+/**
+ * Does `act` until `done` says it worked: a training run's row is redrawn at every logged step, and a context
+ * menu opened on it in the middle of a redraw can close before the click lands (a person would click again).
+ */
+async function retrying<T>(what: string, act: () => Promise<void>, done: () => Promise<T | undefined>, tries = 4): Promise<T> {
+  for (let i = 1; ; i++) {
+    await act().catch(() => page.keyboard.press('Escape'));
+    try {
+      return await waitFor(what, done, { timeoutMs: 30_000, intervalMs: 200 });
+    } catch (e) {
+      if (i >= tries) throw e;
+    }
+  }
+}
+
 /** Right-click a row and pick a context menu entry, as a person does. */
 async function contextMenu(row: Locator, entry: string): Promise<void> {
   await row.click({ button: 'right' });
@@ -208,7 +222,13 @@ test('Evaluate Checkpoint on a picked file shows each score against its target, 
   const input = page.locator('.quick-input-widget .quick-input-box input');
   await input.waitFor({ state: 'visible', timeout: 30_000 });
   await input.fill(join(session!.workspace, 'heldout.jsonl'));
-  await input.press('Enter');
+  // The dialog resolves what was typed asynchronously; an Enter that comes before that is ignored, so press
+  // it until the dialog takes the path.
+  await waitFor('the file dialog to take the path', async () => {
+    if (!(await input.isVisible())) return true;
+    await input.press('Enter');
+    return undefined;
+  }, { timeoutMs: 30_000, intervalMs: 2000 });
   // A progress notification counts the rows, then the report opens.
   await dialog().waitFor({ timeout: 180_000 }).catch(async (e: Error) => {
     await page.screenshot({ path: join(results, 'e2e-launcher-evaluation-timeout.png') });
@@ -240,6 +260,26 @@ test('Export Merged Model writes the checkpoint merged with its base model into 
   const folder = join(session!.workspace, 'tunelab-exports', runId, `${newest}-merged`);
   for (const f of ['config.json', 'model.safetensors', 'tokenizer.json']) assert.ok(existsSync(join(folder, f)), `${f} in ${folder}: ${readdirSync(folder).join(', ')}`);
   assert.ok(!existsSync(`${folder}.partial`), 'no partial export left');
+});
+
+test('Reveal Run Config opens the launched file; Resume from a checkpoint trains on, and Save Checkpoint Now adds one live', { timeout: 300_000 }, async (t) => {
+  const run = rows('Runs', RUN_NAME).first();
+  await contextMenu(run, 'Reveal Run Config');
+  await page.locator('.tabs-container .tab.active', { hasText: CONFIG }).waitFor({ timeout: 30_000 });
+
+  await contextMenu(rows('Runs', new RegExp(`^${newest}step`)).first(), 'Resume from Checkpoint');
+  await waitFor('the resumed run to train', async () => {
+    await run.hover();
+    return (await run.locator('.action-label[aria-label="Stop Run"]').count()) === 1 || undefined;
+  }, { timeoutMs: 180_000, intervalMs: 500 });
+  const before = new Set((await pane('Runs').locator('.monaco-list-row', { hasText: /^checkpoint-\d+step/ }).allTextContents()).map((l) => l.split('step')[0]));
+  // A requested save lands at the next step, off the every-20-steps schedule.
+  const saved = await retrying('the requested checkpoint under the run', () => contextMenu(run, 'Save Checkpoint Now'), async () => {
+    const names = (await pane('Runs').locator('.monaco-list-row', { hasText: /^checkpoint-\d+step/ }).allTextContents()).map((l) => l.split('step')[0]);
+    return names.find((n) => !before.has(n) && Number(n.split('-')[1]) % 20 !== 0);
+  });
+  t.diagnostic(`saved on request: ${saved}`);
+  await retrying('the resumed run to stop', () => contextMenu(run, 'Stop Run'), async () => (await run.textContent())?.includes('stopped') || undefined);
 });
 
 function t_diag(line: string): void {

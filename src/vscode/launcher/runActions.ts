@@ -95,9 +95,8 @@ export function revealConfigCommand(store: RunStore, launched: LaunchedConfigs) 
       void vscode.window.showInformationMessage(`Tunelab: no run config in this workspace is named "${run.name}" (the run was started from elsewhere, or its config was renamed).`);
       return;
     }
-    const uri = vscode.Uri.file(path);
-    await vscode.window.showTextDocument(uri, { preview: false });
-    await vscode.commands.executeCommand('revealInExplorer', uri);
+    // Opened in an editor; the side bar stays on the Runs view the person is working in.
+    await vscode.window.showTextDocument(vscode.Uri.file(path), { preview: false });
   };
 }
 
