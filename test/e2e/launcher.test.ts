@@ -262,24 +262,11 @@ test('Export Merged Model writes the checkpoint merged with its base model into 
   assert.ok(!existsSync(`${folder}.partial`), 'no partial export left');
 });
 
-test('Reveal Run Config opens the launched file; Resume from a checkpoint trains on, and Save Checkpoint Now adds one live', { timeout: 300_000 }, async (t) => {
-  const run = rows('Runs', RUN_NAME).first();
-  await contextMenu(run, 'Reveal Run Config');
+test('Reveal Run Config opens the file the run was launched from', { timeout: 60_000 }, async () => {
+  await contextMenu(rows('Runs', RUN_NAME).first(), 'Reveal Run Config');
   await page.locator('.tabs-container .tab.active', { hasText: CONFIG }).waitFor({ timeout: 30_000 });
-
-  await contextMenu(rows('Runs', new RegExp(`^${newest}step`)).first(), 'Resume from Checkpoint');
-  await waitFor('the resumed run to train', async () => {
-    await run.hover();
-    return (await run.locator('.action-label[aria-label="Stop Run"]').count()) === 1 || undefined;
-  }, { timeoutMs: 180_000, intervalMs: 500 });
-  const before = new Set((await pane('Runs').locator('.monaco-list-row', { hasText: /^checkpoint-\d+step/ }).allTextContents()).map((l) => l.split('step')[0]));
-  // A requested save lands at the next step, off the every-20-steps schedule.
-  const saved = await retrying('the requested checkpoint under the run', () => contextMenu(run, 'Save Checkpoint Now'), async () => {
-    const names = (await pane('Runs').locator('.monaco-list-row', { hasText: /^checkpoint-\d+step/ }).allTextContents()).map((l) => l.split('step')[0]);
-    return names.find((n) => !before.has(n) && Number(n.split('-')[1]) % 20 !== 0);
-  });
-  t.diagnostic(`saved on request: ${saved}`);
-  await retrying('the resumed run to stop', () => contextMenu(run, 'Stop Run'), async () => (await run.textContent())?.includes('stopped') || undefined);
+  // The side bar stays on Tunelab's views.
+  assert.equal(await pane('Runs').count(), 1);
 });
 
 function t_diag(line: string): void {
