@@ -18,6 +18,7 @@ import { MetricsPanels } from './vscode/metricsPanels';
 import { dashboardDeps, registerDashboard } from './vscode/dashboard';
 import { RunsTreeProvider } from './vscode/runsTree';
 import { lazyOutputChannel } from './vscode/lazyOutputChannel';
+import { createCheckpointList, registerLauncher } from './vscode/launcher/registerLauncher';
 import { affectsAgentSettings } from './vscode/settings';
 import { SHOW_LOG_COMMAND, createStatusBar } from './vscode/statusBar';
 import { registerNewcomer } from './vscode/newcomer';
@@ -33,12 +34,15 @@ export function activate(context: vscode.ExtensionContext): void {
     context.extensionUri.fsPath, join(context.globalStorageUri.fsPath, 'agent-venv'), `tunelab-vscode/${version}`, store, history, log,
     context.secrets, installOutput);
   const panels = new MetricsPanels(store, history, context.extensionUri, log, (run) => stopRun(run, connection, log), dashboardDeps(connection, log));
-  const tree = new RunsTreeProvider(store);
-  const view = vscode.window.createTreeView('tunelab.runs', { treeDataProvider: tree, showCollapseAll: false });
+  const checkpoints = createCheckpointList(connection, store);
+  const tree = new RunsTreeProvider(store, checkpoints);
+  // Many runs can be selected at once: Compare Runs takes the selection.
+  const view = vscode.window.createTreeView('tunelab.runs', { treeDataProvider: tree, showCollapseAll: false, canSelectMany: true });
   const newcomer = registerNewcomer(context, { connection, store, log });
+  registerLauncher(context, { connection, store, panels, checkpoints, log });
 
   context.subscriptions.push(
-    log, installOutput, connection, panels, tree, view, createStatusBar(connection),
+    log, installOutput, connection, panels, checkpoints, tree, view, createStatusBar(connection),
     new HostWarningNotifier(connection.onDidReceiveEvent, store),
     vscode.commands.registerCommand('tunelab.startRun', startRunCommand(connection, panels, log, newcomer.configProblems)),
     vscode.commands.registerCommand('tunelab.stopRun', stopRunCommand(store, connection, log)),

@@ -23,8 +23,6 @@ export function registerNewcomer(context: vscode.ExtensionContext, deps: Newcome
   context.subscriptions.push(
     configProblems,
     vscode.commands.registerCommand('tunelab.openSampleConfig', openSampleConfigCommand(context.extensionUri.fsPath, deps.log)),
-    // The Explorer's "Launch Run" on a *.tunelab.yaml: Start Run on that file.
-    vscode.commands.registerCommand('tunelab.launchConfig', (uri?: vscode.Uri) => vscode.commands.executeCommand('tunelab.startRun', uri)),
   );
   return { configProblems };
 }

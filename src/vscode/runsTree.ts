@@ -1,46 +1,92 @@
-// The Runs view: one item per run, kept current from the RunStore.
+// The Runs view: one item per run, kept current from the RunStore, and under each run its checkpoints
+// (core/runs/checkpointList.ts keeps them current from the event stream).
 import * as vscode from 'vscode';
+import { describeCheckpoint } from '../core/runs/checkpointLabels';
+import type { CheckpointList } from '../core/runs/checkpointList';
 import { describeRun } from '../core/runs/runLabels';
 import type { RunStore } from '../core/runs/runStore';
-import type { RunRecord } from '../core/runs/types';
 
 export const SHOW_METRICS_COMMAND = 'tunelab.showMetrics';
 
-export class RunsTreeProvider implements vscode.TreeDataProvider<RunRecord>, vscode.Disposable {
+/**
+ * What the view's items stand for; commands get these as their argument. A run node carries `runId` like a
+ * RunRecord does, and a checkpoint node is the `{ runId, checkpoint }` other parts pass to checkpoint commands.
+ */
+export type RunsNode =
+  | { kind: 'run'; runId: string }
+  | { kind: 'checkpoint'; runId: string; checkpoint: string }
+  | { kind: 'note'; runId: string; text: string; icon: string };
+
+export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
   private pending: NodeJS.Timeout | undefined;
-  private readonly subscription: { dispose(): void };
+  private readonly subscriptions: Array<{ dispose(): void }>;
 
-  constructor(private readonly store: RunStore) {
+  constructor(private readonly store: RunStore, private readonly checkpoints: CheckpointList) {
     // A replay delivers thousands of events at once; one redraw per burst is enough.
-    this.subscription = store.onChange(() => {
+    const redraw = () => {
       this.pending ??= setTimeout(() => {
         this.pending = undefined;
         this.changed.fire();
       }, 100);
-    });
+    };
+    this.subscriptions = [store.onChange(redraw), checkpoints.onChange(redraw)];
   }
 
-  getChildren(element?: RunRecord): RunRecord[] {
-    return element ? [] : this.store.list();
+  getChildren(element?: RunsNode): RunsNode[] {
+    if (!element) return this.store.list().map((r) => ({ kind: 'run', runId: r.runId }));
+    if (element.kind !== 'run') return [];
+    const list = this.checkpoints.get(element.runId);
+    const note = (text: string, icon: string): RunsNode[] => [{ kind: 'note', runId: element.runId, text, icon }];
+    if (list.state === 'loading') return note('Listing checkpoints…', 'loading~spin');
+    if (list.state === 'failed') return note(`Could not list checkpoints: ${list.reason}`, 'warning');
+    if (!list.checkpoints.length) return note('No checkpoints yet', 'info');
+    return list.checkpoints.map((c) => ({ kind: 'checkpoint', runId: element.runId, checkpoint: c.name }));
   }
 
-  getTreeItem(run: RunRecord): vscode.TreeItem {
+  getTreeItem(node: RunsNode): vscode.TreeItem {
+    if (node.kind === 'note') {
+      const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
+      item.id = `${node.runId}/:note`;
+      item.iconPath = new vscode.ThemeIcon(node.icon);
+      return item;
+    }
+    if (node.kind === 'checkpoint') return this.checkpointItem(node);
+    const run = this.store.get(node.runId);
+    const item = new vscode.TreeItem(run?.name ?? node.runId, vscode.TreeItemCollapsibleState.Collapsed);
+    item.id = node.runId;
+    if (!run) return item;
     const l = describeRun(run);
-    const item = new vscode.TreeItem(l.label, vscode.TreeItemCollapsibleState.None);
-    item.id = run.runId;
     item.description = l.description;
     item.tooltip = l.tooltip;
     item.iconPath = new vscode.ThemeIcon(l.icon.id, l.icon.color ? new vscode.ThemeColor(l.icon.color) : undefined);
     item.contextValue = l.contextValue;
-    item.command = { command: SHOW_METRICS_COMMAND, title: 'Show Metrics', arguments: [run] };
+    item.command = { command: SHOW_METRICS_COMMAND, title: 'Show Metrics', arguments: [node] };
+    return item;
+  }
+
+  getParent(node: RunsNode): RunsNode | undefined {
+    return node.kind === 'run' ? undefined : { kind: 'run', runId: node.runId };
+  }
+
+  private checkpointItem(node: Extract<RunsNode, { kind: 'checkpoint' }>): vscode.TreeItem {
+    const list = this.checkpoints.get(node.runId);
+    const entry = list.state === 'loaded' ? list.checkpoints.find((c) => c.name === node.checkpoint) : undefined;
+    const item = new vscode.TreeItem(node.checkpoint, vscode.TreeItemCollapsibleState.None);
+    item.id = `${node.runId}/${node.checkpoint}`;
+    if (!entry) return item;
+    const l = describeCheckpoint(entry);
+    item.description = l.description;
+    item.tooltip = l.tooltip;
+    item.iconPath = new vscode.ThemeIcon(l.icon.id, l.icon.color ? new vscode.ThemeColor(l.icon.color) : undefined);
+    item.contextValue = l.contextValue;
     return item;
   }
 
   dispose(): void {
     clearTimeout(this.pending);
-    this.subscription.dispose();
+    for (const s of this.subscriptions) s.dispose();
     this.changed.dispose();
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeRun, formatStart, runTitle, shortRunId } from '../../src/core/runs/runLabels';
+import { describeRun, formatEta, formatStart, runTitle, shortRunId } from '../../src/core/runs/runLabels';
 import type { RunRecord } from '../../src/core/runs/types';
 
 const run = (over: Partial<RunRecord>): RunRecord => ({
@@ -8,10 +8,11 @@ const run = (over: Partial<RunRecord>): RunRecord => ({
   loss: 1.23456, tokensPerSec: 800, etaS: 20, error: null, damaged: null, diskLow: null, ...over,
 });
 
-test('a running run shows progress and loss, and can be stopped', () => {
+test('a running run shows progress, loss and time left, and can be stopped', () => {
   const l = describeRun(run({ created: 0 }));
   assert.equal(l.label, 'demo (ab12)', 'a run with no known start time is named by its short id');
-  assert.equal(l.description, '12/40 · loss 1.2346');
+  assert.equal(l.description, '12/40 · loss 1.2346 · ETA 20 s');
+  assert.match(l.tooltip, /time left: about 20 s/);
   assert.equal(l.contextValue, 'run.active');
   assert.equal(l.icon.id, 'sync~spin');
 });
@@ -37,7 +38,7 @@ const DISK = 'disk almost full: 150 MB free on /, and the next checkpoint needs 
 
 test('an active run short of disk says "disk low", keeps its spinner in the warning colour, and gives the message in the tooltip', () => {
   const l = describeRun(run({ diskLow: DISK }));
-  assert.equal(l.description, '12/40 · loss 1.2346 · disk low');
+  assert.equal(l.description, '12/40 · loss 1.2346 · ETA 20 s · disk low');
   assert.ok(l.tooltip.split('\n').includes(`disk low: ${DISK}`), l.tooltip);
   assert.deepEqual(l.icon, { id: 'sync~spin', color: 'list.warningForeground' });
   assert.equal(l.contextValue, 'run.active');
@@ -84,4 +85,14 @@ test('two runs of one config are told apart by start time and short id', () => {
   assert.equal(runTitle({ name: 'demo', runId: 'x-0f0f', created: at(9, 5, 29) }, now), 'demo (Nov 29 09:05 · 0f0f)', 'an earlier day shows its date');
   assert.equal(formatStart(0, now), '');
   assert.equal(shortRunId('damaged-run'), '-run', 'an id without a hex tail still gives its last characters');
+});
+
+test('the ETA reads in seconds, minutes or hours, only while the run trains; a starting run says so', () => {
+  assert.equal(formatEta(null), '');
+  assert.equal(formatEta(44.6), 'ETA 45 s');
+  assert.equal(formatEta(12 * 60 + 10), 'ETA 12 min');
+  assert.equal(formatEta(2 * 3600 + 5 * 60), 'ETA 2 h 05 min');
+  assert.equal(describeRun(run({ etaS: 3 * 60 })).description, '12/40 · loss 1.2346 · ETA 3 min');
+  assert.equal(describeRun(run({ state: 'starting', step: 0, loss: null, etaS: null })).description, '0/40 · starting');
+  assert.doesNotMatch(describeRun(run({ state: 'stopped' })).description, /ETA/);
 });

@@ -28,6 +28,16 @@ export function formatProgress(run: Pick<RunRecord, 'step' | 'maxSteps'>): strin
   return run.maxSteps === null ? `step ${run.step}` : `${run.step}/${run.maxSteps}`;
 }
 
+/** Time left as a person reads it: "ETA 45 s", "ETA 12 min", "ETA 2 h 05 min"; '' when unknown. */
+export function formatEta(etaS: number | null): string {
+  if (etaS === null || !Number.isFinite(etaS) || etaS < 0) return '';
+  const s = Math.round(etaS);
+  if (s < 60) return `ETA ${s} s`;
+  const min = Math.round(s / 60);
+  if (min < 60) return `ETA ${min} min`;
+  return `ETA ${Math.floor(min / 60)} h ${String(min % 60).padStart(2, '0')} min`;
+}
+
 /** The colour of anything that needs a look: a damaged run, or an active one whose host is short of disk. */
 export const WARNING_COLOR = 'list.warningForeground';
 
@@ -70,7 +80,9 @@ export function describeRun(run: RunRecord, now: Date = new Date()): RunLabel {
   const diskLow = isActive(run) && !!run.diskLow;
   // Failed and stopped runs look alike by numbers alone; say which.
   const description = [
-    formatProgress(run), formatLoss(run.loss), run.state === 'failed' || run.state === 'stopped' ? run.state : '',
+    formatProgress(run), formatLoss(run.loss), run.state === 'running' ? formatEta(run.etaS) : '',
+    run.state === 'starting' ? 'starting' : '',
+    run.state === 'failed' || run.state === 'stopped' ? run.state : '',
     run.damaged ? 'damaged' : '', diskLow ? 'disk low' : '',
   ].filter(Boolean).join(' · ');
   const tooltip = [
@@ -78,6 +90,7 @@ export function describeRun(run: RunRecord, now: Date = new Date()): RunLabel {
     `state: ${run.state}`,
     `progress: ${formatProgress(run)}`,
     run.loss === null ? '' : `latest ${formatLoss(run.loss)}`,
+    run.state === 'running' && formatEta(run.etaS) ? formatEta(run.etaS).replace('ETA', 'time left: about') : '',
     run.error ? `error: ${run.error}` : '',
     diskLow ? `disk low: ${run.diskLow}` : '',
     run.damaged ? `damaged: ${run.damaged}` : '',

@@ -32,7 +32,10 @@ export function downloadCheckpointCommand(store: RunStore, connection: AgentConn
         void vscode.window.showInformationMessage(`Tunelab: ${run.name} has no checkpoints yet.`);
         return;
       }
-      const picked = await pickCheckpoint(checkpoints);
+      // A checkpoint item of the Runs view (or { runId, checkpoint }) names it; otherwise the person picks.
+      const named = (arg as { checkpoint?: unknown } | undefined)?.checkpoint;
+      const picked = typeof named === 'string' ? checkpoints.find((c) => c.name === named) : await pickCheckpoint(checkpoints);
+      if (typeof named === 'string' && !picked) throw new Error(`${run.name} has no checkpoint ${named} (any more)`);
       if (!picked) return;
       const ssh = connection.remote?.link.ssh;
       if (!ssh) throw new Error(`not connected to ${host}`);

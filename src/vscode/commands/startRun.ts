@@ -56,7 +56,7 @@ export function startRunCommand(connection: AgentConnection, panels: MetricsPane
 }
 
 /** Uploads what the run reads and returns start_run's params for the host's agent. */
-async function remoteParams(
+export async function remoteParams(
   connection: AgentConnection, client: AgentClient, host: string, doc: vscode.TextDocument,
   progress: vscode.Progress<{ message?: string; increment?: number }>, token: vscode.CancellationToken, log: vscode.LogOutputChannel,
 ): Promise<ParamsOf<'start_run'>> {
@@ -83,7 +83,7 @@ async function remoteParams(
   return { config: prepared.config, ...(stem && !named ? { name: stem } : {}) };
 }
 
-function startRunError(file: string, e: unknown): string {
+export function startRunError(file: string, e: unknown): string {
   if (e instanceof AgentError) {
     return `Tunelab could not start ${file}: ${e.message} (${e.code})`;
   }
