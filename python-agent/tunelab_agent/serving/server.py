@@ -21,7 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from .. import PROTOCOL_VERSION, __version__, diskspace, hostinfo, source_hash
 from ..data import inspection, render
 from ..generation import evaluate
-from ..generation.generate import GenerationError, GenerationService
+from ..generation.errors import GenerationError
 from ..models import export
 from ..models.export import ExportError
 from ..paths import PathError, looks_like_hub_id, resolve_inside
@@ -74,7 +74,9 @@ class Agent:
         diskspace.ensure_reserve(self.root)
         # Set once the history index has caught up with the logs and dead runs are marked (see prepare).
         self.ready = asyncio.Event()
-        self.generator = GenerationService()
+        # Loaded models, made by the first request that needs one (see generation_service).
+        self._generator = None
+        self._generator_lock = threading.Lock()
         self.finished: set[str] = set()  # runs in a final state never change again; skip them when reaping
         self.history_checked = time.monotonic()
         self.reap_trouble: dict[str, ReapTrouble] = {}  # runs whose end could not be recorded yet
@@ -369,8 +371,9 @@ class Agent:
         on_token = ctx.streamer("token") if params.get("stream", True) else None
         sampling = params.get("sampling", {})
         busy = await asyncio.to_thread(runs.training_on_this_host, self.root)
+        generator = await asyncio.to_thread(self.generation_service)
         # Torch work blocks; a thread keeps the event loop serving other requests and events meanwhile.
-        results = await asyncio.get_running_loop().run_in_executor(None, lambda: self.generator.generate(
+        results = await asyncio.get_running_loop().run_in_executor(None, lambda: generator.generate(
             model, adapters, params["messages"], sampling,
             on_token=(lambda adapter, text: on_token({"adapter": adapter, "text": text})) if on_token else None,
             cancel=ctx.cancel, busy_reason=busy))
@@ -389,9 +392,10 @@ class Agent:
         progress = ctx.streamer("progress")
         adapter = (checkpoint["name"], checkpoint["path"]) if checkpoint else ("base", None)
         out_dir = checkpoint["path"] if checkpoint else None
+        generator = await asyncio.to_thread(self.generation_service)
         try:
             result = await asyncio.get_running_loop().run_in_executor(None, lambda: evaluate.evaluate(
-                self.generator, model, adapter, path, targets, params.get("max_new_tokens", 32),
+                generator, model, adapter, path, targets, params.get("max_new_tokens", 32),
                 on_progress=lambda done, total: progress({"done": done, "total": total}),
                 out_dir=out_dir, cancel=ctx.cancel, dataset_opts=config["dataset"]))
         except evaluate.EvaluationError as exc:
@@ -459,6 +463,17 @@ class Agent:
             raise ProtocolError("not_found", str(exc)) from None
         except render.RenderError as exc:
             raise ProtocolError("bad_params", str(exc)) from None
+
+    def generation_service(self):
+        """The service that holds loaded models, made on first use. Blocking (its module imports torch, seconds
+        and ~170 MB): call from a thread. A server that is never asked to generate never imports torch, so it
+        stays small however long it runs (tests/test_server_imports.py)."""
+        with self._generator_lock:
+            if self._generator is None:
+                from ..generation.generate import GenerationService
+
+                self._generator = GenerationService()
+            return self._generator
 
     def tokenizer_of(self, model: str):
         """The tokenizer of a model folder inside the served folders, or of a Hub id in the local cache."""
