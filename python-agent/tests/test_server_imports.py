@@ -54,7 +54,7 @@ def test_a_server_lists_and_streams_without_torch_and_imports_it_when_a_request_
         client = server.client()
         head = client.call("list_runs")["head"]
         assert head == 52
-        client.call("subscribe", {"since": 0})
+        client.call("subscribe", {"since": 0, "batch": True})
         assert [e["seq"] for e in client.events_until(lambda e: e["seq"] == head)] == list(range(1, head + 1))
         assert client.call("run_history", {"run_id": "r1", "max_points": 10})["series"]["loss"]["total"] == 50
         client.call("list_checkpoints", {"run_id": "r1"})
