@@ -115,6 +115,12 @@ class Server:
         with open(info["token_file"]) as f:
             self.token = f.read().strip()
 
+    def cpu_s(self) -> float:
+        """CPU seconds the server process has used (user + system; clock-tick resolution, 10 ms here)."""
+        with open(f"/proc/{self.process.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def memory_mb(self) -> tuple[float, float]:
         """(RSS now, peak RSS) of the server process."""
         fields = {}
@@ -265,6 +271,14 @@ async def measure(server: Server, root: str, label: str) -> dict:
     gap = max(GAPS)
     out["gap_unbatched_s"] = statistics.median([await replay_time(server, head - gap, head, batch=False)
                                                 for _ in range(3)])
+    # CPU time, which a machine busy with other work does not inflate as it does wall time: the server's and
+    # this client's (receiving and decoding), per replay of the largest gap, averaged over 5.
+    for label, batch in (("batched", True), ("unbatched", False)):
+        server_cpu, client_cpu = server.cpu_s(), time.process_time()
+        for _ in range(5):
+            await replay_time(server, head - gap, head, batch)
+        out[f"cpu_{label}_server_s"] = (server.cpu_s() - server_cpu) / 5
+        out[f"cpu_{label}_client_s"] = (time.process_time() - client_cpu) / 5
     one = first["runs"][len(first["runs"]) // 2]["run_id"]
     out["history_s"] = await timed_calls(client, "run_history", {"run_id": one, "max_points": 500}, 5)
     await client.close()
@@ -318,6 +332,10 @@ def report(big: dict, fresh: dict, sizes: tuple, build: tuple, append: dict, flo
         print(row(f"subscribe with a gap of {gap:,} events", ms(big[f"gap_{gap}_s"]), ms(fresh[f"gap_{gap}_s"]), goal))
     print(row(f"  the same {max(GAPS):,} events one frame each (a client without batch: true)",
               ms(big["gap_unbatched_s"]), ms(fresh["gap_unbatched_s"]), "-"))
+    for label, how in (("batched", "batch: true"), ("unbatched", "one frame each")):
+        print(f"  CPU per replay of {max(GAPS):,} events ({how}): server {ms(big[f'cpu_{label}_server_s']):.0f} ms, "
+              f"client {ms(big[f'cpu_{label}_client_s']):.0f} ms (fresh: {ms(fresh[f'cpu_{label}_server_s']):.0f} ms, "
+              f"{ms(fresh[f'cpu_{label}_client_s']):.0f} ms)")
     print(f"  (the WebSocket alone, same stack, settings and batching, no disk or index: {ms(floor_s):.1f} ms for "
           f"{max(GAPS):,} copies of a stored metrics event, received and decoded)")
     print(row("list_runs, first page of 50", ms(big["list_page_s"]), ms(fresh["list_page_s"]), "<= 100 ms"))
