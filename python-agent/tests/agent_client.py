@@ -2,6 +2,7 @@
 
 import itertools
 import json
+from collections import deque
 
 from websockets.sync.client import connect
 
@@ -23,6 +24,8 @@ class AgentClient:
         self.ids = itertools.count(1)
         self.events: list[dict] = []
         self.streams: list[dict] = []  # stream frames (generate tokens, progress), in arrival order
+        self.unpacked: deque[dict] = deque()  # events of an `events` frame not returned by recv yet
+        self.frames: list[str] = []  # the type of every frame received, in order (batches show as "events")
         if hello:
             self.send({"type": "hello", "protocol": 1, "token": token, "client": "tunelab-tests/0"})
             reply = self.recv()
@@ -33,9 +36,17 @@ class AgentClient:
         self.ws.send(message if isinstance(message, str) else json.dumps(message))
 
     def recv(self, timeout: float = 60) -> dict:
+        """The next message. The events of an `events` frame (subscribe {batch: true}) come one by one, in
+        order, as if each had been its own `event` frame: callers never see a batch."""
+        if self.unpacked:
+            return self.unpacked.popleft()
         message = json.loads(self.ws.recv(timeout=timeout))
         problem = protocol.first_error(message, "message")
         assert problem is None, f"the agent sent a message that breaks the schema: {problem}: {message}"
+        self.frames.append(message["type"])
+        if message["type"] == "events":
+            self.unpacked.extend(message["events"])
+            return self.unpacked.popleft()
         return message
 
     def reply_to(self, re, timeout: float = 60) -> dict:

@@ -5,7 +5,9 @@ training leave behind), starts `python -m tunelab_agent serve` on it and lets it
 (timed), then measures over a real WebSocket each goal of the issue against the same operation on a fresh
 root (5 runs x 2,000 events, enough to hold the 10,000-event gap):
 
-  subscribe from the head (<= 50 ms), replaying a gap of K events (proportional to K; 10,000 <= 200 ms),
+  subscribe from the head (<= 50 ms), replaying a gap of K events (proportional to K; 10,000 <= 200 ms;
+  timed until the client holds every event decoded, with subscribe {batch: true} as the extension asks,
+  and for 10,000 also one frame per event as older clients get them),
   list_runs (<= 100 ms), a new event's trip to a subscriber (p95 <= 50 ms, as on a fresh root), the
   server's RSS (<= 200 MB, flat in history size), run_history of one run, and what the index adds to one
   append.
@@ -113,6 +115,12 @@ class Server:
         with open(info["token_file"]) as f:
             self.token = f.read().strip()
 
+    def cpu_s(self) -> float:
+        """CPU seconds the server process has used (user + system; clock-tick resolution, 10 ms here)."""
+        with open(f"/proc/{self.process.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def memory_mb(self) -> tuple[float, float]:
         """(RSS now, peak RSS) of the server process."""
         fields = {}
@@ -178,20 +186,22 @@ async def timed_calls(client: Client, method: str, params: dict, repeat: int) ->
     return statistics.median(times)
 
 
-async def replay_time(server: Server, since: int, until: int) -> float:
-    """Seconds from subscribe {since} to the event `until` arriving (frames counted, only the last parsed)."""
+async def replay_time(server: Server, since: int, until: int, batch: bool = True) -> float:
+    """Seconds from subscribe {since} to holding every event up to `until` decoded, as a client sees them:
+    each frame parsed, each event checked to be the next seq (none lost, none twice, in order). `batch`:
+    subscribe {batch: true} (several events per `events` frame, as the extension asks); else one frame each."""
     client = await Client.open(server)
     try:
         began = time.perf_counter()
-        await client.request("subscribe", {"since": since})
-        count = 0
-        while True:
-            frame = await client.ws.recv()
-            if frame.startswith('{"type": "event"'):
-                count += 1
-                if count == until - since:
-                    assert json.loads(frame)["seq"] == until, frame[:80]
-                    return time.perf_counter() - began
+        await client.request("subscribe", {"since": since, "batch": True} if batch else {"since": since})
+        last = since
+        while last < until:
+            message = json.loads(await client.ws.recv())
+            kind = message["type"]
+            for event in message["events"] if kind == "events" else [message] if kind == "event" else []:
+                assert event["seq"] == last + 1, f"after seq {last} came {event['seq']}"
+                last = event["seq"]
+        return time.perf_counter() - began
     finally:
         await client.close()
 
@@ -216,9 +226,11 @@ async def event_trip(server: Server, root: str, run_id: str) -> list[float]:
         await client.close()
 
 
-async def transport_floor(count: int, line_bytes: int) -> float:
-    """Seconds for `count` frames of one stored line through the same WebSocket stack (frame_server.py)."""
-    process = subprocess.Popen([sys.executable, os.path.join(HERE, "frame_server.py"), str(count), str(line_bytes)],
+async def transport_floor(count: int, line_file: str) -> float:
+    """Seconds for `count` copies of the event line in `line_file` through the same WebSocket stack and send
+    path (frame_server.py: batched as a subscribe {batch: true} gets them), every frame decoded as replay_time
+    does."""
+    process = subprocess.Popen([sys.executable, os.path.join(HERE, "frame_server.py"), str(count), line_file],
                                stdout=subprocess.PIPE)
     try:
         port = json.loads(process.stdout.readline())["port"]
@@ -227,8 +239,10 @@ async def transport_floor(count: int, line_bytes: int) -> float:
             for _ in range(3):
                 began = time.perf_counter()
                 await ws.send("go")
-                for _ in range(count):
-                    await ws.recv()
+                received = 0
+                while received < count:
+                    message = json.loads(await ws.recv())
+                    received += len(message["events"]) if message["type"] == "events" else 1
                 times.append(time.perf_counter() - began)
         return statistics.median(times)
     finally:
@@ -254,6 +268,17 @@ async def measure(server: Server, root: str, label: str) -> dict:
     out["subscribe_head_s"] = await timed_calls(client, "subscribe", {"since": head}, 20)
     for gap in GAPS:
         out[f"gap_{gap}_s"] = statistics.median([await replay_time(server, head - gap, head) for _ in range(3)])
+    gap = max(GAPS)
+    out["gap_unbatched_s"] = statistics.median([await replay_time(server, head - gap, head, batch=False)
+                                                for _ in range(3)])
+    # CPU time, which a machine busy with other work does not inflate as it does wall time: the server's and
+    # this client's (receiving and decoding), per replay of the largest gap, averaged over 5.
+    for label, batch in (("batched", True), ("unbatched", False)):
+        server_cpu, client_cpu = server.cpu_s(), time.process_time()
+        for _ in range(5):
+            await replay_time(server, head - gap, head, batch)
+        out[f"cpu_{label}_server_s"] = (server.cpu_s() - server_cpu) / 5
+        out[f"cpu_{label}_client_s"] = (time.process_time() - client_cpu) / 5
     one = first["runs"][len(first["runs"]) // 2]["run_id"]
     out["history_s"] = await timed_calls(client, "run_history", {"run_id": one, "max_points": 500}, 5)
     await client.close()
@@ -305,8 +330,14 @@ def report(big: dict, fresh: dict, sizes: tuple, build: tuple, append: dict, flo
     for gap in GAPS:
         goal = "<= 200 ms" if gap == 10000 else "proportional to the gap"
         print(row(f"subscribe with a gap of {gap:,} events", ms(big[f"gap_{gap}_s"]), ms(fresh[f"gap_{gap}_s"]), goal))
-    print(f"  (the WebSocket alone, same stack and settings, no disk or index: {ms(floor_s):.1f} ms for "
-          f"{max(GAPS):,} frames of {nbytes // events} bytes)")
+    print(row(f"  the same {max(GAPS):,} events one frame each (a client without batch: true)",
+              ms(big["gap_unbatched_s"]), ms(fresh["gap_unbatched_s"]), "-"))
+    for label, how in (("batched", "batch: true"), ("unbatched", "one frame each")):
+        print(f"  CPU per replay of {max(GAPS):,} events ({how}): server {ms(big[f'cpu_{label}_server_s']):.0f} ms, "
+              f"client {ms(big[f'cpu_{label}_client_s']):.0f} ms (fresh: {ms(fresh[f'cpu_{label}_server_s']):.0f} ms, "
+              f"{ms(fresh[f'cpu_{label}_client_s']):.0f} ms)")
+    print(f"  (the WebSocket alone, same stack, settings and batching, no disk or index: {ms(floor_s):.1f} ms for "
+          f"{max(GAPS):,} copies of a stored metrics event, received and decoded)")
     print(row("list_runs, first page of 50", ms(big["list_page_s"]), ms(fresh["list_page_s"]), "<= 100 ms"))
     print(row(f"list_runs, all {big['runs']} runs", ms(big["list_all_s"]), ms(fresh["list_all_s"]), "<= 100 ms"))
     print(row("new event to a subscriber, p95", ms(big["trip_p95_s"]), ms(fresh["trip_p95_s"]), "<= 50 ms, as fresh"))
@@ -345,7 +376,14 @@ async def run(args) -> None:
         if os.path.isdir("/dev/shm"):
             with tempfile.TemporaryDirectory(dir="/dev/shm") as shm:
                 append["in /dev/shm (no disk)"] = append_cost(shm, 1000)
-        floor_s = await transport_floor(max(GAPS), nbytes // events)
+        # A typical stored event (a metrics line from the middle of a run) for the transport floor.
+        first_run = sorted(os.listdir(os.path.join(big_root, "runs")))[0]
+        with open(os.path.join(big_root, "runs", first_run, "events.jsonl"), "rb") as f:
+            sample = f.readlines()[args.events // 2]
+        line_file = os.path.join(base, "line.json")
+        with open(line_file, "wb") as f:
+            f.write(sample)
+        floor_s = await transport_floor(max(GAPS), line_file)
         report(results["big"], results["fresh"], (events, nbytes, made_s), build, append, floor_s)
     finally:
         for server in servers:

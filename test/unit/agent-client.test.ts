@@ -214,6 +214,85 @@ test('after a drop the client reconnects with backoff and resubscribes from its 
   assert.equal(client.state.kind, 'connected');
 });
 
+test('an agent that offers event batches is asked for them; listeners see each event once, in order', async () => {
+  const { server, client, logs } = await setup();
+  server.capabilities = ['event_batches'];
+  server.replayOverlap = 2; // the batches overlap what the client has: dropped by seq, as single frames are
+  for (let i = 0; i < 10; i++) server.emit('log', { level: 'info', message: `stored ${i}` });
+  const seen: number[] = [];
+  client.onEvent((e) => seen.push(e.seq));
+  await client.connect();
+  await client.subscribe(4);
+  await untilSeq(client, 10);
+  server.emit('log', { level: 'info', message: 'live' }); // live events still come one frame each
+  await untilSeq(client, 11);
+  assert.deepEqual(seen, [5, 6, 7, 8, 9, 10, 11]);
+  assert.deepEqual(server.subscribeParams, [{ since: 4, batch: true }]);
+  assert.deepEqual(logs, []);
+
+  client.dropConnectionForTest(); // the resubscribe asks for batches again
+  for (let i = 0; i < 5; i++) server.emit('log', { level: 'info', message: `while away ${i}` });
+  await untilSeq(client, 16);
+  assert.deepEqual(seen, [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
+  assert.deepEqual(server.subscribeParams, [{ since: 4, batch: true }, { since: 11, batch: true }]);
+});
+
+test('an agent without event batches, or a client that turns them off, gets a plain subscribe', async () => {
+  const plain = await setup();
+  await plain.client.connect();
+  await plain.client.subscribe(0);
+  assert.deepEqual(plain.server.subscribeParams, [{ since: 0 }]);
+
+  const off = await setup({ eventBatches: false });
+  off.server.capabilities = ['event_batches'];
+  await off.client.connect();
+  await off.client.subscribe(0);
+  assert.deepEqual(off.server.subscribeParams, [{ since: 0 }]);
+});
+
+test('a malformed event inside a batch is dropped alone; the others are delivered in order', async () => {
+  const { server, client, logs } = await setup();
+  server.capabilities = ['event_batches'];
+  const seen: number[] = [];
+  client.onEvent((e) => seen.push(e.seq));
+  await client.connect();
+  await client.subscribe(0);
+  const event = (seq: number) => ({ type: 'event', seq, time: 1, run_id: 'r1', kind: 'log', data: { level: 'info', message: `m${seq}` } });
+  server.sendRaw(JSON.stringify({ type: 'events', events: [event(1), { ...event(2), data: { level: 'loud' } }, event(3), { type: 'response', re: 1, result: {} }, event(4)] }));
+  server.sendRaw(JSON.stringify({ type: 'events', events: [] }));
+  server.sendRaw(JSON.stringify({ type: 'events', events: [event(5)], extra: 1 }));
+  server.sendRaw(JSON.stringify(event(6)));
+  await untilSeq(client, 6);
+  assert.deepEqual(seen, [1, 3, 4, 6]);
+  const bad = logs.filter((l) => l.startsWith('ignored a malformed frame'));
+  assert.equal(bad.length, 4, logs.join('\n'));
+  assert.match(bad[0], /event frame: .*\/data\/level: must be one of/);
+  assert.match(bad[1], /events frame: \/type: must be "event", got "response"/);
+  assert.match(bad[2], /events frame: \/events: must be a non-empty array/);
+  assert.match(bad[3], /events frame: unknown property "extra"/);
+});
+
+test('a listener that drops the link mid-batch gets the rest of the batch after the resubscribe, not twice', async () => {
+  const { server, client } = await setup();
+  server.capabilities = ['event_batches'];
+  server.batchSize = 10;
+  for (let i = 0; i < 10; i++) server.emit('log', { level: 'info', message: `stored ${i}` });
+  const seen: number[] = [];
+  let dropped = false;
+  client.onEvent((e) => {
+    seen.push(e.seq);
+    if (e.seq === 4 && !dropped) {
+      dropped = true;
+      client.dropConnectionForTest();
+    }
+  });
+  await client.connect();
+  await client.subscribe(0);
+  await untilSeq(client, 10);
+  assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.deepEqual(server.subscribes, [0, 4]);
+});
+
 test('a subscribe made while disconnected is sent when the link comes back', async () => {
   const { server, client } = await setup();
   await client.connect();

@@ -15,6 +15,7 @@ import {
   type AgentEvent,
   type Checkpoint,
   type ClientHello,
+  type EventBatch,
   type EventDataOf,
   type EventKind,
   type Method,
@@ -49,7 +50,7 @@ const params: { [M in Method]: Required<ParamsOf<M>> } = {
   stop_run: { run_id: runId },
   resume_run: { run_id: runId, checkpoint: 'checkpoint-20' },
   control_run: { run_id: runId, action: 'set_logging_steps', value: 5 },
-  subscribe: { since: 0 },
+  subscribe: { since: 0, batch: true },
   list_checkpoints: { run_id: runId },
   generate: {
     run_id: runId,
@@ -184,6 +185,7 @@ const streams: StreamMessage[] = [
   { type: 'stream', re: 5, kind: 'diagnostic', data: { line: 7, severity: 'warning', code: 'duplicate', message: 'the same row as line 2' } },
 ];
 const events: AgentEvent[] = EVENT_KINDS.map((kind, i) => ({ type: 'event', seq: i + 1, time: 1700000000 + i, run_id: 'r1', kind, data: eventData[kind] }) as AgentEvent);
+const batch: EventBatch = { type: 'events', events };
 
 function resolveRef(node: Json): Json {
   const ref = node.$ref as string | undefined;
@@ -237,8 +239,13 @@ for (const [section, samples] of Object.entries(sections)) {
 }
 
 test('every whole frame sample is a valid protocol message', () => {
-  const frames: unknown[] = [clientHello, serverHello, ...requests, ...responses, ...events, ...streams];
+  const frames: unknown[] = [clientHello, serverHello, ...requests, ...responses, ...events, batch, ...streams];
   for (const f of frames) assertValid('message', f);
+  assert.deepEqual(missingProperties(defs.eventBatch as Json, batch, 'eventBatch'), []);
+  const v = definitionValidator('eventBatch');
+  assert.equal(v({ ...batch, renamed_field: 1 }), false, 'eventBatch accepts unknown properties');
+  assert.equal(v({ type: 'events', events: [] }), false, 'eventBatch accepts an empty batch');
+  assert.equal(v({ type: 'events', events: [{ ...events[0], seq: 0 }] }), false, 'eventBatch accepts a malformed event');
   for (const m of streams) assert.deepEqual(missingProperties((defs.streamData as Json)[m.kind] as Json, m.data, `stream.${m.kind}`), []);
   for (const e of events) assert.deepEqual(missingProperties(defs.event as Json, e, 'event'), []);
   assert.deepEqual(missingProperties(defs.clientHello as Json, clientHello, 'clientHello'), []);

@@ -1,13 +1,23 @@
 // The messages a person sees when the agent sends something the schema does not allow.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { validateResult, validateServerMessage } from '../../src/core/protocol/validate';
+import { validateResult, validateServerFrame, validateServerMessage } from '../../src/core/protocol/validate';
 
 test('a valid event parses and keeps its typed data', () => {
   const v = validateServerMessage(JSON.stringify({ type: 'event', seq: 4, time: 1.5, run_id: 'r1', kind: 'eval', data: { step: 10, eval_loss: null } }));
   assert.ok(v.ok);
   assert.equal(v.msg.type, 'event');
   if (v.msg.type === 'event' && v.msg.kind === 'eval') assert.equal(v.msg.data.step, 10);
+});
+
+test('an events frame gives each of its events, in order; any other frame gives itself', () => {
+  const event = (seq: number) => ({ type: 'event', seq, time: 1, run_id: 'r1', kind: 'eval', data: { step: seq, eval_loss: null } });
+  const batch = validateServerFrame(JSON.stringify({ type: 'events', events: [event(3), event(4), event(5)] }));
+  assert.deepEqual(batch, [event(3), event(4), event(5)].map((msg) => ({ ok: true, msg })));
+  assert.deepEqual(validateServerFrame(JSON.stringify(event(6))), [{ ok: true, msg: event(6) }]);
+  assert.deepEqual(validateServerFrame('[1]'), [{ ok: false, error: 'expected a JSON object, got "[1]"', parsed: [1] }]);
+  // A batch is not one message: where one message is expected, it is refused by type.
+  assert.match((validateServerMessage(JSON.stringify({ type: 'events', events: [event(3)] })) as { error: string }).error, /got "events"/);
 });
 
 test('text that is not JSON says so and shows the start of the frame', () => {

@@ -15,8 +15,6 @@ import hashlib
 import json
 import os
 
-import torch
-
 from ..files import sha256_of, write_atomically
 
 CACHE_VERSION = 2  # 2: tool calls and tool results became trainable rows instead of bad ones
@@ -56,6 +54,8 @@ def load(cache_root: str, key: str) -> tuple[list[dict], dict] | None:
     try:
         with open(base + ".json") as f:
             meta = json.load(f)
+        import torch  # here, not at the top: the agent server imports this module and must stay torch-free
+
         tensors = torch.load(base + ".pt", weights_only=True)
     except (OSError, ValueError, RuntimeError):
         return None
@@ -66,6 +66,8 @@ def load(cache_root: str, key: str) -> tuple[list[dict], dict] | None:
 
 
 def store(cache_root: str, key: str, items: list[dict], meta: dict) -> None:
+    import torch  # see load
+
     folder = _folder(cache_root)
     os.makedirs(folder, exist_ok=True)
     offsets = [0]

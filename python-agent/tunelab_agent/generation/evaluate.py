@@ -16,7 +16,7 @@ import time
 
 from ..data.formats import read_rows
 from ..files import write_json_atomically
-from .generate import GenerationError
+from .errors import GenerationError
 from .preference_eval import pairwise, preference_pairs
 
 DEFAULT_TARGETS = {"precision": 0.92, "recall": 0.92, "ttft_ms": 300}

@@ -31,14 +31,11 @@ import torch
 
 from ..models import oom
 from ..models.sizing import load_bytes, load_dtype, load_size_text
+from .errors import GenerationError  # noqa: F401  (callers import it from here too)
 
 BASE = "__base__"  # peft's row name for "no adapter" in a mixed-adapter batch
 DEFAULT_SAMPLING = {"max_new_tokens": 64, "temperature": 0.0, "top_p": 1.0, "top_k": 0, "seed": 0}
 MAX_ADAPTERS = 8     # attached at once per base model; the least recently used one is dropped beyond
-
-
-class GenerationError(RuntimeError):
-    """A request that cannot be served; the message is meant for the user."""
 
 
 # --- request checking -------------------------------------------------------------------------

@@ -30,9 +30,10 @@ The training estimate, per training process (= per GPU), in bytes:
 With DDP every GPU holds all of it (the batch size is per device). With FSDP the weights and the
 LoRA states are split over the N processes, plus one layer's gathered weights. It is an estimate for
 dense decoder models; it is meant to catch "70B in bf16 on a 24 GB card", not to be exact to the MB.
-"""
 
-import torch
+torch and transformers are imported inside the functions that use them: the agent server imports this
+module (through preflight) and stays torch-free until a request needs a model.
+"""
 
 MB = 1024 * 1024
 GB = 1024 * MB
@@ -165,11 +166,14 @@ def size_text(mb: float) -> str:
 # --- loading a model for generation ---------------------------------------------------------------
 
 LOAD_OVERHEAD = 1.2  # weights × this ≈ what loading needs (buffers, allocator slack, the KV cache)
-LOAD_DTYPE_BYTES = {torch.float32: 4, torch.float16: 2, torch.bfloat16: 2, torch.float64: 8}
+LOAD_DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}  # by torch dtype name
 
 
-def load_dtype(model_path: str, device: str) -> torch.dtype:
-    """fp32 on the CPU; on a GPU the dtype the checkpoint was saved in (bf16/fp16 for real models)."""
+def load_dtype(model_path: str, device: str):
+    """The torch.dtype to load with: fp32 on the CPU; on a GPU the dtype the checkpoint was saved in
+    (bf16/fp16 for real models)."""
+    import torch
+
     if device == "cpu":
         return torch.float32
     from transformers import AutoConfig
@@ -177,7 +181,15 @@ def load_dtype(model_path: str, device: str) -> torch.dtype:
     saved = getattr(AutoConfig.from_pretrained(model_path), "dtype", None)
     if isinstance(saved, str):
         saved = getattr(torch, saved, None)
-    return saved if saved in LOAD_DTYPE_BYTES else torch.float32
+    return saved if isinstance(saved, torch.dtype) and _dtype_name(saved) in LOAD_DTYPE_BYTES else torch.float32
+
+
+def _dtype_name(dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def load_dtype_bytes(model_path: str, device: str) -> int:
+    return LOAD_DTYPE_BYTES[_dtype_name(load_dtype(model_path, device))]
 
 
 def parameter_count(model_path: str) -> int:
@@ -186,10 +198,10 @@ def parameter_count(model_path: str) -> int:
 
 
 def load_bytes(model_path: str, device: str = "cuda") -> int:
-    return int(parameter_count(model_path) * LOAD_DTYPE_BYTES[load_dtype(model_path, device)] * LOAD_OVERHEAD)
+    return int(parameter_count(model_path) * load_dtype_bytes(model_path, device) * LOAD_OVERHEAD)
 
 
 def load_size_text(model_path: str, device: str = "cuda") -> str:
     params = parameter_count(model_path)
     return (f"about {load_bytes(model_path, device) / 2**30:.1f} GiB ({params / 1e6:.1f}M parameters × "
-            f"{LOAD_DTYPE_BYTES[load_dtype(model_path, device)]} bytes × {LOAD_OVERHEAD})")
+            f"{load_dtype_bytes(model_path, device)} bytes × {LOAD_OVERHEAD})")

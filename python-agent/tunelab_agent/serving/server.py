@@ -22,7 +22,7 @@ from .. import PROTOCOL_VERSION, __version__, diskspace, hostinfo, source_hash
 from ..data import inspection, render
 from ..data.append_row import AppendError, append_row
 from ..generation import evaluate
-from ..generation.generate import GenerationError, GenerationService
+from ..generation.errors import GenerationError
 from ..models import export
 from ..models.export import ExportError
 from ..paths import PathError, looks_like_hub_id, resolve_inside
@@ -47,6 +47,11 @@ REAP_S = 2.0
 HISTORY_CHECK_S = 30.0
 REAP_BACKOFF_MAX_S = 60.0  # a run whose end cannot be recorded (full disk) is retried at most this far apart
 HELLO_TIMEOUT_S = 10
+# The most bytes of events one `events` frame carries (a single larger event still goes, alone). A feed batch
+# (replay.BATCH, 1,000 events of ~400 bytes) fits in one, so a replay of 10,000 events is ~10 frames, and no
+# frame holds the client up for long.
+BATCH_FRAME_BYTES = 1 << 20
+SERVE_OPTIONS = {"max_size": 16 * 2**20, "compression": None}
 RUN_CHECKPOINT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)/(checkpoint-\d+)$")
 
 
@@ -75,7 +80,9 @@ class Agent:
         diskspace.ensure_reserve(self.root)
         # Set once the history index has caught up with the logs and dead runs are marked (see prepare).
         self.ready = asyncio.Event()
-        self.generator = GenerationService()
+        # Loaded models, made by the first request that needs one (see generation_service).
+        self._generator = None
+        self._generator_lock = threading.Lock()
         self.finished: set[str] = set()  # runs in a final state never change again; skip them when reaping
         self.history_checked = time.monotonic()
         self.reap_trouble: dict[str, ReapTrouble] = {}  # runs whose end could not be recorded yet
@@ -196,10 +203,11 @@ class Agent:
         feed = Feed(self.root, request["params"]["since"])
         head = await asyncio.to_thread(feed.start)
         await self.send(ws, protocol.result(request["id"], {"head": head}))
-        return asyncio.create_task(self.follow(ws, feed))
+        return asyncio.create_task(self.follow(ws, feed, request["params"].get("batch", False)))
 
-    async def follow(self, ws, feed: Feed) -> None:
-        """Send the feed's events in batches (the replay first), then poll for new ones."""
+    async def follow(self, ws, feed: Feed, batch: bool = False) -> None:
+        """Send the feed's events in batches (the replay first), then poll for new ones. With `batch` (the
+        client asked for it), several events go in one `events` frame; otherwise one `event` frame each."""
         upcoming = None
         try:
             lines = await asyncio.to_thread(feed.next_batch)
@@ -207,7 +215,7 @@ class Agent:
                 if lines:
                     # The next batch is read while this one is sent.
                     upcoming = asyncio.ensure_future(asyncio.to_thread(feed.next_batch))
-                    await send_lines(ws, lines)
+                    await send_lines(ws, lines, batch)
                     lines = await upcoming
                     continue
                 # events.seq is replaced atomically, so peeking at it unlocked is safe; only a changed head is
@@ -372,8 +380,9 @@ class Agent:
         on_token = ctx.streamer("token") if params.get("stream", True) else None
         sampling = params.get("sampling", {})
         busy = await asyncio.to_thread(runs.training_on_this_host, self.root)
+        generator = await asyncio.to_thread(self.generation_service)
         # Torch work blocks; a thread keeps the event loop serving other requests and events meanwhile.
-        results = await asyncio.get_running_loop().run_in_executor(None, lambda: self.generator.generate(
+        results = await asyncio.get_running_loop().run_in_executor(None, lambda: generator.generate(
             model, adapters, params["messages"], sampling,
             on_token=(lambda adapter, text: on_token({"adapter": adapter, "text": text})) if on_token else None,
             cancel=ctx.cancel, busy_reason=busy, conversations=params.get("conversations")))
@@ -406,9 +415,10 @@ class Agent:
         progress = ctx.streamer("progress")
         adapter = (checkpoint["name"], checkpoint["path"]) if checkpoint else ("base", None)
         out_dir = checkpoint["path"] if checkpoint else None
+        generator = await asyncio.to_thread(self.generation_service)
         try:
             result = await asyncio.get_running_loop().run_in_executor(None, lambda: evaluate.evaluate(
-                self.generator, model, adapter, path, targets, params.get("max_new_tokens", 32),
+                generator, model, adapter, path, targets, params.get("max_new_tokens", 32),
                 on_progress=lambda done, total: progress({"done": done, "total": total}),
                 out_dir=out_dir, cancel=ctx.cancel, dataset_opts=config["dataset"]))
         except evaluate.EvaluationError as exc:
@@ -487,6 +497,17 @@ class Agent:
             raise ProtocolError("not_found", str(exc)) from None
         except render.RenderError as exc:
             raise ProtocolError("bad_params", str(exc)) from None
+
+    def generation_service(self):
+        """The service that holds loaded models, made on first use. Blocking (its module imports torch, seconds
+        and ~170 MB): call from a thread. A server that is never asked to generate never imports torch, so it
+        stays small however long it runs (tests/test_server_imports.py)."""
+        with self._generator_lock:
+            if self._generator is None:
+                from ..generation.generate import GenerationService
+
+                self._generator = GenerationService()
+            return self._generator
 
     def tokenizer_of(self, model: str):
         """The tokenizer of a model folder inside the served folders, or of a Hub id in the local cache."""
@@ -607,7 +628,7 @@ async def serve_forever(root: str, data_dirs: list[str], port: int) -> None:
     stop = asyncio.get_running_loop().create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
-    async with serve(agent.handle, "127.0.0.1", port, max_size=16 * 2**20) as server:
+    async with serve(agent.handle, "127.0.0.1", port, **SERVE_OPTIONS) as server:
         port = server.sockets[0].getsockname()[1]
         info_path = os.path.join(agent.root, "agent.json")
         with open(info_path + ".tmp", "w") as f:
@@ -632,15 +653,48 @@ async def serve_forever(root: str, data_dirs: list[str], port: int) -> None:
     log.info("stopped")
 
 
-async def send_lines(ws, lines: list[bytes]) -> None:
-    """Send stored event lines, each as one text frame, as they are: a log line is the protocol message.
+async def send_lines(ws, lines: list[bytes], batch: bool = False) -> None:
+    """Send stored event lines as they are: a log line is the protocol's `event` message.
 
-    One write to the socket and one flow-control wait per batch, not per frame (websockets' own pattern,
-    see its Connection.send_context): a replay of 10,000 events is mostly this loop.
+    Without `batch`, each line is one text frame. With it, consecutive lines are joined into `events` frames
+    of up to BATCH_FRAME_BYTES (a lone line stays an `event` frame): each frame costs the sender and,
+    above all, the receiver far more than its bytes do (in Python, 10,000 single frames took about twice
+    as long to receive and decode as the same events in 10 frames, which cost little more than decoding the
+    events themselves). The lines are joined as bytes, never parsed.
+    One write to the socket and one flow-control wait per call, not per frame (websockets' own pattern,
+    see its Connection.send_context).
     """
     async with ws.send_context():
-        for line in lines:
-            ws.protocol.send_text(line)
+        if not batch:
+            for line in lines:
+                ws.protocol.send_text(line)
+            return
+        for group in frame_groups(lines):
+            ws.protocol.send_text(group[0] if len(group) == 1 else BATCH_HEAD + BATCH_SEPARATOR.join(group) + BATCH_TAIL)
+
+
+BATCH_HEAD, BATCH_SEPARATOR, BATCH_TAIL = b'{"type": "events", "events": [', b", ", b"]}"
+BATCH_ENVELOPE = len(BATCH_HEAD) + len(BATCH_TAIL) - len(BATCH_SEPARATOR)  # counted with a separator per line
+
+
+def frame_groups(lines: list[bytes]) -> list[list[bytes]]:
+    """`lines` cut into runs of consecutive lines whose `events` frame is at most BATCH_FRAME_BYTES (a longer
+    line alone)."""
+    each = len(BATCH_SEPARATOR)
+    if BATCH_ENVELOPE + sum(map(len, lines)) + each * len(lines) <= BATCH_FRAME_BYTES:
+        return [lines] if lines else []  # the usual case: a feed batch is ~1,000 events of a few hundred bytes
+    groups: list[list[bytes]] = []
+    group: list[bytes] = []
+    size = BATCH_ENVELOPE
+    for line in lines:
+        if group and size + len(line) + each > BATCH_FRAME_BYTES:
+            groups.append(group)
+            group, size = [], BATCH_ENVELOPE
+        group.append(line)
+        size += len(line) + each
+    if group:
+        groups.append(group)
+    return groups
 
 
 class ReapTrouble:

@@ -2,7 +2,7 @@
 // schema, and reports the close once. Reconnecting is the client's job, not this file's.
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION, type ClientMessage, type ServerHello, type ServerMessage } from '../protocol/messages';
-import { validateServerMessage } from '../protocol/validate';
+import { validateServerFrame, validateServerMessage, type FrameValidation } from '../protocol/validate';
 import { AgentRefusedError } from './errors';
 import { startHeartbeat } from './heartbeat';
 
@@ -20,6 +20,7 @@ export interface SocketOptions {
 }
 
 export interface SocketHandlers {
+  /** One message; the events of an `events` frame come one call each, in order, as if each had its own frame. */
   frame(msg: ServerMessage): void;
   badFrame(error: string, parsed: unknown): void;
   /** Called once, only for a socket that completed the hello. */
@@ -83,7 +84,19 @@ export class AgentSocket {
 
       ws.on('message', (data, isBinary) => {
         const text = isBinary ? null : rawToString(data);
-        const v = text === null ? { ok: false as const, error: 'binary frame (the protocol uses text frames only)', parsed: undefined } : validateServerMessage(text);
+        const binary: FrameValidation = { ok: false, error: 'binary frame (the protocol uses text frames only)', parsed: undefined };
+        if (phase === 'open') {
+          if (socket.terminated) return;
+          for (const v of text === null ? [binary] : validateServerFrame(text)) {
+            // A listener may drop the link mid-batch: the rest of the batch is then lost like frames ws had
+            // buffered, and the resubscribe from the last seq delivered brings it again.
+            if (socket.terminated) return;
+            if (v.ok) handlers.frame(v.msg);
+            else handlers.badFrame(v.error, v.parsed);
+          }
+          return;
+        }
+        const v = text === null ? binary : validateServerMessage(text);
         if (phase === 'hello') {
           if (!v.ok) return fail(new Error(`the agent's first frame is not a valid hello: ${v.error}`));
           const m = v.msg;
@@ -106,9 +119,6 @@ export class AgentSocket {
           }
           return fail(new Error(`expected the agent's hello, got a ${m.type} frame`));
         }
-        if (phase !== 'open' || socket.terminated) return;
-        if (v.ok) handlers.frame(v.msg);
-        else handlers.badFrame(v.error, v.parsed);
       });
 
       ws.on('error', (e) => {

@@ -311,7 +311,11 @@ export interface ParamsMap {
   stop_run: { run_id: RunId };
   resume_run: { run_id: RunId; checkpoint: string };
   control_run: { run_id: RunId; action: ControlAction; value?: number };
-  subscribe: { since: number };
+  /**
+   * `batch`: the agent may send several events in one `events` frame (EventBatch); only for an agent whose hello
+   * lists the capability `event_batches` (an older one rejects the field).
+   */
+  subscribe: { since: number; batch?: boolean };
   list_checkpoints: { run_id: RunId };
   /**
    * `adapters` names checkpoints of the run and/or "base"; tokens arrive as stream frames. `conversations`: one
@@ -427,6 +431,18 @@ export type AgentEvent = {
 }[EventKind];
 
 export type EventOf<K extends EventKind> = Extract<AgentEvent, { kind: K }>;
+
+/**
+ * Several events in one frame, in seq order (subscribe with `batch: true`): a long replay then costs a few
+ * frames instead of one per event. The socket unpacks it; listeners see each event as if it came alone.
+ */
+export interface EventBatch {
+  type: 'events';
+  events: AgentEvent[];
+}
+
+/** The hello capability of an agent that accepts subscribe {batch: true}. */
+export const EVENT_BATCHES_CAPABILITY = 'event_batches';
 
 // ---- frames ---------------------------------------------------------------
 

@@ -45,8 +45,35 @@ export function formatErrors(errors: ErrorObject[] | null | undefined): string {
   return [...new Set(shown)].join('; ');
 }
 
-/** Parses and checks one text frame from the agent. Never throws. */
+/** Parses and checks one text frame from the agent that holds one message (not an `events` batch). Never throws. */
 export function validateServerMessage(raw: string): FrameValidation {
+  const parsed = parseObject(raw);
+  return 'error' in parsed ? parsed : checkServerMessage(parsed.value);
+}
+
+/**
+ * Parses and checks one text frame from the agent, with one entry per message it carries: an `events` frame
+ * (subscribe with `batch: true`) gives one per event, in order, each checked on its own, so a malformed event
+ * is reported and dropped alone, as it would have been in its own frame. Never throws.
+ */
+export function validateServerFrame(raw: string): FrameValidation[] {
+  const parsed = parseObject(raw);
+  if ('error' in parsed) return [parsed];
+  const frame = parsed.value as { type?: unknown; events?: unknown };
+  if (frame.type !== 'events') return [checkServerMessage(frame)];
+  const extra = Object.keys(frame).filter((k) => k !== 'type' && k !== 'events');
+  if (!Array.isArray(frame.events) || frame.events.length === 0 || extra.length) {
+    const error = extra.length ? `unknown property "${extra[0]}"` : '/events: must be a non-empty array of events';
+    return [{ ok: false, error: `events frame: ${error}`, parsed: frame }];
+  }
+  return frame.events.map((e: unknown) => {
+    if (typeof e !== 'object' || e === null || Array.isArray(e)) return { ok: false, error: `events frame: expected event objects, got ${preview(JSON.stringify(e))}`, parsed: e };
+    if ((e as { type?: unknown }).type !== 'event') return { ok: false, error: `events frame: /type: must be "event", got ${JSON.stringify((e as { type?: unknown }).type)}`, parsed: e };
+    return checkServerMessage(e as object);
+  });
+}
+
+function parseObject(raw: string): { value: object } | { ok: false; error: string; parsed?: unknown } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -56,6 +83,10 @@ export function validateServerMessage(raw: string): FrameValidation {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     return { ok: false, error: `expected a JSON object, got ${preview(raw)}`, parsed };
   }
+  return { value: parsed };
+}
+
+function checkServerMessage(parsed: object): FrameValidation {
   const type = (parsed as { type?: unknown }).type;
   // Dispatching on `type` first gives errors about the intended message instead of a oneOf over all five.
   const validator = typeof type === 'string' ? serverFrames[type as keyof typeof serverFrames] : undefined;

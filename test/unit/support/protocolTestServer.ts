@@ -21,6 +21,12 @@ export class ProtocolTestServer {
   readonly events: AgentEvent[] = [];
   /** `since` of every subscribe received, in order, across all connections. */
   readonly subscribes: number[] = [];
+  /** Params of every subscribe received, in order. */
+  readonly subscribeParams: Json[] = [];
+  /** What the hello offers; with `event_batches`, a subscribe {batch: true} gets its replay in `events` frames. */
+  capabilities: string[] = [];
+  /** Events per `events` frame of a batched replay. */
+  batchSize = 3;
   /** Extra seqs to replay before `since`+1, to prove the client drops overlaps. */
   replayOverlap = 0;
   connections = 0;
@@ -83,7 +89,7 @@ export class ProtocolTestServer {
           return;
         }
         authed = true;
-        const hello: ServerHello = { type: 'hello', protocol: this.protocol, agent_version: '0.0.0-test', capabilities: [] };
+        const hello: ServerHello = { type: 'hello', protocol: this.protocol, agent_version: '0.0.0-test', capabilities: this.capabilities };
         ws.send(JSON.stringify(hello));
         return;
       }
@@ -97,8 +103,17 @@ export class ProtocolTestServer {
   private onSubscribe(ws: WebSocket, req: IncomingRequest): void {
     const since = req.params.since as number;
     this.subscribes.push(since);
+    this.subscribeParams.push(req.params);
     ws.send(JSON.stringify({ type: 'response', re: req.id, result: { head: this.events.length } }));
-    for (const e of this.events.filter((e) => e.seq > since - this.replayOverlap)) ws.send(JSON.stringify(e));
+    const replay = this.events.filter((e) => e.seq > since - this.replayOverlap);
+    if (req.params.batch === true && this.capabilities.includes('event_batches')) {
+      for (let i = 0; i < replay.length; i += this.batchSize) {
+        const group = replay.slice(i, i + this.batchSize);
+        ws.send(JSON.stringify(group.length === 1 ? group[0] : { type: 'events', events: group }));
+      }
+    } else {
+      for (const e of replay) ws.send(JSON.stringify(e));
+    }
     this.subscribers.add(ws);
   }
 }
