@@ -29,8 +29,6 @@ import threading
 import time
 from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from itertools import chain, compress
-from operator import attrgetter, itemgetter
 
 import numpy as np
 
@@ -390,29 +388,28 @@ class Stats:
         short answer) are visited one at a time, in line order, as `add` would."""
         turns, first, count = chats.chats, chats.first, len(chats)
         self.rows += count
-        lengths = -(-characters(chats) // CHARS_PER_TOKEN)
+        chars, answer_chars = characters(chats)
+        lengths = (chars + (CHARS_PER_TOKEN - 1)) // CHARS_PER_TOKEN
         self.lengths.frombytes(lengths.astype(np.uint32).tobytes())
         self.role_orders.update(chats.roles)  # counted by order, in C
-        digests = list(map(hash, turns))  # as sample_digest hashes a sample that is only a conversation
-        firsts = dict(zip(reversed(digests), range(first + count - 1, first - 1, -1)))
-        repeats = len(firsts) < count or not self.seen.keys().isdisjoint(firsts)
-        over = np.flatnonzero(lengths > self.max_length).tolist() if self.max_length is not None else []
-        short = compress(range(count), map(LABEL_CHARS.__ge__, map(len, map(_CONTENT, map(_LAST, turns)))))
-        if repeats:
-            visit = range(count)  # the first of each content must be found in line order
-        else:
-            self.seen.update(firsts)
-            visit = sorted({*over, *short}) if over else short
-        for i in visit:
-            self.add_chat(first + i, turns[i], int(lengths[i]), digests[i] if repeats else None)
+        lines = range(first, first + count)
+        # each row's content is recorded in line order, as `add` does one row at a time; what comes back is
+        # the line where that content was first seen: its own line unless the row repeats an earlier one
+        firsts = np.fromiter(map(self.seen.setdefault, map(hash, turns), lines), np.int64, count)
+        visit = answer_chars <= LABEL_CHARS  # a short answer is a label
+        visit |= firsts != np.arange(first, first + count)
+        if self.max_length is not None:
+            visit |= lengths > self.max_length
+        for i in np.flatnonzero(visit).tolist():
+            self.add_chat(first + i, turns[i], int(lengths[i]), int(firsts[i]))
 
-    def add_chat(self, line: int, chat: tuple, length: int, digest: int | None) -> None:
-        """The checks of `add` for one plain chat whose length is counted and, without a digest, whose
-        content is known to be new."""
+    def add_chat(self, line: int, chat: tuple, length: int, first: int) -> None:
+        """The checks of `add` for one plain chat whose length is counted and whose content was first seen
+        at line `first` (already recorded)."""
         if self.max_length is not None and length > self.max_length:
             self.too_long(line, length)
-        if digest is not None:
-            self.check_duplicate(line, digest)
+        if first != line:
+            self.duplicate(line, first)
         answer = chat[-1].content  # a plain chat ends with a text answer: a label when it is short
         if len(answer) <= LABEL_CHARS:
             self.check_label(line, answer.strip(), hash(chat[:-1]))
@@ -490,8 +487,11 @@ class Stats:
 
     def check_duplicate(self, line: int, digest: int) -> None:
         first = self.seen.setdefault(digest, line)
-        if first == line:
-            return
+        if first != line:
+            self.duplicate(line, first)
+
+    def duplicate(self, line: int, first: int) -> None:
+        """The row at `line` has the content first seen at line `first`."""
         self.duplicate_rows += 1
         group = self.duplicates.get(first)
         if group is None and len(self.duplicates) < KEEP_GROUPS:
@@ -557,7 +557,6 @@ class Stats:
         }
 
 
-_CONTENT, _LAST = attrgetter("content"), itemgetter(-1)
 OTHER_FIELDS = tuple(f.name for f in dataclasses.fields(Sample) if f.name not in ("line", "messages"))
 
 
@@ -592,11 +591,13 @@ def conversation_key(messages: list[dict]):
     return repr(messages)
 
 
-def characters(chats: PlainChats) -> np.ndarray:
-    """Characters of each chat's turns, summed by numpy: a Python sum per row costs more than reading it."""
-    turns = np.fromiter(map(len, chats.chats), np.int64, len(chats))
+def characters(chats: PlainChats) -> tuple[np.ndarray, np.ndarray]:
+    """(characters of each chat's turns, characters of its last turn), by numpy from the lengths of all the
+    contents at once: a Python sum per row costs more than reading it."""
+    turns = np.fromiter(map(len, chats.chats), np.intp, len(chats))
     chars = np.fromiter(map(len, chats.contents), np.int64, len(chats.contents))
-    return np.add.reduceat(chars, np.cumsum(turns) - turns)  # a plain chat has turns: no empty stretch
+    ends = np.cumsum(turns)
+    return np.add.reduceat(chars, ends - turns), chars[ends - 1]  # a plain chat has turns: no empty stretch
 
 
 def approx_chars(sample) -> int:
