@@ -216,14 +216,43 @@ def test_ids_from_the_backend_alone_are_the_tokenizers_own(kind, state):
 
 
 def test_the_tokenizer_path_gives_the_same_answer_with_or_without_threads(tmp_path, tokenizer, monkeypatch):
-    path = mixed_file(tmp_path / "mixed.jsonl", rows=400, seed=4)
-    lines = [line for line in open(path) if "\\ud800" not in line]  # a lone surrogate cannot be tokenised
-    (tmp_path / "clean.jsonl").write_text("".join(lines))
-    path = str(tmp_path / "clean.jsonl")
+    path = mixed_file(tmp_path / "mixed.jsonl", rows=400, seed=4)  # any odd row, a lone surrogate's too
     threaded, streamed = inspected(path, monkeypatch, tokenizer=tokenizer, max_length=120)
     single, single_streamed = inspected(path, monkeypatch, tokenizer=tokenizer, max_length=120, threads=False)
     assert threaded == single and streamed == single_streamed == threaded["diagnostics"]
     assert threaded["rows"] == read_rows(path).total and threaded["tokens"]["method"] == "tokenizer"
+
+
+def test_a_lone_surrogate_is_a_bad_row_naming_its_key_not_a_crash(tmp_path, tokenizer):
+    """JSON can spell half a surrogate pair (\\ud800) alone: json.loads keeps it, and a fast tokenizer refuses
+    the text with a TypeError that used to end the whole inspection or training. A pair is one character."""
+    ok = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "fine"}]
+    rows = [json.dumps({"messages": ok}),
+            '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "a\\ud800b"}]}',
+            '{"messages": [{"role": "user", "content": "\\ud83d\\ude00"}, {"role": "assistant", "content": "ok"}]}',
+            '{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}], "id": "\\uDC00"}',
+            '{"messages": [{"role": "user", "content": "\\\\ud800?"}, {"role": "assistant", "content": "a '
+            'backslash, then ud800"}]}']  # an escaped backslash: JSON's way to say \\ud800 as six characters
+    jsonl = tmp_path / "chats.jsonl"
+    jsonl.write_text("\n".join(rows) + "\n")
+    array = tmp_path / "chats.json"
+    array.write_text("[" + ",\n".join(rows) + "]\n")  # row i on line i
+    expected = [(2, "messages[1].content has a lone surrogate (\\ud800) at character 1: not valid Unicode text, so no "
+                    "tokenizer can read it; write the character itself, or both halves of its surrogate pair"),
+                (4, "id has a lone surrogate (\\udc00) at character 0: not valid Unicode text, so no tokenizer can "
+                    "read it; write the character itself, or both halves of its surrogate pair")]
+    for path, format in ((jsonl, "openai"), (array, "openai"), (jsonl, "auto")):
+        read = read_rows(str(path), format)
+        assert [(b.line, b.reason) for b in read.bad] == expected
+        assert read.bad[0].describe().startswith(f"{path.name} line 2: messages[1].content has a lone surrogate")
+        assert read.samples[1].messages[0]["content"] == "\U0001F600" and read.samples[2].messages[0]["content"] == "\\ud800?"
+        for options in ({}, {"tokenizer": tokenizer, "max_length": 64}):
+            result = inspect_dataset(str(path), format, **options)
+            assert [(d["line"], d["message"]) for d in result["diagnostics"] if d["code"] == "bad_row"] == expected
+    from tunelab_agent.data.dataset import tokenise_file
+
+    split = tokenise_file(str(jsonl), "openai", tokenizer, 64, "assistant")
+    assert [(b.line, b.reason) for b in split.bad] == expected and len(split.items) == 3
 
 
 def test_cancelling_stops_the_worker_threads(tmp_path, tokenizer):

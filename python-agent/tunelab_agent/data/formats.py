@@ -12,6 +12,7 @@ key, so the person can find and fix it in their editor. Only a file that cannot 
 import csv
 import json
 import os
+import re
 from itertools import chain, repeat
 from operator import attrgetter
 from typing import NamedTuple
@@ -228,11 +229,43 @@ def _is_json_array(path: str) -> bool:
 
 
 def _json_line(name: str, number: int, line: str):
-    """The parsed line, or the BadRow that says why it is not JSON."""
+    """The parsed line, or the BadRow that says why it is not JSON (or holds a lone surrogate)."""
     try:
-        return json.loads(line)
+        record = json.loads(line)
     except json.JSONDecodeError as exc:
         return BadRow(name, number, f"not valid JSON ({exc.msg} at column {exc.colno})")
+    if "\\u" in line and _SURROGATE_ESCAPE.search(line):
+        return _lone_surrogate(name, number, record)
+    return record
+
+
+# How JSON text spells a UTF-16 surrogate: one half of a pair (which json.loads joins into one character)
+# or a lone one, which it keeps: a str no tokenizer accepts (the fast ones raise on it), so such a row is bad.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(name: str, number: int, record):
+    """`record` as it is, or a BadRow naming the first key (in file order) whose text, or name, holds a lone
+    surrogate. Called only for rows whose JSON spells a surrogate, so a row without one costs nothing."""
+    stack = [("", record)]
+    while stack:
+        where, value = stack.pop()
+        if value.__class__ is str:
+            found = _SURROGATE.search(value)
+            if found:
+                return BadRow(name, number, f"{where or 'the row'} has a lone surrogate (\\u{ord(found.group()):04x}) "
+                              f"at character {found.start()}: not valid Unicode text, so no tokenizer can read it; "
+                              "write the character itself, or both halves of its surrogate pair")
+        elif isinstance(value, dict):
+            for key in value:
+                if found := _SURROGATE.search(key):
+                    return BadRow(name, number, f"a key in {where or 'the row'} has a lone surrogate "
+                                  f"(\\u{ord(found.group()):04x}): not valid Unicode text")
+            stack.extend((f"{where}.{key}" if where else key, item) for key, item in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((f"{where}[{i}]", item) for i, item in reversed(list(enumerate(value))))
+    return record
 
 
 def _json_array(path: str, name: str):
@@ -264,6 +297,8 @@ def _json_array(path: str, name: str):
             record, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             raise FormatError(f"{name} line {exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        if text.find("\\u", pos, end) != -1 and _SURROGATE_ESCAPE.search(text, pos, end):
+            record = _lone_surrogate(name, line_at(pos), record)
         yield line_at(pos), record
         pos = skip(end)
         if pos < len(text) and text[pos] == ",":
