@@ -9,7 +9,9 @@ keeps as they are: formats.plain_chats) are checked and counted a chunk at a tim
 Parquet a "line" is the 1-based row number, as in bad_row.
 
 Speed: the file hash runs on a worker thread while the rows are read, and the tokenizer calls on another
-while the next rows go through the chat template (threads=False keeps everything on the caller's thread).
+while the next rows go through the chat template (threads=False, or a process allowed on one core only,
+keeps everything on the caller's thread). The hash of a file that has not changed since this process last
+took it is not taken again (identity_of).
 
 Besides the counts it finds exact duplicates (same content after normalisation, so key order and
 whitespace between JSON tokens do not hide them) and conflicting labels: the same input with different
@@ -36,7 +38,8 @@ from ..files import write_json_atomically
 from .formats import BadRow, FormatError, PlainChats, RowReader, Turn
 from .samples import Sample
 
-INSPECT_VERSION = 1  # bump when a result for the same file and options would come out differently
+INSPECT_VERSION = 2  # bump when a result for the same file and options would come out differently
+# 2: a row holding a lone surrogate is bad (formats._lone_surrogate)
 LABEL_CHARS = 64  # an answer this short counts as a label (a class name, a yes/no, a number)
 CHARS_PER_TOKEN = 4  # the approximation without a tokenizer: typical for English with BPE vocabularies
 KEEP_DIAGNOSTICS = 500  # kept in the result (and replayed from the cache); the stream sends these too
@@ -76,6 +79,69 @@ def file_identity(path: str, stop: threading.Event | None = None) -> tuple[str, 
     return digest.hexdigest(), size, lines + (0 if last == b"\n" else 1)
 
 
+REMEMBERED_FILES = 64  # identities this process remembers (file_identity of an unchanged file is not taken again)
+SETTLED_S = 3.0  # a file unchanged for this long before its hash began is remembered (see remembered_identity)
+_remembered: dict[str, tuple[tuple, tuple[str, int, int]]] = {}  # absolute path -> (its stat_key, its identity)
+_remembered_lock = threading.Lock()
+_now_ns = time.time_ns  # the clock file times are written by
+
+
+def stat_key(path: str) -> tuple:
+    """What changes when the file does: a write changes the size or the times, a replacement the inode; the
+    ctime changes even when someone sets the mtime back."""
+    st = os.stat(path)
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def remembered_identity(path: str) -> tuple[str, int, int] | None:
+    """file_identity of `path` as found earlier by this process, while the file is as it was then; else None."""
+    entry = _remembered.get(os.path.abspath(path))
+    if entry is None:
+        return None
+    try:
+        return entry[1] if stat_key(path) == entry[0] else None
+    except OSError:
+        return None
+
+
+def identity_of(path: str, stop: threading.Event | None = None) -> tuple[str, int, int] | None:
+    """file_identity, remembered for the next call while the file stays unchanged.
+
+    Remembered only when the file is settled: the same before and after the read, and its last change
+    (mtime, ctime) SETTLED_S older than the read's start. A file's times have a coarse grain (a jiffy on
+    ext4, 2 s on FAT), so a file changed just before or while it is hashed could show the same stat after
+    a second change; once settled, any later change gives a later time. Pays the hash again for a file
+    just written, never answers from an older content.
+    """
+    began = _now_ns()
+    try:
+        before = stat_key(path)
+    except OSError:
+        before = None
+    found = file_identity(path, stop)
+    if found is None or before is None:
+        return found
+    try:
+        after = stat_key(path)
+    except OSError:
+        return found
+    if after == before and found[1] == before[2] and max(before[3], before[4]) <= began - SETTLED_S * 1e9:
+        with _remembered_lock:
+            _remembered.pop(os.path.abspath(path), None)
+            _remembered[os.path.abspath(path)] = (before, found)
+            while len(_remembered) > REMEMBERED_FILES:
+                del _remembered[next(iter(_remembered))]  # the one remembered longest ago
+    return found
+
+
+def spare_core() -> bool:
+    """Whether this process may run on more than one core: without one, worker threads only take turns."""
+    try:
+        return len(os.sched_getaffinity(0)) > 1
+    except (AttributeError, OSError):  # not Linux
+        return (os.cpu_count() or 1) > 1
+
+
 class FromCache(Exception):
     """The cache holds the answer (carried here): what was read so far is dropped."""
 
@@ -101,13 +167,15 @@ class Identity:
         self.on_diagnostic, self.held = on_diagnostic, []
         self.key, self.size, self.lines = None, 0, 0
         self.stop = threading.Event()
+        known = remembered_identity(path)
+        threaded = threaded and known is None
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="inspect-identity") if threaded else None
         if threaded:
-            self.future = self.pool.submit(file_identity, path, self.stop)
+            self.future = self.pool.submit(identity_of, path, self.stop)
         else:
             self.future = Future()
             try:
-                self.future.set_result(file_identity(path))
+                self.future.set_result(known or identity_of(path))
             except OSError as exc:
                 self.future.set_exception(exc)
 
@@ -172,13 +240,14 @@ def inspect_dataset(path: str, format: str = "auto", tokenizer=None, max_length:
 
     on_progress(done_lines, total_lines) and on_diagnostic({line, severity, code, message}) are called
     from this thread as the file is read; `cancel` is a threading.Event looked at every CHECK_EVERY rows.
-    limit_rows stops after that many rows and marks the result as sampled. With `threads`, the file's hash
-    (the cache key) is taken on a worker thread while the rows are read and, with a tokenizer, the
-    tokenizer calls run on another one while the next rows go through the chat template; the answer is
-    the same either way.
+    limit_rows stops after that many rows and marks the result as sampled. With `threads` and a second core,
+    the file's hash (the cache key) is taken on a worker thread while the rows are read and, with a
+    tokenizer, the tokenizer calls run on another one while the next rows go through the chat template;
+    the answer is the same either way.
     """
     began = time.monotonic()
     name = os.path.basename(path)
+    threads = threads and spare_core()
     options = {"format": format, "max_length": max_length, "train_on": train_on, "limit_rows": limit_rows,
                "truncation": truncation}
     identity = Identity(path, name, key_parts(options, tokenizer), cache_root, on_diagnostic, threads)
