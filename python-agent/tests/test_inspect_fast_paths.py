@@ -52,6 +52,7 @@ def odd_rows(rng) -> list:
         json.dumps({"messages": [{"role": "user", "content": 5}, ok[1]]}),
         json.dumps({"messages": [{**ok[0], "name": "bob"}, ok[1]]}),
         json.dumps({"messages": [{"role": ["user"], "content": "a"}, ok[1]]}),
+        json.dumps({"messages": [{"role": "narrator", "content": "a"}, ok[1]]}),
         json.dumps({"messages": [ok[0], {"content": "b"}]}),
         json.dumps({"messages": ok, "x": float("nan")}),
         json.dumps({"messages": ok, "label": rng.choice(["pos", 3, True])}),
@@ -247,7 +248,8 @@ def test_a_lone_surrogate_is_a_bad_row_naming_its_key_not_a_crash(tmp_path, toke
         read = read_rows(str(path), format)
         assert [(b.line, b.reason) for b in read.bad] == expected
         assert read.bad[0].describe().startswith(f"{path.name} line 2: messages[1].content has a lone surrogate")
-        assert read.samples[1].messages[0]["content"] == "\U0001F600" and read.samples[2].messages[0]["content"] == "\\ud800?"
+        assert read.samples[1].messages[0]["content"] == "\U0001F600"
+        assert read.samples[2].messages[0]["content"] == "\\ud800?"
         for options in ({}, {"tokenizer": tokenizer, "max_length": 64}):
             result = inspect_dataset(str(path), format, **options)
             assert [(d["line"], d["message"]) for d in result["diagnostics"] if d["code"] == "bad_row"] == expected
@@ -264,7 +266,8 @@ def test_an_unchanged_file_is_hashed_once_and_a_changed_one_again(tmp_path, monk
     its size and sets its mtime back) is hashed again."""
     hashed, clock = [], []
     file_identity = inspection.file_identity
-    monkeypatch.setattr(inspection, "file_identity", lambda path, stop=None: hashed.append(path) or file_identity(path, stop))
+    monkeypatch.setattr(inspection, "file_identity",
+                        lambda path, stop=None: hashed.append(path) or file_identity(path, stop))
     monkeypatch.setattr(inspection, "_remembered", {})
     monkeypatch.setattr(inspection, "_now_ns", lambda: clock[-1])
     rng = random.Random(6)

@@ -15,15 +15,15 @@ import os
 import re
 from itertools import chain, repeat
 from operator import attrgetter
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 try:  # decodes and checks a plain chat row in C (plain_chats); without it every row takes the general way
     import msgspec
 except ImportError:  # pragma: no cover - an agent installed before msgspec became a dependency
     msgspec = None
 
-from .conversation import (MEDIA_WHY, check_conversation, check_prompt, parse_messages, parse_tools,  # noqa: F401
-                           sharegpt_messages)
+from .conversation import (MEDIA_WHY, ROLES, check_conversation, check_prompt, parse_messages,  # noqa: F401
+                           parse_tools, sharegpt_messages)
 from .pairs import kto, preference
 from .parquet_rows import parquet_records
 from .samples import BadRow, FormatError, MediaRefused, RowError, Rows, Sample  # noqa: F401  (this module's API)
@@ -402,8 +402,11 @@ _REFUSED: set[tuple] = set()
 
 if msgspec is not None:
     class Turn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
-        """A message of a plain chat: just a role and a string content (no cycles: the GC need not track it)."""
-        role: str
+        """A message of a plain chat: just a role and a string content (no cycles: the GC need not track it).
+
+        A role is one of the normaliser's: msgspec checks it and gives each row the same few str objects,
+        whose hashes are kept, so role orders and digests cost less than with a fresh str per message."""
+        role: Literal[ROLES]
         content: str
 
     # Other keys are ignored, as openai() ignores them; the ones it or the reader act on keep a row plain
