@@ -31,6 +31,8 @@ import threading
 import time
 from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import compress
+from operator import ne
 
 import numpy as np
 
@@ -415,6 +417,7 @@ class Stats:
         self.tokenizer_lock = threading.Lock()  # a fast tokenizer must not be called from two threads at once
         self.rows = self.bad = self.over_length = self.truncated = 0
         self.lengths = array.array("I")
+        self.chunk_chars: list[np.ndarray] = []  # characters of plain chats' rows, a chunk at a time (add_chats)
         self.roles: dict[str, int] = {}
         self.role_orders: Counter = Counter()  # of plain chats (add_chats): counted per order, summed at the end
         self.labels: dict[str, int] = {}
@@ -454,23 +457,26 @@ class Stats:
         """Plain chats (formats.plain_chats) without a tokenizer: what `add` does with their Samples, from
         the turns alone and for all of them at once; their digests are the ones sample_digest
         gives those Samples. Only rows with something to say (too long, a duplicate, a
-        short answer) are visited one at a time, in line order, as `add` would."""
+        short answer) are visited one at a time, in line order, as `add` would.
+
+        A chunk holds a few dozen rows, so each numpy call costs about what its work does: there are few."""
         turns, first, count = chats.chats, chats.first, len(chats)
         self.rows += count
         chars, answer_chars = characters(chats)
-        lengths = (chars + (CHARS_PER_TOKEN - 1)) // CHARS_PER_TOKEN
-        self.lengths.frombytes(lengths.astype(np.uint32).tobytes())
+        self.chunk_chars.append(chars)  # lengths, turned into tokens once, at the end (token_stats)
         self.role_orders.update(chats.roles)  # counted by order, in C
         lines = range(first, first + count)
         # each row's content is recorded in line order, as `add` does one row at a time; what comes back is
         # the line where that content was first seen: its own line unless the row repeats an earlier one
-        firsts = np.fromiter(map(self.seen.setdefault, map(hash, turns), lines), np.int64, count)
+        firsts = list(map(self.seen.setdefault, map(hash, turns), lines))
         visit = answer_chars <= LABEL_CHARS  # a short answer is a label
-        visit |= firsts != np.arange(first, first + count)
         if self.max_length is not None:
-            visit |= lengths > self.max_length
-        for i in np.flatnonzero(visit).tolist():
-            self.add_chat(first + i, turns[i], int(lengths[i]), int(firsts[i]))
+            visit |= chars > CHARS_PER_TOKEN * self.max_length  # the same as its token count > max_length
+        visit = np.flatnonzero(visit).tolist()
+        if firsts != list(lines):
+            visit = sorted({*visit, *compress(range(count), map(ne, firsts, lines))})
+        for i in visit:
+            self.add_chat(first + i, turns[i], -(-int(chars[i]) // CHARS_PER_TOKEN), firsts[i])
 
     def add_chat(self, line: int, chat: tuple, length: int, first: int) -> None:
         """The checks of `add` for one plain chat whose length is counted and whose content was first seen
@@ -609,6 +615,14 @@ class Stats:
                 counts[role] = counts.get(role, 0) + rows
         return counts
 
+    def token_lengths(self) -> np.ndarray:
+        """Every row's length in tokens (in no particular order: only the statistics are kept)."""
+        lengths = np.frombuffer(self.lengths, dtype=np.uint32)
+        if not self.chunk_chars:
+            return lengths
+        chars = np.concatenate(self.chunk_chars)
+        return np.concatenate([lengths, -(-chars // CHARS_PER_TOKEN)]).astype(np.uint32)
+
     def result(self, format: str, size: int, lines: int) -> dict:
         top = sorted(self.labels.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_LABELS]
         return {
@@ -616,7 +630,7 @@ class Stats:
             "over_length": self.over_length, "truncated": self.truncated,
             "kept": self.rows - self.bad - self.over_length,
             "max_length": self.max_length, "sampled": self.sampled,
-            "tokens": token_stats(self.lengths, self.tokenizer is not None),
+            "tokens": token_stats(self.token_lengths(), self.tokenizer is not None),
             "roles": dict(sorted(self.role_counts().items())),
             "labels": dict(top), "distinct_labels": len(self.labels),
             "duplicates": {"rows": self.duplicate_rows,
@@ -700,14 +714,13 @@ def label_of(sample) -> tuple[str | None, object]:
     return label, None
 
 
-def token_stats(lengths: array.array, exact: bool) -> dict:
+def token_stats(values: np.ndarray, exact: bool) -> dict:
     method = "tokenizer" if exact else "approximate"
     note = ("the model's tokenizer through the chat template, as the trainer counts" if exact else
             f"approximate: characters / {CHARS_PER_TOKEN}, no tokenizer given")
-    if not lengths:
+    if not values.size:
         return {"method": method, "note": note, "count": 0, "total": 0, "min": None, "median": None,
                 "p95": None, "max": None, "mean": None, "histogram": []}
-    values = np.frombuffer(lengths, dtype=np.uint32)
     top = int(values.max())
     width = max(1, math.ceil((top + 1) / HISTOGRAM_BINS))
     counts = np.bincount(values // width, minlength=math.ceil((top + 1) / width))
