@@ -119,6 +119,9 @@ class RowReader:
     def _line_by_line(self, number: int, lines: list[str]):
         """A chunk with some row that is not a plain chat (or read before the format was known): the
         plain ones still come as PlainChats, one per run of consecutive lines."""
+        if self.format == "openai":
+            yield from self._split(number, lines)
+            return
         known = bool(self.format)
         run = PlainChats(number, [], [], [])
         for at, line in enumerate(lines):
@@ -140,6 +143,34 @@ class RowReader:
         if run:
             self.line = run.first + len(run) - 1
             yield run
+
+    def _split(self, number: int, lines: list[str]):
+        """`_line_by_line` for OpenAI rows: each line is decoded on its own (in C, as in bulk) to find the
+        ones that are not shaped as a plain chat, and the runs between them are checked in bulk, so one odd
+        row does not cost its neighbours their speed."""
+        rows = list(map(_decoded_plain, lines))
+        at = 0
+        while at < len(lines):
+            if rows[at] is None:  # not a plain chat's shape: the general way (a blank line is no row)
+                if lines[at].strip():
+                    self.line = number + at
+                    yield self._row(number + at, _json_line(self.name, number + at, lines[at]))
+                at += 1
+                continue
+            end = at + 1
+            while end < len(lines) and rows[end] is not None:
+                end += 1
+            chats = _plain_rows(number + at, rows[at:end])
+            if chats is not None:
+                self.line = number + end - 1
+                yield chats
+            else:  # some row's roles or blank answer are the normaliser's to judge: one row at a time
+                for n in range(at, end):
+                    chats = _plain_rows(number + n, rows[n:n + 1])
+                    self.line = number + n
+                    yield chats if chats is not None else self._row(number + n, _json_line(self.name, number + n,
+                                                                                           lines[n]))
+            at = end
 
     def _plain(self, first: int, lines: list[str]) -> "PlainChats | None":
         if self.format != "openai":  # known from an earlier row, or requested
@@ -394,7 +425,8 @@ def openai(record, line: int) -> Sample:
     return Sample(line, messages=messages, label=_label(row), tools=parse_tools(row.get("tools")))
 
 
-CHUNK_BYTES = 1 << 16  # read and checked at a time: small enough for the rows to stay in the CPU's cache
+CHUNK_BYTES = 1 << 17  # read and checked at a time: small enough for the rows to stay in the CPU's cache, big enough
+# for the per-chunk calls (numpy's above all) to cost little beside the rows
 _MESSAGES, _ROLE, _CONTENT = attrgetter("messages"), attrgetter("role"), attrgetter("content")
 _ACCEPTED: set[tuple] = set()  # role orders the normaliser accepts (judged by _accepted)
 _REFUSED: set[tuple] = set()
@@ -455,9 +487,23 @@ def plain_chats(first: int, lines: list[str]) -> PlainChats | None:
     lines at once with C-level maps: a Python loop per row would cost more than reading the row.
     """
     try:
-        chats = list(map(_MESSAGES, map(_decode_plain, lines)))
+        rows = list(map(_decode_plain, lines))
     except (msgspec.DecodeError, msgspec.ValidationError):  # not JSON, or another shape
         return None
+    return _plain_rows(first, rows)
+
+
+def _decoded_plain(line: str):
+    """The line decoded as a plain chat's shape (_PlainRow), or None."""
+    try:
+        return _decode_plain(line)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+
+
+def _plain_rows(first: int, rows: list) -> PlainChats | None:
+    """plain_chats for rows already decoded as _PlainRow: the checks that are not the shape's."""
+    chats = list(map(_MESSAGES, rows))
     roles = list(map(tuple, map(map, repeat(_ROLE), chats)))
     orders = set(roles)
     if not orders <= _ACCEPTED and not all(map(_accepted, orders)):
