@@ -166,10 +166,9 @@ class RowReader:
                 yield chats
             else:  # some row's roles or blank answer are the normaliser's to judge: one row at a time
                 for n in range(at, end):
-                    chats = _plain_rows(number + n, rows[n:n + 1])
-                    self.line = number + n
-                    yield chats if chats is not None else self._row(number + n, _json_line(self.name, number + n,
-                                                                                           lines[n]))
+                    self.line = line = number + n
+                    chats = _plain_rows(line, rows[n:n + 1])
+                    yield chats if chats is not None else self._row(line, _json_line(self.name, line, lines[n]))
             at = end
 
     def _plain(self, first: int, lines: list[str]) -> "PlainChats | None":
