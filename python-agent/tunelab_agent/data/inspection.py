@@ -35,6 +35,7 @@ from itertools import compress
 from operator import ne
 
 import numpy as np
+import numpy.ma  # noqa: F401  np.percentile imports it on its first call (about 20 ms): here, not in an inspection
 
 from ..files import write_json_atomically
 from .formats import BadRow, FormatError, PlainChats, RowReader, Turn
