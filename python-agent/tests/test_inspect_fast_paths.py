@@ -4,12 +4,14 @@ backend asked for ids alone against its own call, and worker threads against non
 
 import copy
 import json
+import os
 import random
 import threading
+import time
 
 import pytest
 
-from tunelab_agent.data import formats
+from tunelab_agent.data import formats, inspection
 from tunelab_agent.data.dataset import EncodeBatch, encode_sample
 from tunelab_agent.data.formats import openai, plain_chats, read_rows
 from tunelab_agent.data.inspection import Cancelled, inspect_dataset
@@ -50,6 +52,7 @@ def odd_rows(rng) -> list:
         json.dumps({"messages": [{"role": "user", "content": 5}, ok[1]]}),
         json.dumps({"messages": [{**ok[0], "name": "bob"}, ok[1]]}),
         json.dumps({"messages": [{"role": ["user"], "content": "a"}, ok[1]]}),
+        json.dumps({"messages": [{"role": "narrator", "content": "a"}, ok[1]]}),
         json.dumps({"messages": [ok[0], {"content": "b"}]}),
         json.dumps({"messages": ok, "x": float("nan")}),
         json.dumps({"messages": ok, "label": rng.choice(["pos", 3, True])}),
@@ -216,14 +219,104 @@ def test_ids_from_the_backend_alone_are_the_tokenizers_own(kind, state):
 
 
 def test_the_tokenizer_path_gives_the_same_answer_with_or_without_threads(tmp_path, tokenizer, monkeypatch):
-    path = mixed_file(tmp_path / "mixed.jsonl", rows=400, seed=4)
-    lines = [line for line in open(path) if "\\ud800" not in line]  # a lone surrogate cannot be tokenised
-    (tmp_path / "clean.jsonl").write_text("".join(lines))
-    path = str(tmp_path / "clean.jsonl")
+    path = mixed_file(tmp_path / "mixed.jsonl", rows=400, seed=4)  # any odd row, a lone surrogate's too
     threaded, streamed = inspected(path, monkeypatch, tokenizer=tokenizer, max_length=120)
     single, single_streamed = inspected(path, monkeypatch, tokenizer=tokenizer, max_length=120, threads=False)
     assert threaded == single and streamed == single_streamed == threaded["diagnostics"]
     assert threaded["rows"] == read_rows(path).total and threaded["tokens"]["method"] == "tokenizer"
+
+
+def test_a_lone_surrogate_is_a_bad_row_naming_its_key_not_a_crash(tmp_path, tokenizer):
+    """JSON can spell half a surrogate pair (\\ud800) alone: json.loads keeps it, and a fast tokenizer refuses
+    the text with a TypeError that used to end the whole inspection or training. A pair is one character."""
+    ok = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "fine"}]
+    rows = [json.dumps({"messages": ok}),
+            '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "a\\ud800b"}]}',
+            '{"messages": [{"role": "user", "content": "\\ud83d\\ude00"}, {"role": "assistant", "content": "ok"}]}',
+            '{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}], "id": "\\uDC00"}',
+            '{"messages": [{"role": "user", "content": "\\\\ud800?"}, {"role": "assistant", "content": "a '
+            'backslash, then ud800"}]}']  # an escaped backslash: JSON's way to say \\ud800 as six characters
+    jsonl = tmp_path / "chats.jsonl"
+    jsonl.write_text("\n".join(rows) + "\n")
+    array = tmp_path / "chats.json"
+    array.write_text("[" + ",\n".join(rows) + "]\n")  # row i on line i
+    expected = [(2, "messages[1].content has a lone surrogate (\\ud800) at character 1: not valid Unicode text, so no "
+                    "tokenizer can read it; write the character itself, or both halves of its surrogate pair"),
+                (4, "id has a lone surrogate (\\udc00) at character 0: not valid Unicode text, so no tokenizer can "
+                    "read it; write the character itself, or both halves of its surrogate pair")]
+    for path, format in ((jsonl, "openai"), (array, "openai"), (jsonl, "auto")):
+        read = read_rows(str(path), format)
+        assert [(b.line, b.reason) for b in read.bad] == expected
+        assert read.bad[0].describe().startswith(f"{path.name} line 2: messages[1].content has a lone surrogate")
+        assert read.samples[1].messages[0]["content"] == "\U0001F600"
+        assert read.samples[2].messages[0]["content"] == "\\ud800?"
+        for options in ({}, {"tokenizer": tokenizer, "max_length": 64}):
+            result = inspect_dataset(str(path), format, **options)
+            assert [(d["line"], d["message"]) for d in result["diagnostics"] if d["code"] == "bad_row"] == expected
+    from tunelab_agent.data.dataset import tokenise_file
+
+    split = tokenise_file(str(jsonl), "openai", tokenizer, 64, "assistant")
+    assert [(b.line, b.reason) for b in split.bad] == expected and len(split.items) == 3
+
+
+@pytest.mark.parametrize("threads", [True, False])
+def test_an_unchanged_file_is_hashed_once_and_a_changed_one_again(tmp_path, monkeypatch, threads):
+    """The file's sha256 (the inspection cache's key) is remembered by path and stat once the file has
+    settled: a file just written is hashed each time, and any change to a remembered one (even one that keeps
+    its size and sets its mtime back) is hashed again."""
+    hashed, clock = [], []
+    file_identity = inspection.file_identity
+    monkeypatch.setattr(inspection, "file_identity",
+                        lambda path, stop=None: hashed.append(path) or file_identity(path, stop))
+    monkeypatch.setattr(inspection, "_remembered", {})
+    monkeypatch.setattr(inspection, "_now_ns", lambda: clock[-1])
+    rng = random.Random(6)
+    chats = [chat(rng) for _ in range(50)]
+    rows = [json.dumps({"messages": messages}) for messages in chats]
+    over_5 = sum(-(-sum(len(m["content"]) for m in messages) // 4) > 5 for messages in chats)
+    path, cache = tmp_path / "chats.jsonl", str(tmp_path / "cache")
+    path.write_text("\n".join(rows) + "\n")
+    long_ago = time.time() - 3600
+    os.utime(path, (long_ago, long_ago))  # the mtime says old; the ctime says now
+    changed_ns = os.stat(path).st_ctime_ns
+
+    def inspect(**options):
+        return inspect_dataset(str(path), cache_root=cache, threads=threads, **options)
+
+    clock.append(changed_ns + 10**9)  # a second after the last change: not settled yet
+    first, again = inspect(), inspect()
+    assert len(hashed) == 2 and not first["cached"] and again["cached"]
+    clock.append(changed_ns + int(inspection.SETTLED_S * 1e9) + 10**9)
+    assert inspect()["cached"] and len(hashed) == 3  # settled: this hash is remembered
+    assert inspect()["cached"] and inspect(max_length=5)["over_length"] == over_5 and len(hashed) == 3
+
+    time.sleep(0.05)  # past the grain of the file system's clock
+    short, long = sorted((0, 1), key=lambda i: len(rows[i].encode()))
+    edited = list(rows)
+    edited[long] = rows[short] + " " * (len(rows[long].encode()) - len(rows[short].encode()))  # a duplicate now
+    path.write_text("\n".join(edited) + "\n")
+    assert os.path.getsize(path) == first["bytes"]  # the same size, the same mtime, another content
+    os.utime(path, (long_ago, long_ago))
+    clock.append(os.stat(path).st_ctime_ns + 10**9)
+    changed = inspect()
+    assert len(hashed) == 4 and not changed["cached"] and changed["duplicates"]["rows"] == 1
+    assert first["duplicates"]["rows"] == 0 and not inspect(max_length=5)["cached"] and len(hashed) == 5
+
+    replaced = tmp_path / "other.jsonl"
+    replaced.write_text("\n".join(rows) + "\n")
+    os.replace(replaced, path)  # another file under the same name
+    assert inspect()["duplicates"]["rows"] == 0 and len(hashed) == 6
+
+
+def test_no_worker_thread_without_a_second_core(tmp_path, tokenizer, monkeypatch):
+    path = mixed_file(tmp_path / "mixed.jsonl", rows=200, seed=7)
+    threaded, _ = inspected(path, monkeypatch, tokenizer=tokenizer, max_length=120)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    monkeypatch.setattr(inspection, "ThreadPoolExecutor", None)  # any worker thread would fail the inspection
+    monkeypatch.setattr(inspection, "_remembered", {})
+    for options in ({"tokenizer": tokenizer, "max_length": 120}, {}):
+        alone, _ = inspected(path, monkeypatch, **options)
+        assert alone == (threaded if options else inspected(path, monkeypatch, threads=False)[0])
 
 
 def test_cancelling_stops_the_worker_threads(tmp_path, tokenizer):

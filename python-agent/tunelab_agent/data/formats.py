@@ -12,17 +12,18 @@ key, so the person can find and fix it in their editor. Only a file that cannot 
 import csv
 import json
 import os
+import re
 from itertools import chain, repeat
 from operator import attrgetter
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 try:  # decodes and checks a plain chat row in C (plain_chats); without it every row takes the general way
     import msgspec
 except ImportError:  # pragma: no cover - an agent installed before msgspec became a dependency
     msgspec = None
 
-from .conversation import (MEDIA_WHY, check_conversation, check_prompt, parse_messages, parse_tools,  # noqa: F401
-                           sharegpt_messages)
+from .conversation import (MEDIA_WHY, ROLES, check_conversation, check_prompt, parse_messages,  # noqa: F401
+                           parse_tools, sharegpt_messages)
 from .pairs import kto, preference
 from .parquet_rows import parquet_records
 from .samples import BadRow, FormatError, MediaRefused, RowError, Rows, Sample  # noqa: F401  (this module's API)
@@ -118,6 +119,9 @@ class RowReader:
     def _line_by_line(self, number: int, lines: list[str]):
         """A chunk with some row that is not a plain chat (or read before the format was known): the
         plain ones still come as PlainChats, one per run of consecutive lines."""
+        if self.format == "openai":
+            yield from self._split(number, lines)
+            return
         known = bool(self.format)
         run = PlainChats(number, [], [], [])
         for at, line in enumerate(lines):
@@ -139,6 +143,33 @@ class RowReader:
         if run:
             self.line = run.first + len(run) - 1
             yield run
+
+    def _split(self, number: int, lines: list[str]):
+        """`_line_by_line` for OpenAI rows: each line is decoded on its own (in C, as in bulk) to find the
+        ones that are not shaped as a plain chat, and the runs between them are checked in bulk, so one odd
+        row does not cost its neighbours their speed."""
+        rows = list(map(_decoded_plain, lines))
+        at = 0
+        while at < len(lines):
+            if rows[at] is None:  # not a plain chat's shape: the general way (a blank line is no row)
+                if lines[at].strip():
+                    self.line = number + at
+                    yield self._row(number + at, _json_line(self.name, number + at, lines[at]))
+                at += 1
+                continue
+            end = at + 1
+            while end < len(lines) and rows[end] is not None:
+                end += 1
+            chats = _plain_rows(number + at, rows[at:end])
+            if chats is not None:
+                self.line = number + end - 1
+                yield chats
+            else:  # some row's roles or blank answer are the normaliser's to judge: one row at a time
+                for n in range(at, end):
+                    self.line = line = number + n
+                    chats = _plain_rows(line, rows[n:n + 1])
+                    yield chats if chats is not None else self._row(line, _json_line(self.name, line, lines[n]))
+            at = end
 
     def _plain(self, first: int, lines: list[str]) -> "PlainChats | None":
         if self.format != "openai":  # known from an earlier row, or requested
@@ -228,11 +259,43 @@ def _is_json_array(path: str) -> bool:
 
 
 def _json_line(name: str, number: int, line: str):
-    """The parsed line, or the BadRow that says why it is not JSON."""
+    """The parsed line, or the BadRow that says why it is not JSON (or holds a lone surrogate)."""
     try:
-        return json.loads(line)
+        record = json.loads(line)
     except json.JSONDecodeError as exc:
         return BadRow(name, number, f"not valid JSON ({exc.msg} at column {exc.colno})")
+    if "\\u" in line and _SURROGATE_ESCAPE.search(line):
+        return _lone_surrogate(name, number, record)
+    return record
+
+
+# How JSON text spells a UTF-16 surrogate: one half of a pair (which json.loads joins into one character)
+# or a lone one, which it keeps: a str no tokenizer accepts (the fast ones raise on it), so such a row is bad.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(name: str, number: int, record):
+    """`record` as it is, or a BadRow naming the first key (in file order) whose text, or name, holds a lone
+    surrogate. Called only for rows whose JSON spells a surrogate, so a row without one costs nothing."""
+    stack = [("", record)]
+    while stack:
+        where, value = stack.pop()
+        if value.__class__ is str:
+            found = _SURROGATE.search(value)
+            if found:
+                return BadRow(name, number, f"{where or 'the row'} has a lone surrogate (\\u{ord(found.group()):04x}) "
+                              f"at character {found.start()}: not valid Unicode text, so no tokenizer can read it; "
+                              "write the character itself, or both halves of its surrogate pair")
+        elif isinstance(value, dict):
+            for key in value:
+                if found := _SURROGATE.search(key):
+                    return BadRow(name, number, f"a key in {where or 'the row'} has a lone surrogate "
+                                  f"(\\u{ord(found.group()):04x}): not valid Unicode text")
+            stack.extend((f"{where}.{key}" if where else key, item) for key, item in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((f"{where}[{i}]", item) for i, item in reversed(list(enumerate(value))))
+    return record
 
 
 def _json_array(path: str, name: str):
@@ -264,6 +327,8 @@ def _json_array(path: str, name: str):
             record, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             raise FormatError(f"{name} line {exc.lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        if text.find("\\u", pos, end) != -1 and _SURROGATE_ESCAPE.search(text, pos, end):
+            record = _lone_surrogate(name, line_at(pos), record)
         yield line_at(pos), record
         pos = skip(end)
         if pos < len(text) and text[pos] == ",":
@@ -359,7 +424,8 @@ def openai(record, line: int) -> Sample:
     return Sample(line, messages=messages, label=_label(row), tools=parse_tools(row.get("tools")))
 
 
-CHUNK_BYTES = 1 << 16  # read and checked at a time: small enough for the rows to stay in the CPU's cache
+CHUNK_BYTES = 1 << 17  # read and checked at a time: small enough for the rows to stay in the CPU's cache, big enough
+# for the per-chunk calls (numpy's above all) to cost little beside the rows
 _MESSAGES, _ROLE, _CONTENT = attrgetter("messages"), attrgetter("role"), attrgetter("content")
 _ACCEPTED: set[tuple] = set()  # role orders the normaliser accepts (judged by _accepted)
 _REFUSED: set[tuple] = set()
@@ -367,8 +433,11 @@ _REFUSED: set[tuple] = set()
 
 if msgspec is not None:
     class Turn(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
-        """A message of a plain chat: just a role and a string content (no cycles: the GC need not track it)."""
-        role: str
+        """A message of a plain chat: just a role and a string content (no cycles: the GC need not track it).
+
+        A role is one of the normaliser's: msgspec checks it and gives each row the same few str objects,
+        whose hashes are kept, so role orders and digests cost less than with a fresh str per message."""
+        role: Literal[ROLES]
         content: str
 
     # Other keys are ignored, as openai() ignores them; the ones it or the reader act on keep a row plain
@@ -417,9 +486,23 @@ def plain_chats(first: int, lines: list[str]) -> PlainChats | None:
     lines at once with C-level maps: a Python loop per row would cost more than reading the row.
     """
     try:
-        chats = list(map(_MESSAGES, map(_decode_plain, lines)))
+        rows = list(map(_decode_plain, lines))
     except (msgspec.DecodeError, msgspec.ValidationError):  # not JSON, or another shape
         return None
+    return _plain_rows(first, rows)
+
+
+def _decoded_plain(line: str):
+    """The line decoded as a plain chat's shape (_PlainRow), or None."""
+    try:
+        return _decode_plain(line)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+
+
+def _plain_rows(first: int, rows: list) -> PlainChats | None:
+    """plain_chats for rows already decoded as _PlainRow: the checks that are not the shape's."""
+    chats = list(map(_MESSAGES, rows))
     roles = list(map(tuple, map(map, repeat(_ROLE), chats)))
     orders = set(roles)
     if not orders <= _ACCEPTED and not all(map(_accepted, orders)):

@@ -9,7 +9,9 @@ keeps as they are: formats.plain_chats) are checked and counted a chunk at a tim
 Parquet a "line" is the 1-based row number, as in bad_row.
 
 Speed: the file hash runs on a worker thread while the rows are read, and the tokenizer calls on another
-while the next rows go through the chat template (threads=False keeps everything on the caller's thread).
+while the next rows go through the chat template (threads=False, or a process allowed on one core only,
+keeps everything on the caller's thread). The hash of a file that has not changed since this process last
+took it is not taken again (identity_of).
 
 Besides the counts it finds exact duplicates (same content after normalisation, so key order and
 whitespace between JSON tokens do not hide them) and conflicting labels: the same input with different
@@ -29,16 +31,18 @@ import threading
 import time
 from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from itertools import chain, compress
-from operator import attrgetter, itemgetter
+from itertools import compress
+from operator import ne
 
 import numpy as np
+import numpy.ma  # noqa: F401  np.percentile imports it on its first call (about 20 ms): here, not in an inspection
 
 from ..files import write_json_atomically
 from .formats import BadRow, FormatError, PlainChats, RowReader, Turn
 from .samples import Sample
 
-INSPECT_VERSION = 1  # bump when a result for the same file and options would come out differently
+INSPECT_VERSION = 2  # bump when a result for the same file and options would come out differently
+# 2: a row holding a lone surrogate is bad (formats._lone_surrogate)
 LABEL_CHARS = 64  # an answer this short counts as a label (a class name, a yes/no, a number)
 CHARS_PER_TOKEN = 4  # the approximation without a tokenizer: typical for English with BPE vocabularies
 KEEP_DIAGNOSTICS = 500  # kept in the result (and replayed from the cache); the stream sends these too
@@ -78,6 +82,69 @@ def file_identity(path: str, stop: threading.Event | None = None) -> tuple[str, 
     return digest.hexdigest(), size, lines + (0 if last == b"\n" else 1)
 
 
+REMEMBERED_FILES = 64  # identities this process remembers (file_identity of an unchanged file is not taken again)
+SETTLED_S = 3.0  # a file unchanged for this long before its hash began is remembered (see remembered_identity)
+_remembered: dict[str, tuple[tuple, tuple[str, int, int]]] = {}  # absolute path -> (its stat_key, its identity)
+_remembered_lock = threading.Lock()
+_now_ns = time.time_ns  # the clock file times are written by
+
+
+def stat_key(path: str) -> tuple:
+    """What changes when the file does: a write changes the size or the times, a replacement the inode; the
+    ctime changes even when someone sets the mtime back."""
+    st = os.stat(path)
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def remembered_identity(path: str) -> tuple[str, int, int] | None:
+    """file_identity of `path` as found earlier by this process, while the file is as it was then; else None."""
+    entry = _remembered.get(os.path.abspath(path))
+    if entry is None:
+        return None
+    try:
+        return entry[1] if stat_key(path) == entry[0] else None
+    except OSError:
+        return None
+
+
+def identity_of(path: str, stop: threading.Event | None = None) -> tuple[str, int, int] | None:
+    """file_identity, remembered for the next call while the file stays unchanged.
+
+    Remembered only when the file is settled: the same before and after the read, and its last change
+    (mtime, ctime) SETTLED_S older than the read's start. A file's times have a coarse grain (a jiffy on
+    ext4, 2 s on FAT), so a file changed just before or while it is hashed could show the same stat after
+    a second change; once settled, any later change gives a later time. Pays the hash again for a file
+    just written, never answers from an older content.
+    """
+    began = _now_ns()
+    try:
+        before = stat_key(path)
+    except OSError:
+        before = None
+    found = file_identity(path, stop)
+    if found is None or before is None:
+        return found
+    try:
+        after = stat_key(path)
+    except OSError:
+        return found
+    if after == before and found[1] == before[2] and max(before[3], before[4]) <= began - SETTLED_S * 1e9:
+        with _remembered_lock:
+            _remembered.pop(os.path.abspath(path), None)
+            _remembered[os.path.abspath(path)] = (before, found)
+            while len(_remembered) > REMEMBERED_FILES:
+                del _remembered[next(iter(_remembered))]  # the one remembered longest ago
+    return found
+
+
+def spare_core() -> bool:
+    """Whether this process may run on more than one core: without one, worker threads only take turns."""
+    try:
+        return len(os.sched_getaffinity(0)) > 1
+    except (AttributeError, OSError):  # not Linux
+        return (os.cpu_count() or 1) > 1
+
+
 class FromCache(Exception):
     """The cache holds the answer (carried here): what was read so far is dropped."""
 
@@ -103,13 +170,15 @@ class Identity:
         self.on_diagnostic, self.held = on_diagnostic, []
         self.key, self.size, self.lines = None, 0, 0
         self.stop = threading.Event()
+        known = remembered_identity(path)
+        threaded = threaded and known is None
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="inspect-identity") if threaded else None
         if threaded:
-            self.future = self.pool.submit(file_identity, path, self.stop)
+            self.future = self.pool.submit(identity_of, path, self.stop)
         else:
             self.future = Future()
             try:
-                self.future.set_result(file_identity(path))
+                self.future.set_result(known or identity_of(path))
             except OSError as exc:
                 self.future.set_exception(exc)
 
@@ -174,13 +243,14 @@ def inspect_dataset(path: str, format: str = "auto", tokenizer=None, max_length:
 
     on_progress(done_lines, total_lines) and on_diagnostic({line, severity, code, message}) are called
     from this thread as the file is read; `cancel` is a threading.Event looked at every CHECK_EVERY rows.
-    limit_rows stops after that many rows and marks the result as sampled. With `threads`, the file's hash
-    (the cache key) is taken on a worker thread while the rows are read and, with a tokenizer, the
-    tokenizer calls run on another one while the next rows go through the chat template; the answer is
-    the same either way.
+    limit_rows stops after that many rows and marks the result as sampled. With `threads` and a second core,
+    the file's hash (the cache key) is taken on a worker thread while the rows are read and, with a
+    tokenizer, the tokenizer calls run on another one while the next rows go through the chat template;
+    the answer is the same either way.
     """
     began = time.monotonic()
     name = os.path.basename(path)
+    threads = threads and spare_core()
     options = {"format": format, "max_length": max_length, "train_on": train_on, "limit_rows": limit_rows,
                "truncation": truncation}
     identity = Identity(path, name, key_parts(options, tokenizer), cache_root, on_diagnostic, threads)
@@ -348,6 +418,7 @@ class Stats:
         self.tokenizer_lock = threading.Lock()  # a fast tokenizer must not be called from two threads at once
         self.rows = self.bad = self.over_length = self.truncated = 0
         self.lengths = array.array("I")
+        self.chunk_chars: list[np.ndarray] = []  # characters of plain chats' rows, a chunk at a time (add_chats)
         self.roles: dict[str, int] = {}
         self.role_orders: Counter = Counter()  # of plain chats (add_chats): counted per order, summed at the end
         self.labels: dict[str, int] = {}
@@ -387,32 +458,34 @@ class Stats:
         """Plain chats (formats.plain_chats) without a tokenizer: what `add` does with their Samples, from
         the turns alone and for all of them at once; their digests are the ones sample_digest
         gives those Samples. Only rows with something to say (too long, a duplicate, a
-        short answer) are visited one at a time, in line order, as `add` would."""
+        short answer) are visited one at a time, in line order, as `add` would.
+
+        A chunk holds a few dozen rows, so each numpy call costs about what its work does: there are few."""
         turns, first, count = chats.chats, chats.first, len(chats)
         self.rows += count
-        lengths = -(-characters(chats) // CHARS_PER_TOKEN)
-        self.lengths.frombytes(lengths.astype(np.uint32).tobytes())
+        chars, answer_chars = characters(chats)
+        self.chunk_chars.append(chars)  # lengths, turned into tokens once, at the end (token_stats)
         self.role_orders.update(chats.roles)  # counted by order, in C
-        digests = list(map(hash, turns))  # as sample_digest hashes a sample that is only a conversation
-        firsts = dict(zip(reversed(digests), range(first + count - 1, first - 1, -1)))
-        repeats = len(firsts) < count or not self.seen.keys().isdisjoint(firsts)
-        over = np.flatnonzero(lengths > self.max_length).tolist() if self.max_length is not None else []
-        short = compress(range(count), map(LABEL_CHARS.__ge__, map(len, map(_CONTENT, map(_LAST, turns)))))
-        if repeats:
-            visit = range(count)  # the first of each content must be found in line order
-        else:
-            self.seen.update(firsts)
-            visit = sorted({*over, *short}) if over else short
+        lines = range(first, first + count)
+        # each row's content is recorded in line order, as `add` does one row at a time; what comes back is
+        # the line where that content was first seen: its own line unless the row repeats an earlier one
+        firsts = list(map(self.seen.setdefault, map(hash, turns), lines))
+        visit = answer_chars <= LABEL_CHARS  # a short answer is a label
+        if self.max_length is not None:
+            visit |= chars > CHARS_PER_TOKEN * self.max_length  # the same as its token count > max_length
+        visit = np.flatnonzero(visit).tolist()
+        if firsts != list(lines):
+            visit = sorted({*visit, *compress(range(count), map(ne, firsts, lines))})
         for i in visit:
-            self.add_chat(first + i, turns[i], int(lengths[i]), digests[i] if repeats else None)
+            self.add_chat(first + i, turns[i], -(-int(chars[i]) // CHARS_PER_TOKEN), firsts[i])
 
-    def add_chat(self, line: int, chat: tuple, length: int, digest: int | None) -> None:
-        """The checks of `add` for one plain chat whose length is counted and, without a digest, whose
-        content is known to be new."""
+    def add_chat(self, line: int, chat: tuple, length: int, first: int) -> None:
+        """The checks of `add` for one plain chat whose length is counted and whose content was first seen
+        at line `first` (already recorded)."""
         if self.max_length is not None and length > self.max_length:
             self.too_long(line, length)
-        if digest is not None:
-            self.check_duplicate(line, digest)
+        if first != line:
+            self.duplicate(line, first)
         answer = chat[-1].content  # a plain chat ends with a text answer: a label when it is short
         if len(answer) <= LABEL_CHARS:
             self.check_label(line, answer.strip(), hash(chat[:-1]))
@@ -490,8 +563,11 @@ class Stats:
 
     def check_duplicate(self, line: int, digest: int) -> None:
         first = self.seen.setdefault(digest, line)
-        if first == line:
-            return
+        if first != line:
+            self.duplicate(line, first)
+
+    def duplicate(self, line: int, first: int) -> None:
+        """The row at `line` has the content first seen at line `first`."""
         self.duplicate_rows += 1
         group = self.duplicates.get(first)
         if group is None and len(self.duplicates) < KEEP_GROUPS:
@@ -540,6 +616,14 @@ class Stats:
                 counts[role] = counts.get(role, 0) + rows
         return counts
 
+    def token_lengths(self) -> np.ndarray:
+        """Every row's length in tokens (in no particular order: only the statistics are kept)."""
+        lengths = np.frombuffer(self.lengths, dtype=np.uint32)
+        if not self.chunk_chars:
+            return lengths
+        chars = np.concatenate(self.chunk_chars)
+        return np.concatenate([lengths, -(-chars // CHARS_PER_TOKEN)]).astype(np.uint32)
+
     def result(self, format: str, size: int, lines: int) -> dict:
         top = sorted(self.labels.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_LABELS]
         return {
@@ -547,7 +631,7 @@ class Stats:
             "over_length": self.over_length, "truncated": self.truncated,
             "kept": self.rows - self.bad - self.over_length,
             "max_length": self.max_length, "sampled": self.sampled,
-            "tokens": token_stats(self.lengths, self.tokenizer is not None),
+            "tokens": token_stats(self.token_lengths(), self.tokenizer is not None),
             "roles": dict(sorted(self.role_counts().items())),
             "labels": dict(top), "distinct_labels": len(self.labels),
             "duplicates": {"rows": self.duplicate_rows,
@@ -557,7 +641,6 @@ class Stats:
         }
 
 
-_CONTENT, _LAST = attrgetter("content"), itemgetter(-1)
 OTHER_FIELDS = tuple(f.name for f in dataclasses.fields(Sample) if f.name not in ("line", "messages"))
 
 
@@ -592,11 +675,13 @@ def conversation_key(messages: list[dict]):
     return repr(messages)
 
 
-def characters(chats: PlainChats) -> np.ndarray:
-    """Characters of each chat's turns, summed by numpy: a Python sum per row costs more than reading it."""
-    turns = np.fromiter(map(len, chats.chats), np.int64, len(chats))
+def characters(chats: PlainChats) -> tuple[np.ndarray, np.ndarray]:
+    """(characters of each chat's turns, characters of its last turn), by numpy from the lengths of all the
+    contents at once: a Python sum per row costs more than reading it."""
+    turns = np.fromiter(map(len, chats.chats), np.intp, len(chats))
     chars = np.fromiter(map(len, chats.contents), np.int64, len(chats.contents))
-    return np.add.reduceat(chars, np.cumsum(turns) - turns)  # a plain chat has turns: no empty stretch
+    ends = np.cumsum(turns)
+    return np.add.reduceat(chars, ends - turns), chars[ends - 1]  # a plain chat has turns: no empty stretch
 
 
 def approx_chars(sample) -> int:
@@ -630,14 +715,13 @@ def label_of(sample) -> tuple[str | None, object]:
     return label, None
 
 
-def token_stats(lengths: array.array, exact: bool) -> dict:
+def token_stats(values: np.ndarray, exact: bool) -> dict:
     method = "tokenizer" if exact else "approximate"
     note = ("the model's tokenizer through the chat template, as the trainer counts" if exact else
             f"approximate: characters / {CHARS_PER_TOKEN}, no tokenizer given")
-    if not lengths:
+    if not values.size:
         return {"method": method, "note": note, "count": 0, "total": 0, "min": None, "median": None,
                 "p95": None, "max": None, "mean": None, "histogram": []}
-    values = np.frombuffer(lengths, dtype=np.uint32)
     top = int(values.max())
     width = max(1, math.ceil((top + 1) / HISTOGRAM_BINS))
     counts = np.bincount(values // width, minlength=math.ceil((top + 1) / width))
