@@ -10,8 +10,8 @@ Parquet a "line" is the 1-based row number, as in bad_row.
 
 Speed: the file hash runs on a worker thread while the rows are read, and the tokenizer calls on another
 while the next rows go through the chat template (threads=False, or a process allowed on one core only,
-keeps everything on the caller's thread; a busy machine keeps the hash there). The hash of a file that has not changed since this process last
-took it is not taken again (identity_of).
+keeps everything on the caller's thread; a busy machine keeps the hash there). The hash of a file that has
+not changed since this process last took it is not taken again (identity_of).
 
 Besides the counts it finds exact duplicates (same content after normalisation, so key order and
 whitespace between JSON tokens do not hide them) and conflicting labels: the same input with different
