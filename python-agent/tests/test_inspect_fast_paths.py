@@ -311,12 +311,18 @@ def test_an_unchanged_file_is_hashed_once_and_a_changed_one_again(tmp_path, monk
 def test_no_worker_thread_without_a_second_core(tmp_path, tokenizer, monkeypatch):
     path = mixed_file(tmp_path / "mixed.jsonl", rows=200, seed=7)
     threaded, _ = inspected(path, monkeypatch, tokenizer=tokenizer, max_length=120)
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
-    monkeypatch.setattr(inspection, "ThreadPoolExecutor", None)  # any worker thread would fail the inspection
+    plain, _ = inspected(path, monkeypatch, threads=False)
     monkeypatch.setattr(inspection, "_remembered", {})
-    for options in ({"tokenizer": tokenizer, "max_length": 120}, {}):
-        alone, _ = inspected(path, monkeypatch, **options)
-        assert alone == (threaded if options else inspected(path, monkeypatch, threads=False)[0])
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+        patch.setattr(inspection, "ThreadPoolExecutor", None)  # any worker thread would fail the inspection
+        assert inspected(path, monkeypatch, tokenizer=tokenizer, max_length=120)[0] == threaded
+        assert inspected(path, monkeypatch)[0] == plain
+    with monkeypatch.context() as patch:  # two cores, both busy: the hash stays on the caller's thread
+        patch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+        patch.setattr(os, "getloadavg", lambda: (1.6, 1.0, 1.0))
+        patch.setattr(inspection, "ThreadPoolExecutor", None)
+        assert inspected(path, monkeypatch)[0] == plain
 
 
 def test_cancelling_stops_the_worker_threads(tmp_path, tokenizer):

@@ -10,8 +10,8 @@ Parquet a "line" is the 1-based row number, as in bad_row.
 
 Speed: the file hash runs on a worker thread while the rows are read, and the tokenizer calls on another
 while the next rows go through the chat template (threads=False, or a process allowed on one core only,
-keeps everything on the caller's thread). The hash of a file that has not changed since this process last
-took it is not taken again (identity_of).
+keeps everything on the caller's thread; a busy machine keeps the hash there). The hash of a file that has
+not changed since this process last took it is not taken again (identity_of).
 
 Besides the counts it finds exact duplicates (same content after normalisation, so key order and
 whitespace between JSON tokens do not hide them) and conflicting labels: the same input with different
@@ -137,12 +137,22 @@ def identity_of(path: str, stop: threading.Event | None = None) -> tuple[str, in
     return found
 
 
-def spare_core() -> bool:
-    """Whether this process may run on more than one core: without one, worker threads only take turns."""
+def cores() -> int:
+    """The cores this process may run on."""
     try:
-        return len(os.sched_getaffinity(0)) > 1
+        return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not Linux
-        return (os.cpu_count() or 1) > 1
+        return os.cpu_count() or 1
+
+
+def idle_core() -> bool:
+    """Whether a core looks free beside the caller's: the machine's load (1-minute average, the caller
+    included) leaves at least half a core. On a busy machine the file hash's thread only takes turns with
+    the reading one, and each time it wants the GIL back the reader waits until the scheduler runs it."""
+    try:
+        return os.getloadavg()[0] < cores() - 0.5
+    except (AttributeError, OSError):  # no load average here
+        return True
 
 
 class FromCache(Exception):
@@ -244,16 +254,17 @@ def inspect_dataset(path: str, format: str = "auto", tokenizer=None, max_length:
     on_progress(done_lines, total_lines) and on_diagnostic({line, severity, code, message}) are called
     from this thread as the file is read; `cancel` is a threading.Event looked at every CHECK_EVERY rows.
     limit_rows stops after that many rows and marks the result as sampled. With `threads` and a second core,
-    the file's hash (the cache key) is taken on a worker thread while the rows are read and, with a
-    tokenizer, the tokenizer calls run on another one while the next rows go through the chat template;
-    the answer is the same either way.
+    the file's hash (the cache key) is taken on a worker thread while the rows are read (unless the machine
+    is busy: idle_core) and, with a tokenizer, the tokenizer calls run on another one while the next rows go
+    through the chat template; the answer is the same either way.
     """
     began = time.monotonic()
     name = os.path.basename(path)
-    threads = threads and spare_core()
+    threads = threads and cores() > 1
     options = {"format": format, "max_length": max_length, "train_on": train_on, "limit_rows": limit_rows,
                "truncation": truncation}
-    identity = Identity(path, name, key_parts(options, tokenizer), cache_root, on_diagnostic, threads)
+    identity = Identity(path, name, key_parts(options, tokenizer), cache_root, on_diagnostic,
+                        threads and idle_core())
     stats = Stats(name, tokenizer, max_length, train_on, on_diagnostic and identity.hold, truncation)
     batches = Batches(stats, threads) if tokenizer is not None else None
     add = stats.add if batches is None else batches.add
