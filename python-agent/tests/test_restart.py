@@ -142,3 +142,27 @@ def test_a_server_killed_inside_an_event_append_loses_and_repeats_no_seq(start_s
     with open(path, "rb") as f:
         lines = f.read().splitlines()
     assert all(json.loads(line)["seq"] for line in lines)  # every line is whole again
+
+
+def test_the_reaper_leaves_a_run_alone_while_it_is_being_launched(tmp_path, monkeypatch):
+    """A reaper round that meets a launch between its `starting` event and the launcher's pid being recorded
+    must not mark the run failed (it did, when the launch was slow: the first one of a server imports torch)."""
+    root = str(tmp_path)
+    os.makedirs(os.path.join(root, "runs"))
+    during = []
+
+    def spawn(root_, folder):
+        run_id = os.path.basename(folder)
+        assert runs.last_state(root, run_id) == "starting"  # the window a reaper round can meet
+        during.append(runs.mark_if_dead(root, run_id))
+        return 2**22 + 7  # above Linux's pid_max: no such process
+    monkeypatch.setattr(runs, "spawn", spawn)
+
+    run_id = runs.create_and_launch(root, "r", "model: m\n", None, {})
+    assert during == [None] and runs.last_state(root, run_id) == "starting"
+    # Launched, a run whose process is gone is marked as before.
+    assert runs.mark_if_dead(root, run_id) == runs.VANISHED and runs.last_state(root, run_id) == "failed"
+
+    assert runs.resume(root, run_id, {"path": os.path.join(root, "nowhere"), "name": "checkpoint-1"}) == 1
+    assert during == [None, None] and runs.last_state(root, run_id) == "starting"
+    assert runs.mark_if_dead(root, run_id) == runs.VANISHED

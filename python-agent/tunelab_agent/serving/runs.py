@@ -4,6 +4,7 @@ The events.jsonl of a run is the truth about it; nothing here keeps state in mem
 restarted server could not rebuild from disk.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -66,14 +67,32 @@ def write_meta(root: str, run_id: str, meta: dict) -> None:
 
 def create_and_launch(root: str, name: str, config_text: str, config_path: str | None, resolved: dict) -> str:
     """Write the run folder, record run_created + starting, and spawn the detached training process."""
-    run_id = create(root, name, config_text, config_path, resolved)
-    set_pid(root, run_id, spawn(root, run_dir(root, run_id)))
+    run_id = new_run_id(name)
+    with launching(run_id):
+        create(root, name, config_text, config_path, resolved, run_id)
+        set_pid(root, run_id, spawn(root, run_dir(root, run_id)))
     return run_id
 
 
-def create(root: str, name: str, config_text: str, config_path: str | None, resolved: dict) -> str:
+# Runs this server is launching right now: `starting` in their log, but their launcher's pid not recorded yet
+# (run.json holds none, or a resumed run's old one). The reaper, on another thread, must not take them for dead
+# (it did when a launch took long enough to meet one of its rounds, e.g. the first one importing torch).
+_launching: set[str] = set()
+
+
+@contextlib.contextmanager
+def launching(run_id: str):
+    _launching.add(run_id)
+    try:
+        yield
+    finally:
+        _launching.discard(run_id)
+
+
+def create(root: str, name: str, config_text: str, config_path: str | None, resolved: dict,
+           run_id: str | None = None) -> str:
     """The run's folder, config and first events, ready for a training process to be started in it."""
-    run_id = new_run_id(name)
+    run_id = run_id or new_run_id(name)
     folder = run_dir(root, run_id)
     os.makedirs(folder)
     with open(os.path.join(folder, "config.yaml"), "w") as f:
@@ -99,8 +118,9 @@ def read_config(root: str, run_id: str) -> dict:
 
 def resume(root: str, run_id: str, checkpoint: dict) -> int:
     """Relaunch a finished run from one of its checkpoints; its events continue in a new segment."""
-    segment = prepare_resume(root, run_id, checkpoint)
-    set_pid(root, run_id, spawn(root, run_dir(root, run_id)))
+    with launching(run_id):
+        segment = prepare_resume(root, run_id, checkpoint)
+        set_pid(root, run_id, spawn(root, run_dir(root, run_id)))
     return segment
 
 
@@ -209,8 +229,11 @@ def mark_if_dead(root: str, run_id: str, note: str | None = None) -> str | None:
 
     The launcher normally records the failure itself; this covers a launcher that could not (killed with
     its child, or the disk was full). The cause comes from exit.json when the launcher wrote it; `note`
-    adds what the caller knows (e.g. that a full disk delayed this).
+    adds what the caller knows (e.g. that a full disk delayed this). A run this server is launching right
+    now is not dead, only not started yet (see `launching`).
     """
+    if run_id in _launching:  # checked before run.json is read: once out of the set, its pid is recorded
+        return None
     meta = read_meta(root, run_id)
     folder = run_dir(root, run_id)
     if pid_alive(meta.get("pid"), folder):

@@ -260,7 +260,8 @@ class Agent:
     async def do_start_run(self, params: dict) -> dict:
         config, resolved, source, config_path = self.check_config(params)
         try:
-            await asyncio.to_thread(launch.process_count, config, hostinfo.gpu_count())
+            # gpu_count imports torch the first time (seconds): in the thread, never on the event loop.
+            await asyncio.to_thread(lambda: launch.process_count(config, hostinfo.gpu_count()))
         except launch.LaunchError as exc:
             raise ProtocolError("bad_config", f"{source}: {exc}") from None
         stem = source.split(".")[0] if config_path else "run"
