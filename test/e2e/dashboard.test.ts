@@ -140,12 +140,12 @@ test('a stopped run greys out its controls; a checkpoint marker opens its menu, 
   assert.deepEqual(await frame.$$eval('#marker-menu vscode-button', (bs) => bs.map((b) => (b as HTMLElement).dataset.action)), ['chat', 'evaluate', 'resume']);
   await page.screenshot({ path: join(results, 'e2e-dashboard-marker-menu.png') });
   await frame.click('#marker-menu vscode-button[data-action="chat"]');
-  // The chat command itself belongs to another part of Tunelab; the panel's part is to run it with this
-  // run and checkpoint, which the extension's log records.
+  // The panel runs the chat command with this run and checkpoint (the extension's log records it), and the
+  // chat panel opens in front of the dashboard.
   const runId = readdirSync(join(session!.agentRoot, 'runs')).find((r) => r.includes(LONG))!;
   await waitFor('the log to show the chat command run for the checkpoint', () =>
     tunelabLog().includes(`metrics panel: tunelab.chatWithCheckpoint ${runId} ${flag.checkpoint}`) || undefined, { timeoutMs: 30_000 });
-  assert.equal(await frame.$eval('#marker-menu', (m) => (m as HTMLElement).hidden), true, 'the menu closes once an action is chosen');
+  await page.locator('.tabs-container .tab', { hasText: `Chat: ${LONG}` }).first().waitFor({ timeout: 60_000 });
 
 });
 

@@ -174,7 +174,9 @@ test('the sample config\'s missing tiny model is built on request and its run co
 
 test('runs are told apart by start time and short id, and the Show Metrics picker finds them by state', { timeout: 120_000 }, async () => {
   const title = /^(\S+) \((\d\d:\d\d) · ([0-9a-f]{4})\)/;
-  const rows = page.locator('.part.sidebar .monaco-list-row');
+  // The Runs view's run rows: the side bar also holds the Hosts and Configs views, and a run's checkpoints.
+  const runsPane = page.locator('.part.sidebar .pane', { has: page.locator('.pane-header[aria-label^="Runs"]') });
+  const rows = runsPane.locator('.monaco-list-row', { hasText: /\(\d\d:\d\d · [0-9a-f]{4}\)/ });
   await waitFor('the three runs in the Runs view', async () => ((await rows.count()) === 3 ? true : undefined), { timeoutMs: 30_000 });
   const labels = (await rows.locator('.label-name').allInnerTexts()).map((l) => l.trim());
   for (const l of labels) assert.match(l, title, `a Runs view label with start time and short id: ${l}`);
