@@ -132,7 +132,10 @@ test('a link that goes silent, as after a laptop sleeps, is noticed by keepalive
   disposers.push(() => link.dispose());
   const client = new AgentClient({
     endpoint: () => link.endpoint(), clientName: 'tunelab-remote-test/0', reconnectMinMs: 100, reconnectMaxMs: 1000,
-    pingIntervalMs: 500, pongTimeoutMs: 500, requestTimeoutMs: 60_000,
+    // 3 s, not 500 ms: the server imports torch on the first start_run (in a worker thread, but the import holds
+    // the GIL for long stretches), which on a loaded 2-core machine delays a pong by a second or more. The product
+    // waits 10 s; SSH keepalive (1.5 s here) still notices the frozen link first.
+    pingIntervalMs: 500, pongTimeoutMs: 3000, requestTimeoutMs: 60_000,
   });
   disposers.push(() => client.dispose());
   const states: string[] = [];
