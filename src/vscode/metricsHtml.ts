@@ -28,7 +28,7 @@ export function contentSecurityPolicy(cspSource: string, scriptNonce: string, st
   ].join('; ');
 }
 
-const escapeHtml = (s: string) =>
+export const escapeHtml = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 
 export function metricsHtml(input: MetricsHtmlInput): string {

@@ -1,19 +1,10 @@
 // The chat panel's HTML shell. Plain string building (no vscode import) so the CSP can be unit-tested.
 // Everything inside the panes is built by the webview script from validated messages, as text or as the
 // Markdown renderer's own output (raw HTML off); the shell carries no data but the escaped title.
-import { contentSecurityPolicy } from '../metricsHtml';
+import { contentSecurityPolicy, escapeHtml, type MetricsHtmlInput } from '../metricsHtml';
 
-export interface ChatHtmlInput {
-  cspSource: string;
-  scriptUri: string;
-  styleUri: string;
-  scriptNonce: string;
-  styleNonce: string;
-  title: string;
-}
-
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+/** The same shell inputs as the metrics panel's: URIs, the two nonces and the title. */
+export type ChatHtmlInput = MetricsHtmlInput;
 
 export function chatHtml(input: ChatHtmlInput): string {
   const { cspSource, scriptUri, styleUri, scriptNonce, styleNonce } = input;
