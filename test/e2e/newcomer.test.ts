@@ -177,7 +177,16 @@ test('runs are told apart by start time and short id, and the Show Metrics picke
   // The Runs view's run rows: the side bar also holds the Hosts and Configs views, and a run's checkpoints.
   const runsPane = page.locator('.part.sidebar .pane', { has: page.locator('.pane-header[aria-label^="Runs"]') });
   const rows = runsPane.locator('.monaco-list-row', { hasText: /\(\d\d:\d\d · [0-9a-f]{4}\)/ });
-  await waitFor('the three runs in the Runs view', async () => ((await rows.count()) === 3 ? true : undefined), { timeoutMs: 30_000 });
+  // Lists draw only the rows that fit: fold the Hosts and Configs views so the Runs view has the room.
+  for (const view of ['Hosts', 'Configs']) {
+    const header = page.locator(`.part.sidebar .pane-header[aria-label^="${view}"]`).first();
+    if ((await header.getAttribute('aria-expanded')) === 'true') await header.click();
+  }
+  await waitFor('the three runs in the Runs view', async () => ((await rows.count()) === 3 ? true : undefined), { timeoutMs: 30_000 })
+    .catch(async (e: Error) => {
+      await page.screenshot({ path: join(results, 'newcomer-runs-view-failed.png') });
+      throw e;
+    });
   const labels = (await rows.locator('.label-name').allInnerTexts()).map((l) => l.trim());
   for (const l of labels) assert.match(l, title, `a Runs view label with start time and short id: ${l}`);
   assert.equal(new Set(labels.map((l) => title.exec(l)?.[3])).size, 3, `three short ids: ${labels.join(' | ')}`);
