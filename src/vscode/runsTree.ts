@@ -54,10 +54,11 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
     }
     if (node.kind === 'checkpoint') return this.checkpointItem(node);
     const run = this.store.get(node.runId);
-    const item = new vscode.TreeItem(run?.name ?? node.runId, vscode.TreeItemCollapsibleState.Collapsed);
+    const l = run ? describeRun(run) : undefined;
+    // The label carries start time and short id (describeRun), so two runs of one config can be told apart.
+    const item = new vscode.TreeItem(l?.label ?? node.runId, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = node.runId;
-    if (!run) return item;
-    const l = describeRun(run);
+    if (!run || !l) return item;
     item.description = l.description;
     item.tooltip = l.tooltip;
     item.iconPath = new vscode.ThemeIcon(l.icon.id, l.icon.color ? new vscode.ThemeColor(l.icon.color) : undefined);
