@@ -221,14 +221,16 @@ test('Evaluate Checkpoint on a picked file shows each score against its target, 
   // code-server's file dialog is a quick input that takes a path.
   const input = page.locator('.quick-input-widget .quick-input-box input');
   await input.waitFor({ state: 'visible', timeout: 30_000 });
-  await input.fill(join(session!.workspace, 'heldout.jsonl'));
-  // The dialog resolves what was typed asynchronously; an Enter that comes before that is ignored, so press
-  // it until the dialog takes the path.
+  const heldout = join(session!.workspace, 'heldout.jsonl');
+  await input.fill(heldout);
+  // The dialog resolves what was typed asynchronously (and may complete it to a folder meanwhile); an Enter that
+  // comes before that is ignored, so put the path back when it changed and press Enter until the dialog takes it.
   await waitFor('the file dialog to take the path', async () => {
     if (!(await input.isVisible())) return true;
+    if ((await input.inputValue().catch(() => heldout)) !== heldout) await input.fill(heldout);
     await input.press('Enter');
     return undefined;
-  }, { timeoutMs: 30_000, intervalMs: 2000 });
+  }, { timeoutMs: 60_000, intervalMs: 2000 });
   // A progress notification counts the rows, then the report opens.
   await dialog().waitFor({ timeout: 180_000 }).catch(async (e: Error) => {
     await page.screenshot({ path: join(results, 'e2e-launcher-evaluation-timeout.png') });
