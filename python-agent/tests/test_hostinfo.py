@@ -1,6 +1,9 @@
 """host_info on this CPU-only machine: real numbers from psutil and the installed libraries."""
 
+import json
 import platform
+import subprocess
+import sys
 
 import peft
 import torch
@@ -26,3 +29,15 @@ def test_host_info_describes_this_cpu_host(tmp_path):
 
 def test_disk_free_is_measured_on_the_nearest_existing_folder(tmp_path):
     assert disk_free_mb(str(tmp_path / "a" / "b")) == disk_free_mb(str(tmp_path))
+
+
+def test_a_host_without_a_gpu_driver_is_described_without_importing_torch(tmp_path):
+    # In a fresh interpreter, as the server answers host_info and start_run asks for the GPU count: the torch
+    # version comes from its version file, and no GPU driver here means no GPU, so torch is never imported.
+    code = ("import json, sys\n"
+            "from tunelab_agent import hostinfo\n"
+            f"info = hostinfo.host_info({str(tmp_path)!r})\n"
+            "print(json.dumps([info['gpus'], info['versions']['torch'], info['versions']['cuda'],"
+            " hostinfo.gpu_count(), 'torch' in sys.modules]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == [[], torch.__version__, torch.version.cuda, 0, False]

@@ -59,6 +59,9 @@ def test_a_server_lists_and_streams_without_torch_and_imports_it_when_a_request_
         assert client.call("run_history", {"run_id": "r1", "max_points": 10})["series"]["loss"]["total"] == 50
         client.call("list_checkpoints", {"run_id": "r1"})
         assert not mapped_torch(server.process.pid), "the server imported torch for history requests"
+        # This host has no GPU driver: describing it (as the Hosts view asks) needs no torch either.
+        assert client.call("host_info")["gpus"] == []
+        assert not mapped_torch(server.process.pid), "the server imported torch to find no GPU"
         assert rss_mb(server.process.pid) <= 200
 
         # The control: a request that needs the model's size imports torch then, and the check above sees it.

@@ -4,6 +4,7 @@ import pytest
 
 from agent_client import AgentError
 from conftest import write_config
+from test_server_imports import mapped_torch
 
 
 def start_error(client, **params) -> AgentError:
@@ -49,7 +50,8 @@ def test_bad_rows_are_reported_by_line_and_skipped_until_too_many(start_server, 
     (broken / "train.jsonl").write_text(good[0] + "{oops\n" + "".join(good[1:]))
     config = json.loads(write_config(data_dir, max_steps=2, eval_steps=2, save_steps=2))
     config["dataset"] = {"train": "broken/train.jsonl", "eval": "eval.jsonl", "max_length": 96}
-    client = start_server().client()
+    server = start_server()
+    client = server.client()
     client.call("subscribe", {"since": 0})
     run_id = client.call("start_run", {"config": json.dumps(config), "config_path": str(data_dir / "b.tunelab.yaml")})["run_id"]
     events = client.wait_for_end(run_id)
@@ -70,3 +72,6 @@ def test_bad_rows_are_reported_by_line_and_skipped_until_too_many(start_server, 
     assert "train.jsonl" in final["error"] and "10 of 30" in final["error"] and "line 21" in final["error"], final["error"]
     assert len([e for e in events if e["kind"] == "bad_row"]) == 10
     assert next(r for r in client.call("list_runs")["runs"] if r["run_id"] == run_id)["error"] == final["error"]
+    # Two runs started and watched on this GPU-less host, and the server never imported torch: the training
+    # processes load the model, the server only needed to know there is no GPU driver.
+    assert not mapped_torch(server.process.pid)

@@ -3,13 +3,18 @@
 The server answers `host_info` with this, and preflight checks a run config against it. GPU facts come
 from NVML when it is importable (it also knows utilisation and never creates a CUDA context, which would
 hold memory in the long-lived server); otherwise from torch, which sees every GPU but not its load.
+
+A host with no GPU driver at all is answered without importing torch: that import costs the server seconds
+of CPU and ~200 MB, and would only say what the missing driver already does.
 """
 
+import ast
 import importlib.metadata
 import importlib.util
 import os
 import platform
 import shutil
+import sys
 
 import psutil
 
@@ -29,8 +34,21 @@ def host_info(root: str) -> dict:
     }
 
 
+# What a CUDA (or ROCm, or WSL2 GPU) driver puts on a Linux host; torch finds no GPU where none exists.
+_DRIVER_NODES = ("/dev/nvidiactl", "/proc/driver/nvidia", "/dev/kfd", "/dev/dxg")
+
+
+def no_gpu_driver() -> bool:
+    """True when this host certainly has no GPU torch.cuda could use (macOS has none; Windows is not judged)."""
+    if sys.platform == "darwin":
+        return True
+    return sys.platform.startswith("linux") and not any(os.path.exists(p) for p in _DRIVER_NODES)
+
+
 def gpus() -> list[dict]:
     """[{index, name, memory_total_mb, memory_free_mb, utilization, bf16}], [] without CUDA."""
+    if no_gpu_driver():
+        return []
     try:
         import torch
     except ImportError:
@@ -42,6 +60,8 @@ def gpus() -> list[dict]:
 
 def gpu_count() -> int:
     """GPUs a training process started from here would see (CUDA_VISIBLE_DEVICES applies)."""
+    if no_gpu_driver():
+        return 0
     import torch
 
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
@@ -115,17 +135,32 @@ def disk_free_mb(root: str) -> int:
 
 
 def versions() -> dict:
-    out = {"python": platform.python_version(), "torch": None, "cuda": None}
-    try:
-        import torch
-
-        out["torch"] = torch.__version__
-        out["cuda"] = torch.version.cuda
-    except ImportError:
-        pass
+    out = {"python": platform.python_version(), **torch_version()}
     for name in LIBRARIES:
         out[name] = _installed_version(name)
     return out
+
+
+def torch_version() -> dict:
+    """{torch, cuda}: torch's own version file, read rather than imported (importing torch takes seconds)."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        return {"torch": torch.__version__, "cuda": torch.version.cuda}
+    spec = importlib.util.find_spec("torch")
+    if spec is None or not spec.submodule_search_locations:
+        return {"torch": None, "cuda": None}
+    found = {"__version__": None, "cuda": None}
+    try:
+        with open(os.path.join(spec.submodule_search_locations[0], "version.py"), encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+    except (OSError, SyntaxError, ValueError):
+        return {"torch": _installed_version("torch"), "cuda": None}
+    for node in tree.body:
+        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+        value = getattr(node, "value", None)
+        if isinstance(target, ast.Name) and target.id in found and isinstance(value, ast.Constant):
+            found[target.id] = value.value
+    return {"torch": found["__version__"] or _installed_version("torch"), "cuda": found["cuda"]}
 
 
 def _installed_version(module: str) -> str | None:

@@ -14,7 +14,7 @@ import type { Locator, Page } from 'playwright-core';
 import { NO_EARLY_STOP, makeTinyModel, runConfig, writeDataset } from '../support/trainingFixture';
 import { openSession, python, repo, results, type Session } from './session';
 import { waitFor } from './waitFor';
-import { findFrame } from './workbench';
+import { findFrame, pickItem } from './workbench';
 
 const RUN_NAME = 'launch-tiny';
 const CONFIG = 'launch.tunelab.yaml';
@@ -218,19 +218,11 @@ async function contextMenu(row: Locator, entry: string): Promise<void> {
 test('Evaluate Checkpoint on a picked file shows each score against its target, then keeps the scores under the checkpoint', { timeout: 240_000 }, async () => {
   const row = rows('Runs', new RegExp(`^${newest}step`)).first();
   await contextMenu(row, 'Evaluate Checkpoint on a File');
-  // code-server's file dialog is a quick input that takes a path.
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible', timeout: 30_000 });
-  const heldout = join(session!.workspace, 'heldout.jsonl');
-  await input.fill(heldout);
-  // The dialog resolves what was typed asynchronously (and may complete it to a folder meanwhile); an Enter that
-  // comes before that is ignored, so put the path back when it changed and press Enter until the dialog takes it.
-  await waitFor('the file dialog to take the path', async () => {
-    if (!(await input.isVisible())) return true;
-    if ((await input.inputValue().catch(() => heldout)) !== heldout) await input.fill(heldout);
-    await input.press('Enter');
-    return undefined;
-  }, { timeoutMs: 60_000, intervalMs: 2000 });
+  // The workspace's dataset files are offered in a quick pick (Browse… is the last row).
+  const offered = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+  await offered.last().waitFor({ timeout: 30_000 });
+  assert.match((await offered.allTextContents()).join('|'), /heldout\.jsonl.*Browse…/);
+  await pickItem(page, 'heldout', 'heldout.jsonl');
   // A progress notification counts the rows, then the report opens.
   await dialog().waitFor({ timeout: 180_000 }).catch(async (e: Error) => {
     await page.screenshot({ path: join(results, 'e2e-launcher-evaluation-timeout.png') });

@@ -14,13 +14,26 @@ export async function waitForWorkbench(page: Page, activates: boolean): Promise<
   if (activates) await page.locator('.part.statusbar [aria-label*="Tunelab"]').first().waitFor({ state: 'attached', timeout: 240_000 });
 }
 
-async function quickInput(page: Page, text: string, rowText: string): Promise<void> {
+/**
+ * Types `text` into the quick input and clicks the row showing `rowText`. `open` (F1 for the palette) brings
+ * the input up; a webview that takes focus as it opens (a panel from the previous step) can close it again
+ * before the text lands, so a hidden input is opened again, as a person would, up to three times.
+ */
+async function quickInput(page: Page, text: string, rowText: string, open?: () => Promise<void>): Promise<void> {
   const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible', timeout: 60_000 });
-  await input.fill(text);
-  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: rowText }).first();
-  await row.waitFor({ state: 'visible', timeout: 60_000 });
-  await row.click();
+  for (let attempt = 1; ; attempt++) {
+    if (open) await open();
+    try {
+      await input.waitFor({ state: 'visible', timeout: open ? 20_000 : 60_000 });
+      await input.fill(text, { timeout: 10_000 });
+      const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: rowText }).first();
+      await row.waitFor({ state: 'visible', timeout: 60_000 });
+      await row.click();
+      return;
+    } catch (e) {
+      if (!open || attempt >= 3 || await input.isVisible()) throw e;
+    }
+  }
 }
 
 /** In an open quick pick: type `filter`, click the row showing `rowText`. */
@@ -30,14 +43,12 @@ export async function pickItem(page: Page, filter: string, rowText = filter): Pr
 
 /** F1, the command's title, Enter: what a person does. */
 export async function runCommand(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('F1');
-  await quickInput(page, `>${title}`, title);
+  await quickInput(page, `>${title}`, title, () => page.keyboard.press('F1'));
 }
 
 /** Quick open (the palette without its ">") to open a file by name. */
 export async function openFile(page: Page, name: string): Promise<void> {
-  await page.keyboard.press('F1');
-  await quickInput(page, name, name);
+  await quickInput(page, name, name, () => page.keyboard.press('F1'));
   await page.locator('.tabs-container .tab', { hasText: name }).first().waitFor({ timeout: 30_000 });
 }
 

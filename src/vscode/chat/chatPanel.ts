@@ -14,7 +14,7 @@ import { parseWebviewMessage, type HostMessage, type LinkStatus, type WebviewMes
 import { message, type AgentConnection, type LinkState } from '../agentConnection';
 import { makeNonce } from '../metricsHtml';
 import { chatHtml } from './chatHtml';
-import { pickDatasetFile } from './datasetFilePicker';
+import { pickDatasetFile } from '../datasetFilePicker';
 
 export interface ChatDeps {
   connection: AgentConnection;

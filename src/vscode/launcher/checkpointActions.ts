@@ -1,4 +1,4 @@
-// Checkpoint actions of the Runs view: Evaluate on a file you pick (progress, then the scores against the
+// Checkpoint actions of the Runs view: Evaluate on a dataset file you pick (progress, then the scores against the
 // targets), Export Merged (progress, into the workspace; from an SSH host, downloaded and verified), and Chat
 // with (the chat panel's tunelab.chatWithCheckpoint). Each takes a tree item or { runId, checkpoint }.
 import { existsSync, readdirSync } from 'node:fs';
@@ -11,6 +11,7 @@ import type { RunStore } from '../../core/runs/runStore';
 import { downloadFile, formatBytes, uploadFile } from '../../core/remote/transfers';
 import { message, type AgentConnection } from '../agentConnection';
 import { UNTRUSTED_MESSAGE } from '../trust';
+import { pickRowsFile } from '../datasetFilePicker';
 import { resolveCheckpoint } from './pickers';
 
 export const CHAT_WITH_CHECKPOINT_COMMAND = 'tunelab.chatWithCheckpoint';
@@ -44,13 +45,7 @@ export function evaluateCheckpointCommand(store: RunStore, connection: AgentConn
     try {
       const ref = await resolveCheckpoint(store, connection, arg, 'evaluate');
       if (!ref) return;
-      const [file] = await vscode.window.showOpenDialog({
-        title: `Tunelab: rows to evaluate ${ref.checkpoint} of ${ref.run.name} on`,
-        openLabel: 'Evaluate',
-        canSelectMany: false,
-        defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
-        filters: { 'Datasets': ['jsonl', 'json', 'csv', 'parquet'], 'All files': ['*'] },
-      }) ?? [];
+      const file = await pickRowsFile(`Tunelab: rows to evaluate ${ref.checkpoint} of ${ref.run.name} on`, 'Evaluate');
       if (!file) return;
       const host = connection.host;
       const result = await vscode.window.withProgress(
