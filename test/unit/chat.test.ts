@@ -10,7 +10,7 @@ import {
 import { checkpointArg, insideFolder } from '../../src/core/chat/inputs';
 import { defaultPanes } from '../../src/core/chat/targets';
 import { chatHtml } from '../../src/vscode/chat/chatHtml';
-import { renderMarkdown } from '../../webview/chat/markdown';
+import { appendMarkdown } from '../../webview/chat/markdown';
 import { parseHostMessage, parseWebviewMessage } from '../../webview/chat/protocol';
 
 const pane = (runId: string, adapter: string, runName = runId): PaneTarget => ({ runId, runName, adapter });
@@ -151,13 +151,30 @@ test('the webview drops host messages that do not validate', () => {
   for (const m of bad) assert.equal(parseHostMessage(m), undefined, JSON.stringify(m).slice(0, 120));
 });
 
-test('Markdown answers keep code blocks but show raw HTML, scripts and images as text, and make no links', () => {
-  const html = renderMarkdown('Hi <img src=x onerror="alert(1)"> and <script>alert(2)</script>\n\n```python\nprint("<b>")\n```\n\n[click](javascript:alert(3)) <http://example.com> ![i](http://example.com/x.png)');
-  assert.doesNotMatch(html, /<img|<script|<a |<b>/i, html);
-  assert.match(html, /&lt;img src=x onerror=&quot;alert\(1\)&quot;&gt;/);
-  assert.match(html, /&lt;script&gt;alert\(2\)&lt;\/script&gt;/);
-  assert.match(html, /<pre><code class="language-python">print\(&quot;&lt;b&gt;&quot;\)/);
-  assert.match(html, /\[click\]\(javascript:alert\(3\)\)/);
+/** A stand-in for the webview's document: records the tree the builder makes (tags, attributes, text). */
+class FakeElement {
+  readonly attrs: Record<string, string> = {};
+  readonly children: Array<FakeElement | string> = [];
+  constructor(readonly tag: string) {}
+  append(...nodes: unknown[]): void { this.children.push(...(nodes as Array<FakeElement | string>)); }
+  setAttribute(name: string, value: string): void { this.attrs[name] = value; }
+  get text(): string { return this.children.map((c) => (typeof c === 'string' ? c : c.text)).join(''); }
+  all(): FakeElement[] { return [this, ...this.children.flatMap((c) => (typeof c === 'string' ? [] : c.all()))]; }
+}
+const fakeDocument = { createElement: (tag: string) => new FakeElement(tag), createTextNode: (text: string) => text };
+
+test('Markdown answers are built as elements and text: code blocks stay, raw HTML, scripts, links and images are text', () => {
+  const body = new FakeElement('div');
+  appendMarkdown(body, 'Hi <img src=x onerror="alert(1)"> and <script>alert(2)</script> **bold**\n\n```python\nprint("<b>")\n```\n\n[click](javascript:alert(3)) <http://example.com> ![i](http://example.com/x.png)\n\n3. three\n4. four', fakeDocument);
+  const tags = body.all().map((e) => e.tag);
+  assert.deepEqual([...new Set(tags)].sort(), ['code', 'div', 'li', 'ol', 'p', 'pre', 'strong']);
+  assert.match(body.text, /Hi <img src=x onerror="alert\(1\)"> and <script>alert\(2\)<\/script> bold/);
+  const code = body.all().find((e) => e.tag === 'code')!;
+  assert.deepEqual([code.attrs, code.text], [{ class: 'language-python' }, 'print("<b>")\n']);
+  assert.match(body.text, /\[click\]\(javascript:alert\(3\)\) <http:\/\/example\.com> !\[i\]\(http:\/\/example\.com\/x\.png\)/);
+  assert.deepEqual(body.all().find((e) => e.tag === 'ol')!.attrs, { start: '3' });
+  // Nothing but an ordered list's start and a code block's language class is ever set.
+  assert.deepEqual(body.all().flatMap((e) => Object.keys(e.attrs)).sort(), ['class', 'start']);
 });
 
 test('the chat page has a strict CSP with its nonces and escapes its title', () => {

@@ -1,7 +1,7 @@
 // One pane's answer to one turn: its Markdown, its figures (TTFT, tokens/s, finish reason) and its actions.
-// Built from validated data with DOM calls and textContent; only renderMarkdown's output goes in as HTML.
+// Built from validated data with DOM calls and textContent; the Markdown too (markdown.ts), never from HTML strings.
 import type { Answer } from './protocol';
-import { renderMarkdown } from './markdown';
+import { appendMarkdown } from './markdown';
 
 export type AnswerAction = 'copy' | 'edit' | 'promote' | 'prefer';
 
@@ -96,8 +96,8 @@ export class AnswerCard {
       this.body.replaceChildren(el('span', 'waiting', why));
       return;
     }
-    // markdown-it with html:false escapes every character of the answer that could open a tag.
-    this.body.innerHTML = renderMarkdown(this.answer.text);
+    this.body.replaceChildren();
+    appendMarkdown(this.body, this.answer.text, document);
   }
 
   private renderStats(): void {
