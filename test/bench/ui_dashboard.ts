@@ -13,6 +13,8 @@ import { makeNonce, metricsHtml } from '../../src/vscode/metricsHtml';
 import { repoRoot } from '../support/repoRoot';
 
 const STEPS = Number(process.argv[2] ?? 1_000_000);
+/** TUNELAB_BENCH_PROFILE=1: a CPU profile of the first trial's live appends, its heaviest functions printed. */
+const PROFILE = process.env.TUNELAB_BENCH_PROFILE === '1';
 const TRIALS = Number(process.argv[3] ?? 3);
 const APPENDS = 20;
 const EVAL_EVERY = 1000;
@@ -81,6 +83,7 @@ async function main(): Promise<void> {
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, '--js-flags=--max-old-space-size=8192'] });
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const profiler = await cpuProfiler(page);
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${origin}/`);
@@ -100,7 +103,9 @@ async function main(): Promise<void> {
     const baseAppends: number[] = [];
     for (let i = 0; i < TRIALS; i++) {
       historyOpens.push(await call((b, [r, s]) => b.openHistory(r, s)));
+      if (PROFILE && i === 0) await profiler.start();
       for (let j = 0; j < APPENDS; j++) historyAppends.push(await call((b, [r]) => b.append(r)));
+      if (PROFILE && i === 0) await profiler.stop();
       opens.push(await call((b, [r, s, e]) => b.open(r, s, e)));
       for (let j = 0; j < APPENDS; j++) appends.push(await call((b, [r]) => b.append(r)));
       baseOpens.push(await call((b, [, s, e]) => b.baselineOpen(s, e)));
@@ -135,6 +140,32 @@ async function main(): Promise<void> {
     await browser.close();
     server.close();
   }
+}
+
+/** Chromium's sampling profiler through CDP; stop() prints the functions with the most self time. */
+async function cpuProfiler(page: import('playwright-core').Page) {
+  const cdp = await page.context().newCDPSession(page);
+  return {
+    async start() {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+      await cdp.send('Profiler.start');
+    },
+    async stop() {
+      const { profile } = await cdp.send('Profiler.stop');
+      const self = new Map<string, number>();
+      const dt = new Map<number, number>();
+      profile.samples?.forEach((id, i) => dt.set(id, (dt.get(id) ?? 0) + (profile.timeDeltas?.[i] ?? 0)));
+      for (const node of profile.nodes) {
+        const f = node.callFrame;
+        const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}:${f.lineNumber + 1}`;
+        self.set(key, (self.get(key) ?? 0) + (dt.get(node.id) ?? 0) / 1000);
+      }
+      const total = [...self.values()].reduce((a, b) => a + b, 0);
+      console.log(`profile of ${APPENDS} appends (${total.toFixed(0)} ms sampled), most self time:`);
+      for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${v.toFixed(1).padStart(8)} ms  ${k}`);
+    },
+  };
 }
 
 void main().catch((e) => {

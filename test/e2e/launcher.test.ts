@@ -209,10 +209,22 @@ async function retrying<T>(what: string, act: () => Promise<void>, done: () => P
   }
 }
 
-/** Right-click a row and pick a context menu entry, as a person does. */
+/**
+ * Right-click a row and pick a context menu entry, as a person does. A row redrawn under the menu (the tree
+ * refreshes as a run logs) can leave the menu open with the click lost; then close it and do it again.
+ */
 async function contextMenu(row: Locator, entry: string): Promise<void> {
-  await row.click({ button: 'right' });
-  await page.locator('.context-view .monaco-menu .action-item', { hasText: entry }).first().click();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await row.click({ button: 'right', timeout: 10_000 });
+      await page.locator('.context-view .monaco-menu .action-item', { hasText: entry }).first().click({ timeout: 10_000 });
+      await page.locator('.context-view .monaco-menu').first().waitFor({ state: 'hidden', timeout: 5_000 });
+      return;
+    } catch (e) {
+      await page.keyboard.press('Escape');
+      if (attempt >= 3) throw e;
+    }
+  }
 }
 
 test('Evaluate Checkpoint on a picked file shows each score against its target, then keeps the scores under the checkpoint', { timeout: 240_000 }, async () => {
