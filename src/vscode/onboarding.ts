@@ -1,16 +1,25 @@
 // What a newcomer sees before the first run: context keys for the Runs view's welcome text (the agent is
-// starting, down, or ready with no runs) and for the walkthrough's steps, each set when the real thing happens.
-// The walkthrough keys mirror the state now (agent ready, a run config in the editor, a run active, a metrics
-// panel open) and go back to false: VS Code checks a step off when its key turns true while the walkthrough
-// service watches, and a key that is already true when the service starts (it starts lazily) checks off nothing.
+// starting, down, or ready with no runs) and for the walkthrough's steps, each pulsed when the real thing happens
+// (the agent ready, a run config in the editor, a run active, a metrics or chat panel open) and again when a
+// walkthrough opens (see WalkthroughMilestones for why a pulse and not a lasting key).
 import * as vscode from 'vscode';
 import type { RunStore } from '../core/runs/runStore';
 import { isActive } from '../core/runs/types';
-import { AGENT_VIEW_STATE_KEY, WALKTHROUGH_KEYS, isLiveAgentState, type AgentViewState } from '../core/onboarding/onboardingState';
+import {
+  AGENT_VIEW_STATE_KEY, WALKTHROUGH_KEYS, WalkthroughMilestones, isLiveAgentState, type AgentViewState, type WalkthroughKey,
+} from '../core/onboarding/onboardingState';
 import type { AgentConnection, LinkState } from './agentConnection';
 import { CONFIG_PATTERN } from './configFiles';
 
 const METRICS_VIEW_TYPE = 'tunelab.metrics';
+const CHAT_VIEW_TYPE = 'tunelab.chat';
+const MILESTONES_STATE = 'tunelab.walkthroughMilestones';
+/** Long enough for the context change to reach the walkthrough service, short enough to be false when it registers. */
+const PULSE_MS = 1500;
+/** After a walkthrough tab opens: its service registers the walkthrough first; a second try covers a slow machine. */
+const REPLAY_AFTER_MS = [1500, 6000];
+/** The walkthrough editor's tab (its input type is not in the API); English labels only. */
+const WALKTHROUGH_TAB = /^(Walkthrough|Welcome)\b/;
 
 export function registerOnboarding(context: vscode.ExtensionContext, connection: AgentConnection, store: RunStore): void {
   // Only changes are sent: the run store changes at every event of a replay.
@@ -20,6 +29,22 @@ export function registerOnboarding(context: vscode.ExtensionContext, connection:
     last.set(key, value);
     void vscode.commands.executeCommand('setContext', key, value);
   };
+  const milestones = new WalkthroughMilestones(context.globalState.get<string[]>(MILESTONES_STATE, []));
+  const timers = new Set<NodeJS.Timeout>();
+  const later = (ms: number, f: () => void) => {
+    const t = setTimeout(() => { timers.delete(t); f(); }, ms);
+    timers.add(t);
+  };
+  const pulse = (key: WalkthroughKey) => {
+    set(key, true);
+    later(PULSE_MS, () => set(key, false));
+  };
+  const observe = (key: WalkthroughKey, now: boolean) => {
+    if (!milestones.observe(key, now)) return;
+    void context.globalState.update(MILESTONES_STATE, milestones.all);
+    pulse(key);
+  };
+
   let listed = false;
   const viewState = (s: LinkState): AgentViewState => isLiveAgentState(s.kind, listed);
   const onState = (s: LinkState) => {
@@ -27,20 +52,27 @@ export function registerOnboarding(context: vscode.ExtensionContext, connection:
     if (s.kind !== 'connected') listed = false;
     const state = viewState(s);
     set(AGENT_VIEW_STATE_KEY, state);
-    set(WALKTHROUGH_KEYS.agentReady, state === 'ready');
+    observe(WALKTHROUGH_KEYS.agentReady, state === 'ready');
   };
   onState(connection.current);
 
   const checkConfig = (editor: vscode.TextEditor | undefined) =>
-    set(WALKTHROUGH_KEYS.configOpened, !!editor && CONFIG_PATTERN.test(editor.document.fileName));
+    observe(WALKTHROUGH_KEYS.configOpened, !!editor && CONFIG_PATTERN.test(editor.document.fileName));
   checkConfig(vscode.window.activeTextEditor);
-  const checkTabs = () => {
-    const shown = vscode.window.tabGroups.all.some((g) => g.tabs.some((t) =>
-      t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith(METRICS_VIEW_TYPE)));
-    set(WALKTHROUGH_KEYS.metricsShown, shown);
+  let replayedAt = 0;
+  const checkTabs = (e?: vscode.TabChangeEvent) => {
+    const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs);
+    const shows = (viewType: string) => tabs.some((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith(viewType));
+    observe(WALKTHROUGH_KEYS.metricsShown, shows(METRICS_VIEW_TYPE));
+    observe(WALKTHROUGH_KEYS.chatOpened, shows(CHAT_VIEW_TYPE));
+    const walkthrough = [...(e?.opened ?? []), ...(e?.changed ?? [])].some((t) => t.isActive && WALKTHROUGH_TAB.test(t.label));
+    if (walkthrough && Date.now() - replayedAt > 10_000) {
+      replayedAt = Date.now();
+      for (const ms of REPLAY_AFTER_MS) later(ms, () => milestones.all.forEach(pulse));
+    }
   };
   checkTabs();
-  const checkRuns = () => set(WALKTHROUGH_KEYS.runStarted, store.list().some(isActive));
+  const checkRuns = () => observe(WALKTHROUGH_KEYS.runStarted, store.list().some(isActive));
   checkRuns();
 
   context.subscriptions.push(
@@ -52,5 +84,6 @@ export function registerOnboarding(context: vscode.ExtensionContext, connection:
     store.onChange(checkRuns),
     vscode.window.onDidChangeActiveTextEditor(checkConfig),
     vscode.window.tabGroups.onDidChangeTabs(checkTabs),
+    { dispose: () => timers.forEach(clearTimeout) },
   );
 }

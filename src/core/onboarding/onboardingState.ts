@@ -9,7 +9,43 @@ export const WALKTHROUGH_KEYS = {
   configOpened: 'tunelab.walkthrough.configOpened',
   runStarted: 'tunelab.walkthrough.runStarted',
   metricsShown: 'tunelab.walkthrough.metricsShown',
+  chatOpened: 'tunelab.walkthrough.chatOpened',
 } as const;
+export type WalkthroughKey = (typeof WALKTHROUGH_KEYS)[keyof typeof WALKTHROUGH_KEYS];
+
+/**
+ * Which walkthrough keys to pulse (true for a moment, then false again), and which milestones a person has
+ * reached. VS Code checks a step off when its key *turns* true while its walkthrough service watches; a key
+ * already true when the service registers the walkthrough (it does so lazily, when a walkthrough first opens)
+ * is swallowed for the whole session. So a key is true only in a short pulse: when its milestone happens
+ * (false → true of the condition), and again for every milestone reached so far when a walkthrough opens.
+ */
+export class WalkthroughMilestones {
+  private readonly reached: Set<WalkthroughKey>;
+  private readonly holding = new Set<WalkthroughKey>();
+
+  constructor(reached: Iterable<string>) {
+    const known = new Set<string>(Object.values(WALKTHROUGH_KEYS));
+    this.reached = new Set([...reached].filter((k): k is WalkthroughKey => known.has(k)));
+  }
+
+  /** The condition behind `key` now; true when this is the moment to pulse (it just turned true). */
+  observe(key: WalkthroughKey, now: boolean): boolean {
+    if (!now) {
+      this.holding.delete(key);
+      return false;
+    }
+    if (this.holding.has(key)) return false;
+    this.holding.add(key);
+    this.reached.add(key);
+    return true;
+  }
+
+  /** Every milestone reached, in any session: what a walkthrough that just opened should see checked. */
+  get all(): WalkthroughKey[] {
+    return [...this.reached];
+  }
+}
 
 /** What the Runs view's welcome text says: the agent is on its way, down, refused in restricted mode, or ready. */
 export type AgentViewState = 'starting' | 'ready' | 'failed' | 'restricted';
