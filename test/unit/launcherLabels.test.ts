@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { describeGpu, describeHost } from '../../src/core/host/hostLabels';
-import { keyLine } from '../../src/core/launch/configKeys';
+import { lineOfKey } from '../../src/core/config/configProblems';
 import { preflightReport, reportText, sizeText, splitKey } from '../../src/core/launch/preflightReport';
 import type { EvaluationResult, HostInfo, ResultOf } from '../../src/core/protocol/messages';
 import { describeCheckpoint, evaluationLines, scoreLine } from '../../src/core/runs/checkpointLabels';
@@ -75,12 +75,12 @@ test('splitKey and sizeText', () => {
   assert.equal(sizeText(2048), '2.0 GiB');
 });
 
-test('keyLine finds a key\'s line, or its nearest written parent', () => {
+test('a preflight key is placed at its line, or its nearest written parent', () => {
   const yaml = 'name: x\nmodel: m\ntraining:\n  batch_size: 4\n  learning_rate: fast\n';
-  assert.equal(keyLine(yaml, 'training.learning_rate'), 5);
-  assert.equal(keyLine(yaml, 'training.max_steps'), 3, 'unset key: its section');
-  assert.equal(keyLine(yaml, 'dataset.train'), undefined);
-  assert.equal(keyLine('not: [valid', 'not'), 1);
+  assert.equal(lineOfKey(yaml, ['training', 'learning_rate']), 5);
+  assert.equal(lineOfKey(yaml, ['training', 'max_steps']), 3, 'unset key: its section');
+  assert.equal(lineOfKey(yaml, ['dataset', 'train']), null);
+  assert.equal(lineOfKey('not: [valid', ['not']), 1);
 });
 
 test('the selected host shows link, agent version and GPUs; GPU rows show memory and load', () => {

@@ -3,7 +3,7 @@
 // metrics dashboard opens on the new run. Errors block the start and offer to open the config at the key.
 import * as vscode from 'vscode';
 import type { AgentClient } from '../../core/agent/client';
-import { keyLine } from '../../core/launch/configKeys';
+import { lineOfKey } from '../../core/config/configProblems';
 import { preflightReport, reportText, type PreflightReport } from '../../core/launch/preflightReport';
 import type { HostInfo, ParamsOf } from '../../core/protocol/messages';
 import { message, type AgentConnection } from '../agentConnection';
@@ -87,7 +87,7 @@ async function confirm(report: PreflightReport, doc: vscode.TextDocument): Promi
 }
 
 async function openAtKey(doc: vscode.TextDocument, key: string | null): Promise<void> {
-  const line = key ? keyLine(doc.getText(), key) : undefined;
+  const line = key ? lineOfKey(doc.getText(), key.split('.')) ?? undefined : undefined;
   const at = new vscode.Position(Math.max(0, (line ?? 1) - 1), 0);
   await vscode.window.showTextDocument(doc, { selection: new vscode.Range(at, at), preview: false });
 }
