@@ -68,6 +68,11 @@ class Server:
             self.process.wait(timeout=15)
 
 
+# For a server whose run must keep going while the test does other things (stop it, kill the server, send
+# controls): each step lasts at least 0.1 s, as on a GPU, instead of spinning a core (faults.py explains).
+PACED = {"TUNELAB_STEP_PACE_S": "0.1"}
+
+
 @pytest.fixture
 def start_server(tmp_path, data_dir):
     """Starts real agent servers on a fresh root (tmp_path/root); all are stopped at the end."""
@@ -75,8 +80,8 @@ def start_server(tmp_path, data_dir):
     root.mkdir(exist_ok=True)
     servers = []
 
-    def start():
-        servers.append(Server(root, [data_dir]))
+    def start(env: dict | None = None):
+        servers.append(Server(root, [data_dir], env=env))
         return servers[-1]
 
     yield start

@@ -6,7 +6,7 @@ import sys
 import time
 
 import psutil
-from conftest import write_config
+from conftest import PACED, write_config
 
 from tunelab_agent.serving import runs
 
@@ -37,7 +37,7 @@ def test_server_killed_mid_run_loses_and_doubles_nothing(start_server, data_dir)
 
 
 def test_a_run_whose_process_died_is_marked_failed(start_server, data_dir):
-    server = start_server()
+    server = start_server(PACED)
     client = server.client()
     client.call("subscribe", {"since": 0})
     config = write_config(data_dir, max_steps=100000)
@@ -57,7 +57,7 @@ def training_process(root, run_id) -> psutil.Process:
 
 
 def test_a_training_process_killed_like_the_oom_killer_does_ends_with_that_cause(start_server, data_dir):
-    server = start_server()
+    server = start_server(PACED)
     client = server.client()
     client.call("subscribe", {"since": 0})
     config = write_config(data_dir, max_steps=100000, logging_steps=1)
@@ -80,7 +80,7 @@ def test_a_training_process_killed_like_the_oom_killer_does_ends_with_that_cause
 
 
 def test_a_run_started_by_an_earlier_server_still_gets_its_exit_status(start_server, data_dir):
-    first = start_server()
+    first = start_server(PACED)
     config = write_config(data_dir, max_steps=100000, logging_steps=1)
     run_id = first.client().call("start_run", {"config": config, "config_path": str(data_dir / "p.tunelab.yaml")})["run_id"]
     client = first.client()
@@ -96,7 +96,7 @@ def test_a_run_started_by_an_earlier_server_still_gets_its_exit_status(start_ser
 
 
 def test_a_restarted_server_marks_runs_that_died_while_it_was_down(start_server, data_dir):
-    server = start_server()
+    server = start_server(PACED)
     client = server.client()
     config = write_config(data_dir, max_steps=100000)
     run_id = client.call("start_run", {"config": config, "config_path": str(data_dir / "e.tunelab.yaml")})["run_id"]
@@ -111,7 +111,7 @@ def test_a_restarted_server_marks_runs_that_died_while_it_was_down(start_server,
 
 
 def test_a_server_killed_inside_an_event_append_loses_and_repeats_no_seq(start_server, data_dir):
-    first = start_server()
+    first = start_server(PACED)
     client = first.client()
     client.call("subscribe", {"since": 0})
     config = write_config(data_dir, max_steps=100000, logging_steps=1)

@@ -5,11 +5,11 @@ import json
 import pytest
 
 from agent_client import AgentError
-from conftest import write_config
+from conftest import PACED, write_config
 
 
 def test_control_requests_reach_the_live_run(start_server, data_dir):
-    client = start_server().client()
+    client = start_server(PACED).client()
     client.call("subscribe", {"since": 0})
     config = write_config(data_dir, name="controlled", max_steps=100000, save_steps=100000, eval_steps=100000)
     run_id = client.call("start_run", {"config": config, "config_path": str(data_dir / "c.tunelab.yaml")})["run_id"]

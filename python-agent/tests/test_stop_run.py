@@ -2,11 +2,11 @@ import json
 import os
 import time
 
-from conftest import write_config
+from conftest import PACED, write_config
 
 
 def test_stop_run_ends_the_run_as_stopped(start_server, data_dir):
-    server = start_server()
+    server = start_server(PACED)
     client = server.client()
     client.call("subscribe", {"since": 0})
     config = write_config(data_dir, max_steps=100000, save_steps=100000)

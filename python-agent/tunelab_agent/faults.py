@@ -9,15 +9,34 @@ TUNELAB_FAULT=<point>@<n> acts the n-th time this process reaches <point> (n def
   the history index records it: the index is left behind the log.
 - `cuda_oom` raises torch.cuda.OutOfMemoryError from the training step, the exception PyTorch raises
   when a GPU allocation fails (for tests on hosts without a GPU).
+
+TUNELAB_STEP_PACE_S=<seconds> makes every training step last at least that long, the process sleeping out
+the rest. It stands in for a GPU's step time: on a GPU host a training process waits on the device between
+steps, while a test's tiny model on the CPU would spin through steps as fast as a core allows. A test that
+keeps a run going while it looks at other things (a live chart, a stop, a killed server) sets it, so that
+run idles like a GPU-bound one instead of taking a core from every other test on the machine.
 """
 
 import os
 import signal
+import time
 
 FAULT = os.environ.get("TUNELAB_FAULT", "")
+PACE_S = float(os.environ.get("TUNELAB_STEP_PACE_S") or 0)
+_last_step: float | None = None
 _point, _, _nth = FAULT.partition("@")
 _wanted = int(_nth or 1) if FAULT else 0
 _reached = 0
+
+
+def pace_step() -> None:
+    """Sleeps out what is left of PACE_S since the previous training step (see the module's docstring)."""
+    global _last_step
+    now = time.monotonic()
+    if _last_step is not None and now - _last_step < PACE_S:
+        time.sleep(PACE_S - (now - _last_step))
+        now = time.monotonic()
+    _last_step = now
 
 
 def armed(point: str) -> bool:

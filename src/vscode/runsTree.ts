@@ -18,24 +18,65 @@ export type RunsNode =
   | { kind: 'note'; runId: string; text: string; icon: string };
 
 export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<void>();
+  private readonly changed = new vscode.EventEmitter<RunsNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private pending: NodeJS.Timeout | undefined;
   private readonly subscriptions: Array<{ dispose(): void }>;
+  /**
+   * The run nodes handed to VS Code, one object per run: a refresh of one run names the very object the view
+   * holds. What each run's row and checkpoints showed when last drawn, so only what changed is redrawn.
+   */
+  private readonly runNodes = new Map<string, RunsNode>();
+  private drawn = new Map<string, string>();
+  private drawnOrder = '';
 
   constructor(private readonly store: RunStore, private readonly checkpoints: CheckpointList) {
     // A replay delivers thousands of events at once; one redraw per burst is enough.
     const redraw = () => {
       this.pending ??= setTimeout(() => {
         this.pending = undefined;
-        this.changed.fire();
+        this.refresh();
       }, 100);
     };
     this.subscriptions = [store.onChange(redraw), checkpoints.onChange(redraw)];
   }
 
+  /**
+   * Redraws the runs whose row or checkpoints changed, or the whole list when runs came or went. A redraw
+   * replaces the view's handles for a run's checkpoints; a context menu opened on one just then runs its
+   * command with no argument (and a picker instead), so a quiet run is never redrawn.
+   */
+  private refresh(): void {
+    const runs = this.store.list();
+    const order = runs.map((r) => r.runId).join('\n');
+    const next = new Map<string, string>();
+    const changed: RunsNode[] = [];
+    for (const run of runs) {
+      // Checkpoints are listed when a run is first expanded; peek() never lists one.
+      const list = this.checkpoints.peek(run.runId);
+      const signature = JSON.stringify([describeRun(run), list?.state === 'loaded' ? list.checkpoints.map(describeCheckpoint) : list]);
+      next.set(run.runId, signature);
+      const node = this.runNodes.get(run.runId);
+      if (node && this.drawn.get(run.runId) !== signature) changed.push(node);
+    }
+    this.drawn = next;
+    if (order !== this.drawnOrder) {
+      this.drawnOrder = order;
+      for (const id of this.runNodes.keys()) if (!next.has(id)) this.runNodes.delete(id);
+      this.changed.fire(undefined);
+      return;
+    }
+    for (const node of changed) this.changed.fire(node);
+  }
+
+  private runNode(runId: string): RunsNode {
+    let node = this.runNodes.get(runId);
+    if (!node) this.runNodes.set(runId, (node = { kind: 'run', runId }));
+    return node;
+  }
+
   getChildren(element?: RunsNode): RunsNode[] {
-    if (!element) return this.store.list().map((r) => ({ kind: 'run', runId: r.runId }));
+    if (!element) return this.store.list().map((r) => this.runNode(r.runId));
     if (element.kind !== 'run') return [];
     const list = this.checkpoints.get(element.runId);
     const note = (text: string, icon: string): RunsNode[] => [{ kind: 'note', runId: element.runId, text, icon }];
@@ -68,7 +109,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunsNode>, vsco
   }
 
   getParent(node: RunsNode): RunsNode | undefined {
-    return node.kind === 'run' ? undefined : { kind: 'run', runId: node.runId };
+    return node.kind === 'run' ? undefined : this.runNode(node.runId);
   }
 
   private checkpointItem(node: Extract<RunsNode, { kind: 'checkpoint' }>): vscode.TreeItem {

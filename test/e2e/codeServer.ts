@@ -24,6 +24,8 @@ export interface CodeServerOptions {
   homeDir: string;
   /** Keep workspace trust on (default off, so the folder is trusted). */
   trust?: boolean;
+  /** More environment for code-server, hence its extension host and the agent it starts. */
+  env?: Record<string, string>;
 }
 
 export function freePort(): Promise<number> {
@@ -52,7 +54,7 @@ export async function startCodeServer(o: CodeServerOptions): Promise<CodeServer>
     // Its own process group, so stop() also ends the extension host and other helpers it spawns.
     detached: true,
     stdio: ['ignore', log, log],
-    env: { ...process.env, ...pipConfigEnv(), XDG_CONFIG_HOME: join(o.homeDir, 'config'), XDG_DATA_HOME: join(o.homeDir, 'data') },
+    env: { ...process.env, ...pipConfigEnv(), ...o.env, XDG_CONFIG_HOME: join(o.homeDir, 'config'), XDG_DATA_HOME: join(o.homeDir, 'data') },
   });
   closeSync(log);
   let exited: string | undefined;

@@ -30,7 +30,7 @@ let session: Session | undefined;
 let page: Page;
 
 before(async () => {
-  session = await openSession({ name: 'dashboard', trusted: true, prepareWorkspace: makeWorkspace });
+  session = await openSession({ name: 'dashboard', trusted: true, prepareWorkspace: makeWorkspace, stepPaceS: 0.25 });
   ({ page } = session);
 });
 

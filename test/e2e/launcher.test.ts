@@ -47,6 +47,7 @@ before(async () => {
   writeFileSync(sshConfig, 'Host gpu-box\n  HostName 10.0.0.5\n  User trainer\n');
   session = await openSession({
     name: 'e2e-launcher',
+    stepPaceS: 0.25,
     trusted: true,
     settings: { 'tunelab.ssh.configFile': sshConfig },
     prepareWorkspace: (dir) => {
@@ -230,9 +231,13 @@ async function contextMenu(row: Locator, entry: string): Promise<void> {
 test('Evaluate Checkpoint on a picked file shows each score against its target, then keeps the scores under the checkpoint', { timeout: 240_000 }, async () => {
   const row = rows('Runs', new RegExp(`^${newest}step`)).first();
   await contextMenu(row, 'Evaluate Checkpoint on a File');
-  // The workspace's dataset files are offered in a quick pick (Browse… is the last row).
+  // The command got this checkpoint (a picker of runs here would mean the menu lost its row), and the
+  // workspace's dataset files are offered in a quick pick, Browse… last.
+  const title = page.locator('.quick-input-widget .quick-input-title');
+  await title.filter({ hasText: /\S/ }).first().waitFor({ timeout: 30_000 });
+  assert.equal(await title.first().textContent(), `Tunelab: rows to evaluate ${newest} of ${RUN_NAME} on`);
   const offered = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
-  await offered.last().waitFor({ timeout: 30_000 });
+  await offered.filter({ hasText: 'Browse…' }).first().waitFor({ timeout: 30_000 });
   assert.match((await offered.allTextContents()).join('|'), /heldout\.jsonl.*Browse…/);
   await pickItem(page, 'heldout', 'heldout.jsonl');
   // A progress notification counts the rows, then the report opens.

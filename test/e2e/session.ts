@@ -35,6 +35,12 @@ export interface SessionOptions {
   pythonPathSet?: boolean;
   /** More user settings, e.g. the ssh config and hosts of a remote-host test. */
   settings?: Record<string, unknown>;
+  /**
+   * Seconds each training step lasts at least (TUNELAB_STEP_PACE_S, python-agent/tunelab_agent/faults.py), for a
+   * session whose long run trains while the tests look at it: the tiny model would otherwise spin a core for
+   * minutes, which a run on a GPU host does not, and starve the suites running beside this one.
+   */
+  stepPaceS?: number;
 }
 
 export async function openSession(o: SessionOptions): Promise<Session> {
@@ -68,6 +74,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       workspace,
       homeDir: join(base, 'home'),
       logFile: join(results, `${o.name}-code-server.log`),
+      env: o.stepPaceS ? { TUNELAB_STEP_PACE_S: String(o.stepPaceS) } : {},
       settings: {
         'tunelab.agentRoot': agentRoot,
         ...(o.pythonPathSet === false ? {} : { 'tunelab.pythonPath': python }),

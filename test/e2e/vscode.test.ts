@@ -16,7 +16,7 @@ let page: Page;
 let agentRoot: string;
 
 before(async () => {
-  session = await openSession({ name: 'e2e', trusted: true, prepareWorkspace: (dir) => makeWorkspace(dir, python) });
+  session = await openSession({ name: 'e2e', trusted: true, prepareWorkspace: (dir) => makeWorkspace(dir, python), stepPaceS: 0.25 });
   ({ page, agentRoot } = session);
   await recordErrorToasts(page);
 });

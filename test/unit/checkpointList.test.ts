@@ -116,3 +116,16 @@ test('evaluation scores stay with their checkpoint', async () => {
   assert.equal(l.scoresOf('r1', 'checkpoint-10'), result);
   assert.equal(l.scoresOf('r1', 'checkpoint-20'), null);
 });
+
+test('peek answers like get for a listed run and lists nothing for a run never asked about', async () => {
+  const { calls, list } = controlledLister();
+  const l = new CheckpointList(list);
+  assert.equal(l.peek('r9'), undefined);
+  assert.equal(calls.length, 0, 'peek never lists');
+  l.get('r9');
+  assert.deepEqual(l.peek('r9'), { state: 'loading' });
+  calls[0].resolve([ckpt(10)]);
+  await tick();
+  assert.deepEqual(l.peek('r9'), l.get('r9'));
+  assert.equal(calls.length, 1);
+});

@@ -44,6 +44,8 @@ class TunelabTrainer(Trainer):
             zero_grad_trainable_only(model)
         if faults.FAULT:
             faults.cuda_oom()
+        if faults.PACE_S:
+            faults.pace_step()
         return super().training_step(model, inputs, num_items_in_batch)
 
     def floating_point_ops(self, inputs: dict) -> int:

@@ -57,6 +57,11 @@ export class CheckpointList {
     return { state: 'loaded', checkpoints: this.entries(runId, run) };
   }
 
+  /** What get() would answer, without listing a run never asked about (undefined then). */
+  peek(runId: string): CheckpointListState | undefined {
+    return this.runs.has(runId) ? this.get(runId) : undefined;
+  }
+
   /** Folds one event of the stream; events of runs never asked about are ignored (their listing will have them). */
   apply(event: AgentEvent): void {
     const run = this.runs.get(event.run_id);
