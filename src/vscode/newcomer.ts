@@ -19,7 +19,7 @@ export function registerNewcomer(context: vscode.ExtensionContext, deps: Newcome
   const agentSettings = () => readAgentSettings(context.extensionUri.fsPath, deps.connection.managedVenvDir);
   const configProblems = new ConfigProblemsUi(() => agentSettings().python, deps.log);
   registerRunNotifier(context, { connection: deps.connection, store: deps.store, localRoot: () => (deps.connection.host ? undefined : agentSettings().root) });
-  registerOnboarding(context, deps.connection, deps.store);
+  registerOnboarding(context, deps.connection, deps.store, deps.log);
   context.subscriptions.push(
     configProblems,
     vscode.commands.registerCommand('tunelab.openSampleConfig', openSampleConfigCommand(context.extensionUri.fsPath, deps.log)),

@@ -21,7 +21,7 @@ const REPLAY_AFTER_MS = [1500, 6000];
 /** The walkthrough editor's tab (its input type is not in the API); English labels only. */
 const WALKTHROUGH_TAB = /^(Walkthrough|Welcome)\b/;
 
-export function registerOnboarding(context: vscode.ExtensionContext, connection: AgentConnection, store: RunStore): void {
+export function registerOnboarding(context: vscode.ExtensionContext, connection: AgentConnection, store: RunStore, log?: vscode.LogOutputChannel): void {
   // Only changes are sent: the run store changes at every event of a replay.
   const last = new Map<string, unknown>();
   const set = (key: string, value: unknown) => {
@@ -65,9 +65,10 @@ export function registerOnboarding(context: vscode.ExtensionContext, connection:
     const shows = (viewType: string) => tabs.some((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith(viewType));
     observe(WALKTHROUGH_KEYS.metricsShown, shows(METRICS_VIEW_TYPE));
     observe(WALKTHROUGH_KEYS.chatOpened, shows(CHAT_VIEW_TYPE));
-    const walkthrough = [...(e?.opened ?? []), ...(e?.changed ?? [])].some((t) => t.isActive && WALKTHROUGH_TAB.test(t.label));
+    const walkthrough = [...(e?.opened ?? []), ...(e?.changed ?? [])].find((t) => WALKTHROUGH_TAB.test(t.label));
     if (walkthrough && Date.now() - replayedAt > 10_000) {
       replayedAt = Date.now();
+      log?.info(`walkthrough tab "${walkthrough.label}": replaying its steps reached so far (${milestones.all.join(', ') || 'none'})`);
       for (const ms of REPLAY_AFTER_MS) later(ms, () => milestones.all.forEach(pulse));
     }
   };

@@ -222,6 +222,7 @@ async function contextMenu(row: Locator, entry: string): Promise<void> {
       await page.locator('.context-view .monaco-menu').first().waitFor({ state: 'hidden', timeout: 5_000 });
       return;
     } catch (e) {
+      await page.screenshot({ path: join(results, `e2e-launcher-menu-${entry.replace(/\W+/g, '-')}-${attempt}.png`) });
       await page.keyboard.press('Escape');
       if (attempt >= 3) throw e;
     }

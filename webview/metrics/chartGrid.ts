@@ -272,6 +272,9 @@ export class ChartGrid {
     });
     chart.options.plugins!.band = spec.band ? { low: spec.band.low, high: spec.band.high, color: withAlpha(this.colors.band, 0.14) } : false;
     chart.options.plugins!.markers = { items: this.markerItems() };
+    // The whole run comes already summarised (at most ~1,200 points a series); only a zoomed chart, handed the
+    // full series, needs Chart.js to thin it. Off, the lines also take Chart.js's fast path (one segment per pixel column).
+    chart.options.plugins!.decimation = { enabled: zoomed, algorithm: 'lttb', samples: 500 };
     const scales = chart.options.scales!;
     scales.x!.min = (this.range ?? extent)?.min;
     scales.x!.max = (this.range ?? extent)?.max;

@@ -157,7 +157,9 @@ async function installedAgentPython(host: RemoteHost, base: string, root: string
   }
   step('creating the agent environment');
   if ((await host.exec(['test', '-x', venvPython])).code !== 0) {
-    await mustRun(host, [base, '-m', 'venv', venv], `create a virtual environment with ${base}`, out);
+    // With the interpreter's own packages visible: GPU hosts often come with torch (built for their CUDA),
+    // transformers and peft preinstalled and no internet, and pip then installs only what is missing.
+    await mustRun(host, [base, '-m', 'venv', '--system-site-packages', venv], `create a virtual environment with ${base}`, out);
   }
   step('installing the agent and its dependencies with the host\'s pip (this can take minutes)');
   const env = Object.entries(opts.pipEnv ?? {}).map(([k, v]) => `${k}=${v}`);
