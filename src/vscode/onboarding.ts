@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { RunStore } from '../core/runs/runStore';
 import { isActive } from '../core/runs/types';
 import {
-  AGENT_VIEW_STATE_KEY, WALKTHROUGH_KEYS, WalkthroughMilestones, isLiveAgentState, type AgentViewState, type WalkthroughKey,
+  AGENT_VIEW_STATE_KEY, WALKTHROUGH_KEYS, WalkthroughMilestones, isLiveAgentState, replayKey, type AgentViewState, type WalkthroughKey,
 } from '../core/onboarding/onboardingState';
 import type { AgentConnection, LinkState } from './agentConnection';
 import { CONFIG_PATTERN } from './configFiles';
@@ -35,7 +35,7 @@ export function registerOnboarding(context: vscode.ExtensionContext, connection:
     const t = setTimeout(() => { timers.delete(t); f(); }, ms);
     timers.add(t);
   };
-  const pulse = (key: WalkthroughKey) => {
+  const pulse = (key: string) => {
     set(key, true);
     later(PULSE_MS, () => set(key, false));
   };
@@ -69,7 +69,7 @@ export function registerOnboarding(context: vscode.ExtensionContext, connection:
     if (walkthrough && Date.now() - replayedAt > 10_000) {
       replayedAt = Date.now();
       log?.info(`walkthrough tab "${walkthrough.label}": replaying its steps reached so far (${milestones.all.join(', ') || 'none'})`);
-      for (const ms of REPLAY_AFTER_MS) later(ms, () => milestones.all.forEach(pulse));
+      for (const ms of REPLAY_AFTER_MS) later(ms, () => milestones.all.forEach((key) => pulse(replayKey(key))));
     }
   };
   checkTabs();

@@ -14,6 +14,15 @@ export const WALKTHROUGH_KEYS = {
 export type WalkthroughKey = (typeof WALKTHROUGH_KEYS)[keyof typeof WALKTHROUGH_KEYS];
 
 /**
+ * The second completion event of each step, pulsed only when a walkthrough opens. VS Code records an event
+ * whose key is true at registration as seen, never to fire that session: if the milestone's own pulse was on
+ * just then (both happen as the window starts), the step could only be checked off through this other key.
+ */
+export function replayKey(key: WalkthroughKey): string {
+  return key.replace('tunelab.walkthrough.', 'tunelab.walkthrough.replay.');
+}
+
+/**
  * Which walkthrough keys to pulse (true for a moment, then false again), and which milestones a person has
  * reached. VS Code checks a step off when its key *turns* true while its walkthrough service watches; a key
  * already true when the service registers the walkthrough (it does so lazily, when a walkthrough first opens)
