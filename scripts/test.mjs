@@ -77,9 +77,22 @@ async function nodeSuite(name, held = false) {
   totals.skipped += num('skipped') + num('todo');
 }
 
+// The agent's pytest suite runs as two pytest processes side by side: these files (a third of its time: many
+// training processes each) in one, the rest in the other. Alone it used one core; beside the other suites, it
+// was the chain that ran on by itself for minutes after they had finished.
+const PYTHON_HEAVY = ['test_disk_faults.py', 'test_preference_training.py', 'test_checkpoint_kills.py', 'test_launch.py',
+  'test_multi_process.py'].map((f) => `python-agent/tests/${f}`);
+
 async function pythonSuite(held = false) {
+  await Promise.all([
+    pytest(held, PYTHON_HEAVY),
+    pytest(held, ['python-agent/tests', ...PYTHON_HEAVY.map((f) => `--ignore=${f}`)]),
+  ]);
+}
+
+async function pytest(held, args) {
   const r = await runAsync(agentPython(root), ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', '-o', 'faulthandler_timeout=300',
-    '--durations=15', 'python-agent/tests'], {}, held);
+    '--durations=15', ...args], {}, held);
   const m = (label) => Number((r.stdout.match(new RegExp(`(\\d+) ${label}`)) ?? [])[1] ?? 0);
   totals.passed += m('passed');
   totals.failed += m('failed') + m('error') + (r.status !== 0 && m('failed') + m('error') === 0 ? 1 : 0);

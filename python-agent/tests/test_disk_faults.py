@@ -13,7 +13,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import PACED, Server, wait_for_runs_to_end, write_config
+from conftest import Server, wait_for_runs_to_end, write_config
 
 from tunelab_agent import diskspace
 from tunelab_agent.rundir import eventlog
@@ -117,7 +117,7 @@ def test_the_reaper_waits_out_a_full_disk_with_one_log_line_and_records_the_end_
     from tunelab_agent import faults
 
     root = small_disk / "root"
-    server = Server(root, [data_dir], env=PACED, log_dir=tmp_path)
+    server = Server(root, [data_dir], log_dir=tmp_path)
     try:
         client = server.client()
         client.call("subscribe", {"since": 0})

@@ -48,6 +48,10 @@ interface Card {
   shape: string;
   /** Per dataset: the run and series it draws, and which part: the curve, what a resume superseded, or the points outside the band. */
   sources: Source[];
+  /** Scrolled out of sight (with a margin): a live append skips it, and it is drawn when it comes back. */
+  offscreen: boolean;
+  /** What the last skipped redraw would have drawn it with. */
+  pending?: { series: SeriesSpec[]; extent: XRange | null };
 }
 
 const MAX_EVAL_DOTS = 200;
@@ -55,6 +59,22 @@ const MARKER_DASHED = new Set(['warning', 'resume', 'early_stop']);
 
 export class ChartGrid {
   private readonly cards = new Map<string, Card>();
+  /**
+   * Which cards are in sight. A live append redraws every chart, and each redraw of a wide canvas costs
+   * milliseconds; the ones scrolled away are drawn when they come back into view instead.
+   */
+  private readonly sight = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      const card = [...this.cards.values()].find((c) => c.root === entry.target);
+      if (!card) continue;
+      card.offscreen = !entry.isIntersecting;
+      if (!card.offscreen && card.pending) {
+        const { series, extent } = card.pending;
+        card.pending = undefined;
+        this.fill(card, series, extent);
+      }
+    }
+  }, { rootMargin: '200px 0px' });
   private runs: RunData[] = [];
   private colors: ChartColors = readThemeColors();
   private range: XRange | null = null;
@@ -121,7 +141,9 @@ export class ChartGrid {
         continue;
       }
       card ??= this.addCard(spec);
-      this.fill(card, series, extent);
+      // A folded card (every series switched off) is never in sight; fill() decides when it shows again.
+      if (card.offscreen && !card.root.hidden) card.pending = { series, extent };
+      else this.fill(card, series, extent);
     }
     this.publish();
   }
@@ -221,12 +243,14 @@ export class ChartGrid {
     });
     canvas.addEventListener('mouseleave', () => this.hover(null, chart));
     this.bindZoom(canvas, chart, body);
-    const card: Card = { spec, root, canvas, chart, shape: '', sources: [] };
+    const card: Card = { spec, root, canvas, chart, shape: '', sources: [], offscreen: false };
     this.cards.set(spec.id, card);
+    this.sight.observe(root);
     return card;
   }
 
   private removeCard(card: Card): void {
+    this.sight.unobserve(card.root);
     card.chart.destroy();
     card.root.remove();
     this.cards.delete(card.spec.id);
