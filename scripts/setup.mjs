@@ -25,7 +25,7 @@ function step(title, cmd, args, env = {}) {
 
 // The end-to-end test drives a real VS Code (code-server) with Debian's Chromium; code-server's own install
 // needs ripgrep and the Kerberos headers. The SSH tests run a real OpenSSH sshd, ssh-agent and scp on
-// loopback. Only `npm test` asks for these (--for-tests).
+// loopback. The packaging test lists the .vsix with unzip. Only `npm test` asks for these (--for-tests).
 if (process.argv.includes('--for-tests')) {
   const missing = [];
   if (!existsSync('/usr/bin/chromium')) missing.push('chromium');
@@ -33,6 +33,7 @@ if (process.argv.includes('--for-tests')) {
   if (spawnSync('dpkg', ['-s', 'libkrb5-dev'], { stdio: 'ignore' }).status !== 0) missing.push('libkrb5-dev');
   if (!existsSync('/usr/sbin/sshd') || !existsSync('/usr/lib/openssh/sftp-server')) missing.push('openssh-server');
   if (!existsSync('/usr/bin/scp') || !existsSync('/usr/bin/ssh-agent') || !existsSync('/usr/bin/ssh-keygen')) missing.push('openssh-client');
+  if (spawnSync('sh', ['-c', 'command -v unzip']).status !== 0) missing.push('unzip');
   if (missing.length) {
     if (process.getuid?.() !== 0 || spawnSync('sh', ['-c', 'command -v apt-get']).status !== 0) {
       console.error(`setup: the tests need these Debian packages: ${missing.join(' ')}. Install them (sudo apt-get install ${missing.join(' ')}) and run again.`);
