@@ -11,9 +11,9 @@
 // history (an agent older than run_history) to test-results/chart-bench-unavailable.png.
 import { build } from 'esbuild';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { extname, join, normalize } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { CHROMIUM_ARGS, median, servePages } from './benchPages';
 import { chromium } from 'playwright-core';
 import type { HistorySeries, ResultOf } from '../../src/core/protocol/messages';
 import { CHART_SERIES, HISTORY_MAX_POINTS, historyPoints } from '../../src/core/runs/history';
@@ -29,10 +29,8 @@ const TRIALS = Number(process.argv[3] ?? 5);
 const EVAL_EVERY = 1000;
 const GOAL_MS = 500;
 const root = repoRoot();
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 type Times = [number, number];
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (v: number) => `${v.toFixed(v < 10 ? 1 : 0)} ms`;
 const count = (n: number) => n.toLocaleString('en-US');
 
@@ -47,33 +45,6 @@ function historyAnswer(): ResultOf<'run_history'> {
   };
   const s = { loss: series(syntheticLoss, 1), eval_loss: series(syntheticEvalLoss, EVAL_EVERY), learning_rate: series(syntheticLr, 1) };
   return { run_id: 'bench-1m', head: STEPS + STEPS / EVAL_EVERY, series: s };
-}
-
-/** Serves the page (made for the origin the server got: its CSP names it) and the files it loads. */
-function serve(page: (origin: string) => string): Promise<{ server: Server; origin: string }> {
-  const types: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json' };
-  let origin = '';
-  const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent((req.url ?? '/').split('?')[0]));
-    if (path === '/') {
-      res.writeHead(200, { 'content-type': 'text/html' }).end(page(origin));
-      return;
-    }
-    // Only the bundles and the stylesheet the page loads.
-    if (!/^\/(dist\/webview|media|out\/bench)\/[\w.-]+$/.test(path)) {
-      res.writeHead(404).end();
-      return;
-    }
-    try {
-      res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' }).end(readFileSync(join(root, path)));
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    resolve({ server, origin });
-  }));
 }
 
 /** The panel's real HTML (metricsHtml), plus a stand-in for VS Code's webview API and the bench's own script and canvas. */
@@ -114,7 +85,7 @@ async function main(): Promise<void> {
     loss: syntheticLoss(STEPS), tokensPerSec: 5000, etaS: null, error: null, damaged: null, diskLow: null,
   };
 
-  const { server, origin } = await serve(pageHtml);
+  const { server, origin } = await servePages((origin) => ({ '/': pageHtml(origin) }));
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });

@@ -8,8 +8,8 @@
 //   with layout done and until the next frame; against a bare page that appends the text to a <pre>.
 // Usage (npm run bench:ui:chat): node out/bench/ui_chat.js [trials=200]
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { extname, join, normalize } from 'node:path';
+import { join } from 'node:path';
+import { CHROMIUM_ARGS, median, servePages } from './benchPages';
 import { chromium, type Page } from 'playwright-core';
 import { emptyAnswer, newConversation, type Conversation } from '../../src/core/chat/conversation';
 import { TurnRequest, type Requester } from '../../src/core/chat/turnRequest';
@@ -22,7 +22,6 @@ import { repoRoot } from '../support/repoRoot';
 const TRIALS = Number(process.argv[2] ?? 200);
 const GOAL_MS = 10;
 const root = repoRoot();
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))];
 const ms = (v: number) => `${v.toFixed(v < 1 ? 3 : 2)} ms`;
 
@@ -73,26 +72,6 @@ async function hostOverhead(): Promise<{ chat: number[]; bare: number[] }> {
     await running;
   }
   return { chat, bare };
-}
-
-function serve(html: (origin: string) => Record<string, string>): Promise<{ server: Server; origin: string }> {
-  const types: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json' };
-  let origin = '';
-  const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent((req.url ?? '/').split('?')[0]));
-    const pages = html(origin);
-    if (pages[path] !== undefined) return void res.writeHead(200, { 'content-type': 'text/html' }).end(pages[path]);
-    if (!/^\/(dist\/webview|media)\/[\w.-]+$/.test(path)) return void res.writeHead(404).end();
-    try {
-      res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' }).end(readFileSync(join(root, path)));
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    resolve({ server, origin });
-  }));
 }
 
 /** The chat panel's real HTML with a stand-in for VS Code's webview API; and a bare page for the baseline. */
@@ -166,7 +145,7 @@ async function main(): Promise<void> {
   readFileSync(join(root, 'dist/webview/chat.js')); // built by `npm run bench:ui:chat` (scripts/build.mjs)
   const host = await hostOverhead();
 
-  const { server, origin } = await serve(pages);
+  const { server, origin } = await servePages(pages);
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   try {
     const chatPage = await browser.newPage({ viewport: { width: 1280, height: 800 } });

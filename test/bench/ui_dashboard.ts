@@ -5,8 +5,8 @@
 // Writes a screenshot of the dashboard holding the whole run to test-results/ui-dashboard-bench.png.
 import { build } from 'esbuild';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { extname, join, normalize } from 'node:path';
+import { join } from 'node:path';
+import { CHROMIUM_ARGS, median, servePages } from './benchPages';
 import { chromium } from 'playwright-core';
 import type { RunRecord } from '../../src/core/runs/types';
 import { makeNonce, metricsHtml } from '../../src/vscode/metricsHtml';
@@ -21,37 +21,10 @@ const EVAL_EVERY = 1000;
 const GOAL_OPEN_MS = 500;
 const GOAL_APPEND_MS = 10;
 const root = repoRoot();
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 type Pair = [number, number];
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (v: number) => `${v.toFixed(v < 10 ? 2 : 0)} ms`;
 const count = (n: number) => n.toLocaleString('en-US');
-
-function serve(page: (origin: string) => string): Promise<{ server: Server; origin: string }> {
-  const types: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json' };
-  let origin = '';
-  const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent((req.url ?? '/').split('?')[0]));
-    if (path === '/') {
-      res.writeHead(200, { 'content-type': 'text/html' }).end(page(origin));
-      return;
-    }
-    if (!/^\/(dist\/webview|media|out\/bench)\/[\w.-]+$/.test(path)) {
-      res.writeHead(404).end();
-      return;
-    }
-    try {
-      res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' }).end(readFileSync(join(root, path)));
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    resolve({ server, origin });
-  }));
-}
 
 /** The panel's real HTML and CSP, a stand-in for VS Code's webview API, and four baseline canvases below the fold. */
 function pageHtml(origin: string): string {
@@ -79,7 +52,7 @@ async function main(): Promise<void> {
     runId: 'bench-1m', name: 'bench-1m', state: 'running', created: 1_800_000_000, step: STEPS, maxSteps: STEPS * 2,
     loss: 0.5, tokensPerSec: 5000, etaS: 100, error: null, damaged: null, diskLow: null,
   };
-  const { server, origin } = await serve(pageHtml);
+  const { server, origin } = await servePages((origin) => ({ '/': pageHtml(origin) }));
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, '--js-flags=--max-old-space-size=8192'] });
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
