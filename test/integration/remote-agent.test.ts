@@ -151,7 +151,8 @@ test('a link that goes silent, as after a laptop sleeps, is noticed by keepalive
   });
   await client.subscribe(0);
   const configPath = join(data, 'sleep.tunelab.yaml');
-  const config = runConfig({ name: 'sleep', maxSteps: 300, evalSteps: 100, saveSteps: 150 });
+  // Short: the run only has to outlive the freeze's first seconds; whatever it logs while frozen must be caught up.
+  const config = runConfig({ name: 'sleep', maxSteps: 80, evalSteps: 40, saveSteps: 40 });
   writeFileSync(configPath, config);
   ({ run_id: runId } = await client.request('start_run', { config, config_path: configPath }));
   while (!seen.some((e) => e.run_id === runId && e.kind === 'metrics')) await new Promise((r) => setTimeout(r, 50));
@@ -162,7 +163,13 @@ test('a link that goes silent, as after a laptop sleeps, is noticed by keepalive
   assert.ok(frozen.length >= 1, 'there is a connection to freeze');
   for (const pid of frozen) process.kill(-pid, 'SIGSTOP');
   try {
-    await finished;
+    // A stuck link fails here with what the client went through, not as a bare test timeout.
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the run's end never arrived: client ${states.join(' → ')}; `
+        + `${seen.length} events seen, last seq ${seen.at(-1)?.seq}; on disk up to ${Math.max(0, ...seqsOnDisk(root))}`)), 200_000);
+    });
+    await Promise.race([finished, stuck]).finally(() => clearTimeout(timer));
   } finally {
     for (const pid of frozen) {
       try { process.kill(-pid, 'SIGKILL'); process.kill(-pid, 'SIGCONT'); } catch { /* gone */ }
@@ -175,7 +182,7 @@ test('a link that goes silent, as after a laptop sleeps, is noticed by keepalive
   const seqs = seen.map((e) => e.seq);
   assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), 'seqs seen must be 1..N, none missing or twice');
   const logged = seen.filter((e) => e.kind === 'metrics').map((e) => (e.data as { step: number }).step);
-  assert.deepEqual(logged, Array.from({ length: 300 }, (_, i) => i + 1), 'every step logged while the link was frozen was caught up');
+  assert.deepEqual(logged, Array.from({ length: 80 }, (_, i) => i + 1), 'every step logged while the link was frozen was caught up');
 });
 
 test('bootstrapping again reuses the agent that serves this code, and replaces one that does not', { timeout: 120_000 }, async () => {
