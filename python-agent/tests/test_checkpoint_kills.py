@@ -1,7 +1,8 @@
 """SIGKILL of the training process while it writes a checkpoint, 20 times at random moments.
 
-Each trial starts a real training process (the real recipe, forked from training_zygote.py so that 20
-starts do not cost 20 torch imports), resuming from the run's last complete checkpoint; it waits until
+Each trial starts a real training process the way the server does (runs.spawn: forked by the prewarmed
+launcher once it is up, so that 20 starts do not cost 20 torch imports), resuming from the run's last
+complete checkpoint; it waits until
 a save is under way (a .tmp-checkpoint-N folder exists), then SIGKILLs the process after a random delay
 (up to KILL_WINDOW_S), so that it dies inside a save or between two. After every kill no listed
 checkpoint may be partial, and the next trial must resume from the last one listed.
@@ -11,19 +12,18 @@ import json
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
+
+import psutil
 
 from conftest import write_config
 
 from tunelab_agent.rundir import eventlog
-from tunelab_agent.serving import runs
+from tunelab_agent.serving import runs, supervise
 from tunelab_agent.rundir.checkpoints import checkpoints_dir, verify
 
 TRIALS = 20
 KILL_WINDOW_S = 0.15  # about two saves and a step of the tiny model: some kills land inside a save, some between
-ZYGOTE = os.path.join(os.path.dirname(__file__), "training_zygote.py")
 
 
 def test_twenty_kills_during_checkpoint_writes_never_list_a_partial_checkpoint(tmp_path, data_dir):
@@ -37,32 +37,29 @@ def test_twenty_kills_during_checkpoint_writes_never_list_a_partial_checkpoint(t
     folder = runs.run_dir(root, run_id)
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
-    zygote = subprocess.Popen([sys.executable, ZYGOTE, root], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     mid_write = 0
     resumed_steps = []
     # Where in a save the kill lands depends on how fast this machine saves: on a loaded one a save outlasts
     # the first window, so every kill would land inside one and no save would ever complete. The window
     # widens after a kill inside a save and narrows after one between saves, keeping both kinds coming.
     window = KILL_WINDOW_S
+    launcher = None
     try:
-        assert zygote.stdout.readline().strip() == "ready"
         for trial in range(TRIALS):
             listed = runs.checkpoints(root, run_id)
             resume_from = listed[-1] if listed else None
             if resume_from:
                 runs.prepare_resume(root, run_id, resume_from)
             seen = len(eventlog.read_run_events(root, run_id))
-            zygote.stdin.write(folder + "\n")
-            zygote.stdin.flush()
-            pid = int(zygote.stdout.readline())
-            runs.set_pid(root, run_id, pid)
+            launcher = psutil.Process(runs.spawn(root, folder))
+            runs.set_pid(root, run_id, launcher.pid)
+            pid = training_process(launcher)
 
             wait_for_a_save_in_progress(folder, pid, trial, seed)
             time.sleep(rng.uniform(0, window))
             os.kill(pid, signal.SIGKILL)
-            zygote.stdin.write(f"wait {pid}\n")
-            zygote.stdin.flush()
-            assert int(zygote.stdout.readline()) == -signal.SIGKILL
+            launcher.wait(60)
+            assert supervise.read_exit(folder)["returncode"] == -signal.SIGKILL
             inside = bool(temporary(checkpoints_dir(folder)))
             mid_write += inside
             window = min(window * 1.5, 5.0) if inside else max(window * 0.8, KILL_WINDOW_S / 3)
@@ -81,8 +78,8 @@ def test_twenty_kills_during_checkpoint_writes_never_list_a_partial_checkpoint(t
                 assert first_step == resume_from["step"] + 1, (trial, seed, first_step, resume_from["name"])
                 resumed_steps.append(resume_from["step"])
     finally:
-        zygote.kill()
-        zygote.wait()
+        if launcher is not None and launcher.is_running():
+            os.killpg(launcher.pid, signal.SIGKILL)
     print(f"seed {seed}: {mid_write} of {TRIALS} kills left a save half written; resumed from steps {resumed_steps}")
     assert len(resumed_steps) >= TRIALS // 2, f"too few saves ever completed (seed {seed})"
     # About half land inside a save; fewer than 3 of 20 would mean the test no longer hits saves.
@@ -91,6 +88,15 @@ def test_twenty_kills_during_checkpoint_writes_never_list_a_partial_checkpoint(t
     runs.prepare_resume(root, run_id, runs.checkpoints(root, run_id)[-1])
     with open(os.path.join(folder, "run.json")) as f:
         assert json.load(f)["segment"] == len(resumed_steps) + 1
+
+
+def training_process(launcher: psutil.Process, timeout: float = 30) -> int:
+    """The launcher's one child: the training process (spawned or forked, it is there at once or nearly)."""
+    deadline = time.monotonic() + timeout
+    while not (children := launcher.children()):
+        assert time.monotonic() < deadline, f"launcher {launcher.pid} started no training process"
+        time.sleep(0.01)
+    return children[0].pid
 
 
 def temporary(parent: str) -> list[str]:

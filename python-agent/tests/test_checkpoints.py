@@ -60,3 +60,16 @@ def test_a_metric_to_maximise_picks_the_highest(tmp_path):
     for step, f1 in {10: 0.5, 20: 0.9, 30: 0.7}.items():
         write_checkpoint(str(tmp_path), step, save_two_files, {"metric": {"name": "eval_f1", "value": f1, "mode": "max"}})
     assert [c["name"] for c in list_checkpoints(str(tmp_path)) if c["is_best"]] == ["checkpoint-20"]
+
+
+def test_a_checkpoint_gets_only_the_eval_of_its_own_step():
+    """A save at a stop or Save now, between evals, must not show the last eval (of other weights) as its loss."""
+    from tunelab_agent.training.recipe import eval_of_step
+
+    history = [{"step": 10, "loss": 2.0}, {"step": 10, "eval_loss": 1.5, "eval_accuracy": 0.7},
+               {"step": 12, "loss": 1.9}]
+    stopping = {"metric": "accuracy", "mode": "max"}
+    assert eval_of_step(history, 10, stopping) == {
+        "eval_loss": 1.5, "metric": {"name": "eval_accuracy", "value": 0.7, "mode": "max"}}
+    assert eval_of_step(history, 13, stopping) == {}
+    assert eval_of_step(history, 9, stopping) == {}

@@ -62,7 +62,10 @@ def test_a_full_disk_at_each_kind_of_write_ends_the_run_with_the_cause_and_loses
                                   logging_steps=1, save_total_limit=10)
             run_id = client.call("start_run", {"config": config, "config_path": str(data_dir / "f.tunelab.yaml")})["run_id"]
             final = client.wait_for_end(run_id, timeout=180)[-1]["data"]
-            assert balloon.exists() and diskspace.free_bytes(str(root)) <= diskspace.RESERVE_BYTES, "the disk was not full"
+            # Full but for the reserve the failure used, and what processes freed as they exited (SQLite's WAL
+            # files, a temporary file whose write failed): tens of KB, not the megabytes of a disk never filled.
+            free = diskspace.free_bytes(str(root))
+            assert balloon.exists() and free <= diskspace.RESERVE_BYTES + 256 * 1024, f"the disk was not full: {free} bytes free"
             assert final["state"] == "failed", final
             assert re.match(expected.format(run=run_id, disk=re.escape(str(small_disk))), final["error"]), final["error"]
 

@@ -1,10 +1,11 @@
-"""Command line: `tunelab-agent serve | make-tiny-model | run | supervise`."""
+"""Command line: `tunelab-agent serve | make-tiny-model | run | supervise | zygote`."""
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
+
+from . import logs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,17 +32,26 @@ def main(argv: list[str] | None = None) -> int:
     supervise = commands.add_parser("supervise", help="(internal) run a training process and record how it ends")
     supervise.add_argument("run_dir")
     supervise.add_argument("--root", required=True)
+    supervise.add_argument("--pid", type=int, help="wait for this child instead of starting a command")
     supervise.add_argument("training_command", nargs=argparse.REMAINDER, help="-- then the training command")
+
+    zygote = commands.add_parser("zygote", help="(internal) the prewarmed launcher of training processes")
+    zygote.add_argument("--socket", required=True, help="the Unix socket it listens on")
+    zygote.add_argument("--idle-s", type=float, default=1200, help="exit after this long without a launch")
 
     args = parser.parse_args(argv)
     if args.command == "supervise":
         from .serving.supervise import main as supervise_run
 
         command = args.training_command[1:] if args.training_command[:1] == ["--"] else args.training_command
-        if not command:
-            parser.error("supervise: give the training command after --")
-        return supervise_run(os.path.abspath(args.run_dir), os.path.realpath(args.root), command)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
+        if not command and args.pid is None:
+            parser.error("supervise: give the training command after --, or --pid")
+        return supervise_run(os.path.abspath(args.run_dir), os.path.realpath(args.root), command, args.pid)
+    if args.command == "zygote":
+        from .serving.zygote import main as zygote_main
+
+        return zygote_main(args.socket, args.idle_s)
+    logs.configure()
 
     if args.command == "serve":
         from .serving.server import serve_forever

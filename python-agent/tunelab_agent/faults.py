@@ -21,12 +21,26 @@ import os
 import signal
 import time
 
-FAULT = os.environ.get("TUNELAB_FAULT", "")
-PACE_S = float(os.environ.get("TUNELAB_STEP_PACE_S") or 0)
+FAULT = ""
+PACE_S = 0.0
 _last_step: float | None = None
-_point, _, _nth = FAULT.partition("@")
-_wanted = int(_nth or 1) if FAULT else 0
+_point = ""
+_wanted = 0
 _reached = 0
+
+
+def configure_from_environment() -> None:
+    """Reads TUNELAB_FAULT and TUNELAB_STEP_PACE_S. Done at import, and again by a training process forked
+    from the prewarmed launcher (serving/zygote.py), which imported this module under another environment."""
+    global FAULT, PACE_S, _last_step, _point, _wanted, _reached
+    FAULT = os.environ.get("TUNELAB_FAULT", "")
+    PACE_S = float(os.environ.get("TUNELAB_STEP_PACE_S") or 0)
+    _point, _, nth = FAULT.partition("@")
+    _wanted = int(nth or 1) if FAULT else 0
+    _last_step, _reached = None, 0
+
+
+configure_from_environment()
 
 
 def pace_step() -> None:

@@ -1,52 +1,12 @@
-// The metrics panel's HTML shell. Plain string building (no vscode import) so the CSP can be unit-tested.
-import { randomBytes } from 'node:crypto';
+// The metrics panel's page: its static markup inside the shared webview shell (webviewShell.ts).
+import { escapeHtml, webviewShell, type WebviewShellInput } from './webviewShell';
 
-export interface MetricsHtmlInput {
-  /** webview.cspSource */
-  cspSource: string;
-  /** webview.asWebviewUri(...) of dist/webview/metrics.js and media/metrics.css, as strings. */
-  scriptUri: string;
-  styleUri: string;
-  /** Separate nonces: the style one is also published in a csp-nonce meta for the toolkit; the script one never leaves its tag. */
-  scriptNonce: string;
-  styleNonce: string;
-  title: string;
-}
-
-/** A fresh nonce per render: a nonce that repeats across renders stops protecting anything. */
-export function makeNonce(): string {
-  return randomBytes(18).toString('base64url');
-}
-
-export function contentSecurityPolicy(cspSource: string, scriptNonce: string, styleNonce: string): string {
-  return [
-    "default-src 'none'",
-    `script-src 'nonce-${scriptNonce}'`,
-    `style-src ${cspSource} 'nonce-${styleNonce}'`,
-    `img-src ${cspSource} data:`,
-    `font-src ${cspSource}`,
-  ].join('; ');
-}
-
-export const escapeHtml = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+export { makeNonce, contentSecurityPolicy } from './webviewShell';
+export type MetricsHtmlInput = WebviewShellInput;
 
 export function metricsHtml(input: MetricsHtmlInput): string {
-  const { cspSource, scriptUri, styleUri, scriptNonce, styleNonce } = input;
   const title = escapeHtml(input.title);
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-  <meta charset="UTF-8">
-  <meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(cspSource, scriptNonce, styleNonce)}">
-  <!-- FAST (under the webview toolkit) probes :focus-visible support with a <style> element and nonces it from here. -->
-  <meta property="csp-nonce" content="${styleNonce}">
-  <meta name="viewport" content="width=device-width, initial-scale=1.0">
-  <link rel="stylesheet" href="${escapeHtml(styleUri)}" nonce="${styleNonce}">
-  <title>${title}</title>
-</head>
-<body data-mode="single" data-link="up">
-  <header>
+  return webviewShell(input, `  <header>
     <span class="name" id="run-name">${title}</span>
     <span class="field single"><span class="label">state</span><span class="state" id="run-state">connecting</span></span>
     <span class="field single"><span class="label">step</span><span id="run-step">–</span></span>
@@ -80,8 +40,5 @@ export function metricsHtml(input: MetricsHtmlInput): string {
   <div class="link-note" id="link-note" role="alert" hidden>The agent link is down: the charts keep what they show, and the controls come back when it reconnects.</div>
   <div class="history-note" id="history-note" role="status" hidden></div>
   <main class="grid" id="charts" aria-label="Training charts"></main>
-  <section class="compare" id="compare" aria-label="Config differences" hidden></section>
-  <script nonce="${scriptNonce}" src="${escapeHtml(scriptUri)}"></script>
-</body>
-</html>`;
+  <section class="compare" id="compare" aria-label="Config differences" hidden></section>`, 'data-mode="single" data-link="up"');
 }

@@ -37,6 +37,7 @@ bench packing_bench ${PACKING_ARGS:-}
 bench generation_bench ${GENERATION_ARGS:-}
 bench eventlog_append
 bench preference_memory
+bench warm_start_bench
 # shellcheck disable=SC2086
 bench inspect_bench ${INSPECT_ARGS:-}
 
@@ -46,6 +47,7 @@ grep -h "ratio" "$logs"/train_overhead.log "$logs"/packing_bench.log "$logs"/gen
 grep -h " / bare: \| / without: " "$logs"/eventlog_append.log
 grep -h "ratio" "$logs"/preference_memory.log
 grep -h "ratio" "$logs"/inspect_bench.log
+grep -h "ratio" "$logs"/warm_start_bench.log
 if [ ${#failed[@]} -gt 0 ]; then
   echo "== failed: ${failed[*]}"
   exit 1

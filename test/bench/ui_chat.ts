@@ -15,7 +15,7 @@ import { emptyAnswer, newConversation, type Conversation } from '../../src/core/
 import { TurnRequest, type Requester } from '../../src/core/chat/turnRequest';
 import type { StreamMessage } from '../../src/core/protocol/messages';
 import { chatHtml } from '../../src/vscode/chat/chatHtml';
-import { makeNonce } from '../../src/vscode/metricsHtml';
+import { makeNonce } from '../../src/vscode/webviewShell';
 import type { HostMessage } from '../../webview/chat/protocol';
 import { repoRoot } from '../support/repoRoot';
 

@@ -148,8 +148,19 @@ function sshdConfig(o: { port: number; hostKeyPath: string; authorizedKeysPath: 
     // Enough for many concurrent test connections (the default 10:30:100 drops some under load).
     'MaxStartups 100',
     `Subsystem sftp ${SFTP_SERVER}`,
+    ...sessionEnv(),
     '',
   ].join('\n');
+}
+
+// What the test runner set for every process it starts (scripts/test.mjs) reaches the "remote" agents too: one
+// compute thread per training process, and the test run's own folder for prewarmed launchers, which it stops at
+// the end. A login shell would not pass them on by itself.
+const FORWARDED_ENV = ['TUNELAB_WARM_START_DIR', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'TOKENIZERS_PARALLELISM'];
+
+function sessionEnv(): string[] {
+  const set = FORWARDED_ENV.filter((name) => /^[\w./-]+$/.test(process.env[name] ?? ''));
+  return set.length ? [`SetEnv ${set.map((name) => `${name}=${process.env[name]}`).join(' ')}`] : [];
 }
 
 /**

@@ -20,7 +20,7 @@ from ..rundir import control, eventlog, history, index, run_summary
 from ..rundir.checkpoints import list_checkpoints, remove_temporary
 from ..training import launch
 from ..training.run_config import load_run_config
-from . import supervise
+from . import supervise, warm_launch
 
 ACTIVE = ("starting", "running")
 STATES = run_summary.STATES
@@ -164,7 +164,8 @@ def states(root: str, run_ids: list[str] | None = None) -> dict[str, str | None]
 def spawn(root: str, folder: str) -> int:
     """Start the run's training process under its launcher (supervise.py); returns the launcher's pid.
 
-    A new session: the run outlives the server, the SSH link and VS Code; stop_run signals the group.
+    A new session: the run outlives the server, the SSH link and VS Code; stop_run signals the group. A
+    single-process run is forked by the prewarmed launcher when one is up (warm_launch.py), else spawned.
     """
     with open(os.path.join(folder, "config.yaml")) as f:
         config = load_run_config(f.read())
@@ -172,13 +173,18 @@ def spawn(root: str, folder: str) -> int:
         os.remove(os.path.join(folder, supervise.EXIT_FILE))  # an earlier segment's
     except FileNotFoundError:
         pass
-    command = [sys.executable, "-m", "tunelab_agent", "supervise", "--root", root, folder, "--",
-               *launch.command(folder, root, config)]
+    training = launch.command(folder, root, config)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if training == launch.single_process_command(folder, root):
+        warm = warm_launch.launch(folder, root, env)
+        if warm is not None:
+            return warm
+    command = [sys.executable, "-m", "tunelab_agent", "supervise", "--root", root, folder, "--", *training]
     with open(os.path.join(folder, "train.log"), "ab") as log:
         process = subprocess.Popen(
             command,
             start_new_session=True, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            cwd=folder, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            cwd=folder, env=env)
     _children[process.pid] = process
     return process.pid
 
@@ -191,6 +197,7 @@ def collect_exited_children() -> None:
     for pid, child in list(_children.items()):
         if child.poll() is not None:
             del _children[pid]
+    warm_launch.reap()
 
 
 def pid_alive(pid: int | None, folder: str) -> bool:

@@ -3,7 +3,8 @@
 A server can only wait() for the processes it started, and a run outlives its server, so a later server
 could never learn the exit status of a training process killed by the out-of-memory killer. This small
 process is the training process's parent for its whole life instead. It is started in the run's new
-session (`python -m tunelab_agent supervise --root ROOT RUN_DIR -- COMMAND...`), imports nothing heavy,
+session (`python -m tunelab_agent supervise --root ROOT RUN_DIR -- COMMAND...`, or `--pid PID` for a training
+process forked by the prewarmed launcher), imports nothing heavy,
 and when the training process ends it:
 - writes the exit status to `exit.json` in the run folder,
 - adds a line about it to train.log (the training process, killed, had no chance to),
@@ -25,14 +26,19 @@ EXIT_FILE = "exit.json"
 ACTIVE = ("starting", "running")
 
 
-def main(run_dir: str, root: str, command: list[str]) -> int:
+def main(run_dir: str, root: str, command: list[str] | None = None, pid: int | None = None) -> int:
+    """Run `command` and wait for it; or, with `pid`, wait for that child, which the prewarmed launcher
+    (zygote.py) forked before it exec'd this launcher in the same process."""
     # stop_run signals the whole session; the training process saves and stops on SIGTERM, and the
     # launcher must live on to see that happen. A handler (unlike SIG_IGN) is not inherited by the child.
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *_: None)
-    child = subprocess.Popen(command, stdin=subprocess.DEVNULL, cwd=run_dir)
-    code = child.wait()
-    record_exit(root, os.path.basename(run_dir), code, child.pid)
+    if pid is None:
+        child = subprocess.Popen(command, stdin=subprocess.DEVNULL, cwd=run_dir)
+        code, pid = child.wait(), child.pid
+    else:
+        code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    record_exit(root, os.path.basename(run_dir), code, pid)
     return 0
 
 

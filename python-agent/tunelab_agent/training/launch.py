@@ -49,11 +49,15 @@ def command(run_dir: str, root: str, config: dict, python: str = sys.executable,
 
         host_gpus = gpu_count()
     processes = process_count(config, host_gpus)
-    agent = ["-m", "tunelab_agent", "run", run_dir, "--root", root]
     if processes == 1:
-        return [python, *agent]
+        return single_process_command(run_dir, root, python)
+    agent = ["-m", "tunelab_agent", "run", run_dir, "--root", root]
     return [python, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", str(processes),
             "--master_addr", "127.0.0.1", "--master_port", str(free_port()), *agent]
+
+
+def single_process_command(run_dir: str, root: str, python: str = sys.executable) -> list[str]:
+    return [python, "-m", "tunelab_agent", "run", run_dir, "--root", root]
 
 
 def free_port() -> int:

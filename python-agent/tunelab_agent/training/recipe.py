@@ -354,14 +354,7 @@ class Recipe:
             self.emit("disk_low", warning)
 
     def last_eval(self, step: int) -> dict:
-        """The latest eval at or before `step`: its loss, and the early-stopping metric that ranks checkpoints."""
-        stopping = self.config["training"]["early_stopping"]
-        name = stopping["metric"] if stopping["metric"].startswith("eval_") else f"eval_{stopping['metric']}"
-        for entry in reversed(self.trainer.state.log_history):
-            if entry.get("step", 0) <= step and "eval_loss" in entry:
-                return {"eval_loss": finite_or_none(entry.get("eval_loss")),
-                        "metric": {"name": name, "value": finite_or_none(entry.get(name)), "mode": stopping["mode"]}}
-        return {}
+        return eval_of_step(self.trainer.state.log_history, step, self.config["training"]["early_stopping"])
 
     # --- cleanup ------------------------------------------------------------------------------
 
@@ -395,3 +388,16 @@ def _importable(module: str) -> bool:
 
     return importlib.util.find_spec(module) is not None
 
+
+def eval_of_step(log_history: list[dict], step: int, stopping: dict) -> dict:
+    """The eval of the weights saved at `step`: its loss, and the early-stopping metric that ranks checkpoints.
+
+    Only an eval at that very step counts. A checkpoint saved between evals (at a stop, or Save now) has none:
+    the last eval measured other weights, and would show as this checkpoint's loss and could even make it "best".
+    """
+    name = stopping["metric"] if stopping["metric"].startswith("eval_") else f"eval_{stopping['metric']}"
+    for entry in reversed(log_history):
+        if entry.get("step") == step and "eval_loss" in entry:
+            return {"eval_loss": finite_or_none(entry.get("eval_loss")),
+                    "metric": {"name": name, "value": finite_or_none(entry.get(name)), "mode": stopping["mode"]}}
+    return {}

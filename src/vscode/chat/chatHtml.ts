@@ -1,26 +1,12 @@
-// The chat panel's HTML shell. Plain string building (no vscode import) so the CSP can be unit-tested.
-// Everything inside the panes is built by the webview script from validated messages, as text or as the
-// Markdown renderer's own output (raw HTML off); the shell carries no data but the escaped title.
-import { contentSecurityPolicy, escapeHtml, type MetricsHtmlInput } from '../metricsHtml';
+// The chat panel's page inside the shared webview shell (webviewShell.ts). Everything inside the panes is built by
+// the webview script from validated messages, as text or as DOM from the Markdown parser's tokens; the page
+// itself carries no data but the escaped title.
+import { webviewShell, type WebviewShellInput } from '../webviewShell';
 
-/** The same shell inputs as the metrics panel's: URIs, the two nonces and the title. */
-export type ChatHtmlInput = MetricsHtmlInput;
+export type ChatHtmlInput = WebviewShellInput;
 
 export function chatHtml(input: ChatHtmlInput): string {
-  const { cspSource, scriptUri, styleUri, scriptNonce, styleNonce } = input;
-  const title = escapeHtml(input.title);
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-  <meta charset="UTF-8">
-  <meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(cspSource, scriptNonce, styleNonce)}">
-  <meta property="csp-nonce" content="${styleNonce}">
-  <meta name="viewport" content="width=device-width, initial-scale=1.0">
-  <link rel="stylesheet" href="${escapeHtml(styleUri)}" nonce="${styleNonce}">
-  <title>${title}</title>
-</head>
-<body>
-  <div class="link-banner" id="link-banner" role="alert" hidden></div>
+  return webviewShell(input, `  <div class="link-banner" id="link-banner" role="alert" hidden></div>
   <header class="toolbar" role="toolbar" aria-label="Panes">
     <span class="label">Panes</span>
     <span class="pane-chips" id="pane-chips"></span>
@@ -48,8 +34,5 @@ export function chatHtml(input: ChatHtmlInput): string {
       <vscode-button id="send">Send</vscode-button>
       <vscode-button id="stop" appearance="secondary" disabled>Stop</vscode-button>
     </div>
-  </footer>
-  <script nonce="${scriptNonce}" src="${escapeHtml(scriptUri)}"></script>
-</body>
-</html>`;
+  </footer>`);
 }

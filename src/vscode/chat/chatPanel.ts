@@ -12,7 +12,7 @@ import { TurnRequest, type PaneResult } from '../../core/chat/turnRequest';
 import type { RunStore } from '../../core/runs/runStore';
 import { parseWebviewMessage, type HostMessage, type LinkStatus, type WebviewMessage } from '../../../webview/chat/protocol';
 import { message, type AgentConnection, type LinkState } from '../agentConnection';
-import { makeNonce } from '../metricsHtml';
+import { makeNonce } from '../webviewShell';
 import { chatHtml } from './chatHtml';
 import { pickDatasetFile } from '../datasetFilePicker';
 
