@@ -16,6 +16,8 @@ export interface ConfigCompletion {
   documentation: string;
   /** The schema's default value: listed first among values. */
   isDefault?: boolean;
+  /** A key whose value has names to pick from (enum, boolean): the editor may offer them right after. */
+  suggestValues?: boolean;
 }
 
 export function configCompletions(text: string, offset: number): ConfigCompletion[] {
@@ -33,6 +35,7 @@ export function configCompletions(text: string, offset: number): ConfigCompletio
       replace: ctx.replace,
       detail: typeText(s),
       documentation: documentation(s),
+      ...(!ctx.renaming && namedValues(s).length ? { suggestValues: true } : {}),
     }));
   }
   return valueItems(schemaAt(ctx.path), ctx.replace);
