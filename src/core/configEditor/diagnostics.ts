@@ -28,20 +28,35 @@ export interface UnknownKeyData { kind: 'unknown-key'; name: string; allowed: st
 export interface OutOfRangeData { kind: 'out-of-range'; keyword: string; limit: number; integer: boolean; fallback?: number }
 export interface MissingFileData { kind: 'missing-file'; path: string }
 
-// strictTypes off: the schema names enums without `type`, valid draft-07 that strict mode would only warn about.
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
-const validate = ajv.compile(RAW_SCHEMA);
+export type SchemaCheck = (parsed: ParsedConfig) => ConfigDiagnostic[];
 
-/** Every problem in `text`, in the order of the text. */
-export function configDiagnostics(text: string): ConfigDiagnostic[] {
-  return diagnosticsOf(parseConfig(text));
+/** A checker for `schema` (the run config's, or a test's): ajv with every error, `$ref`s resolved by ajv. */
+export function schemaChecker(schema: SchemaNode): SchemaCheck {
+  // strict off: the schema names enums without `type`, valid draft-07 that strict mode would only warn about.
+  const validate = new Ajv({ allErrors: true, verbose: true, strict: false }).compile(schema);
+  return (parsed) => {
+    const { doc, value } = parsed;
+    if (value === null || value === undefined) {
+      return [{ range: firstLine(doc), severity: 'error', message: 'the file is empty: a run config needs at least model and dataset.train', key: null, code: 'empty' }];
+    }
+    if (validate(value)) return [];
+    return specificErrors(validate.errors ?? []).map((e) => toDiagnostic(parsed, e));
+  };
 }
 
-export function diagnosticsOf(parsed: ParsedConfig): ConfigDiagnostic[] {
+/** Schema errors of a document that parsed, against the agent's run-config schema. */
+export const schemaDiagnostics: SchemaCheck = schemaChecker(RAW_SCHEMA);
+
+/** Every problem in `text`, in the order of the text. */
+export function configDiagnostics(text: string, check: SchemaCheck = schemaDiagnostics): ConfigDiagnostic[] {
+  return diagnosticsOf(parseConfig(text), check);
+}
+
+export function diagnosticsOf(parsed: ParsedConfig, check: SchemaCheck = schemaDiagnostics): ConfigDiagnostic[] {
   const syntax = syntaxDiagnostics(parsed);
   // A half-parsed document would only produce schema errors that the syntax error explains.
   if (syntax.some((d) => d.severity === 'error')) return syntax;
-  return [...syntax, ...schemaDiagnostics(parsed)].sort((a, b) => a.range.start - b.range.start || a.range.end - b.range.end);
+  return [...syntax, ...check(parsed)].sort((a, b) => a.range.start - b.range.start || a.range.end - b.range.end);
 }
 
 function syntaxDiagnostics({ doc }: ParsedConfig): ConfigDiagnostic[] {
@@ -56,15 +71,7 @@ function syntaxDiagnostics({ doc }: ParsedConfig): ConfigDiagnostic[] {
   return out;
 }
 
-/** Schema errors of a document that parsed. */
-export function schemaDiagnostics(parsed: ParsedConfig): ConfigDiagnostic[] {
-  const { doc, value } = parsed;
-  if (value === null || value === undefined) {
-    return [{ range: firstLine(doc), severity: 'error', message: 'the file is empty: a run config needs at least model and dataset.train', key: null, code: 'empty' }];
-  }
-  if (validate(value)) return [];
-  return specificErrors(validate.errors ?? []).map((e) => toDiagnostic(parsed, e));
-}
+const SHAPE_KEYWORDS = new Set(['type', 'const', 'enum']);
 
 /**
  * For a value that matches no branch of a oneOf/anyOf, the errors of the branch it came closest to (those
@@ -77,7 +84,8 @@ function specificErrors(errors: ErrorObject[]): ErrorObject[] {
   for (const alt of alternatives) {
     const prefix = `${alt.schemaPath}/`;
     const inside = list.filter((e) => e.schemaPath.startsWith(prefix));
-    const specific = inside.filter((e) => !(e.keyword === 'type' || e.keyword === 'const') || e.instancePath !== alt.instancePath);
+    // A branch that only names other types or values says nothing more than the oneOf's own list of shapes.
+    const specific = inside.filter((e) => !SHAPE_KEYWORDS.has(e.keyword) || e.instancePath !== alt.instancePath);
     list = list.filter((e) => !e.schemaPath.startsWith(prefix) && (e !== alt || !specific.length));
     if (specific.length) list.push(...closestBranch(specific, alt.schemaPath));
   }

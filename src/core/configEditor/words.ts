@@ -13,7 +13,7 @@ export function describe(value: unknown): string {
 
 /** The shapes of oneOf branches as the agent lists them: `an array of strings or "all-linear"`. */
 export function shapes(alternatives: SchemaNode[]): string {
-  return alternatives.map((b) => ('const' in b ? JSON.stringify(b.const)
+  return alternatives.map((b) => ('const' in b ? JSON.stringify(b.const) : b.enum ? `one of ${b.enum.map(String).join(', ')}`
     : b.type === 'array' ? `an array of ${(b.items as SchemaNode | undefined)?.type ?? 'value'}s`
       : String(b.type ?? 'value'))).join(' or ');
 }
