@@ -62,6 +62,8 @@ export class AgentCheck implements vscode.Disposable {
     const doc = this.document(key);
     // Quietly nothing: the agent is not started in an untrusted workspace, and typing never starts it.
     if (!doc || !vscode.workspace.isTrusted || this.connection.current.kind !== 'connected') return undefined;
+    // The agent reads files; a config on another file system (vscode-vfs, ...) has none it could read.
+    if (doc.uri.scheme !== 'file' && !doc.isUntitled) return undefined;
     const remote = !!this.connection.host;
     // Read before any await: the answer is about the version DebouncedCheck noted just now.
     const config = doc.getText();

@@ -6,8 +6,11 @@ import { CONFIG_PATTERN } from '../configFiles';
 
 export const CONFIG_SELECTOR: vscode.DocumentSelector = [{ pattern: '**/*.tunelab.{yaml,yml}' }];
 
+/** Schemes of older versions of a file (diff editors, timelines): they are not being edited. */
+const VERSION_SCHEMES = new Set(['git', 'gitfs', 'vscode-scm', 'vscode-local-history']);
+
 export function isRunConfig(doc: vscode.TextDocument): boolean {
-  return CONFIG_PATTERN.test(doc.uri.path);
+  return CONFIG_PATTERN.test(doc.uri.path) && !VERSION_SCHEMES.has(doc.uri.scheme);
 }
 
 export function toRange(doc: vscode.TextDocument, r: TextRange): vscode.Range {
