@@ -22,6 +22,7 @@ import { createCheckpointList, registerLauncher } from './vscode/launcher/regist
 import { affectsAgentSettings } from './vscode/settings';
 import { SHOW_LOG_COMMAND, createStatusBar } from './vscode/statusBar';
 import { registerNewcomer } from './vscode/newcomer';
+import { registerConfigEditor } from './vscode/configEditor/registerConfigEditor';
 
 export function activate(context: vscode.ExtensionContext): void {
   const version = String(context.extension.packageJSON.version ?? '0.0.0');
@@ -40,6 +41,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const view = vscode.window.createTreeView('tunelab.runs', { treeDataProvider: tree, showCollapseAll: false, canSelectMany: true });
   const newcomer = registerNewcomer(context, { connection, store, log });
   registerLauncher(context, { connection, store, panels, checkpoints, log });
+  registerConfigEditor(context, { connection, log });
 
   context.subscriptions.push(
     log, installOutput, connection, panels, checkpoints, tree, view, createStatusBar(connection),

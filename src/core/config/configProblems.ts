@@ -2,7 +2,8 @@
 // person can see one by one: in the toast, and in the Problems panel at their line. The agent decides what is
 // wrong; this only splits its words and finds the line of a key it named without one.
 import { isAbsolute, resolve, sep } from 'node:path';
-import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
+import { locate } from '../configEditor/yamlNodes';
 
 export interface ConfigProblem {
   /** 1-based line in the config file, or null when neither the agent nor the YAML could place it. */
@@ -42,16 +43,8 @@ export function lineOfKey(yamlText: string, path: string[]): number | null {
   } catch {
     return null;
   }
-  let node: unknown = doc.contents;
-  let found: number | null = null;
-  for (const part of path) {
-    if (!isMap(node)) break;
-    const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === part);
-    if (!pair || !isScalar(pair.key) || !pair.key.range) break;
-    found = counter.linePos(pair.key.range[0]).line;
-    node = pair.value;
-  }
-  return found;
+  const key = locate(doc, path).key;
+  return key ? counter.linePos(key.start).line : null;
 }
 
 /** One line for a toast: the problems in order, each short, with a visible separator. */

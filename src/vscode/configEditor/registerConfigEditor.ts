@@ -1,0 +1,31 @@
+// Text editing of *.tunelab.yaml: diagnostics as you type (the editor's own, then the agent's), completion,
+// hover and quick fixes. activate() calls registerConfigEditor once.
+import * as vscode from 'vscode';
+import type { AgentConnection } from '../agentConnection';
+import { AgentCheck } from './agentCheck';
+import { ConfigCodeActions, PICK_FILE_COMMAND, pickFileCommand } from './codeActions';
+import { ConfigDiagnostics } from './configDiagnostics';
+import { CONFIG_SELECTOR, isRunConfig } from './convert';
+import { completionProvider, hoverProvider } from './languageProviders';
+
+export interface ConfigEditorDeps {
+  connection: AgentConnection;
+  log: vscode.LogOutputChannel;
+}
+
+export function registerConfigEditor(context: vscode.ExtensionContext, d: ConfigEditorDeps): void {
+  const diagnostics = new ConfigDiagnostics();
+  const agent = new AgentCheck(d.connection, d.log, (uri) => diagnostics.agentAnswered(uri));
+  diagnostics.attach(agent);
+  const recheckAll = () => vscode.workspace.textDocuments.filter(isRunConfig).forEach((doc) => diagnostics.update(doc));
+
+  context.subscriptions.push(
+    diagnostics, agent,
+    vscode.languages.registerCompletionItemProvider(CONFIG_SELECTOR, completionProvider, ' '),
+    vscode.languages.registerHoverProvider(CONFIG_SELECTOR, hoverProvider),
+    vscode.languages.registerCodeActionsProvider(CONFIG_SELECTOR, new ConfigCodeActions(diagnostics), { providedCodeActionKinds: ConfigCodeActions.kinds }),
+    vscode.commands.registerCommand(PICK_FILE_COMMAND, pickFileCommand),
+    // A link that comes up (or reaches another host) can check what is open.
+    d.connection.onDidChangeState((s) => { if (s.kind === 'connected') recheckAll(); }),
+  );
+}
