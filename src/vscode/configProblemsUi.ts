@@ -13,6 +13,8 @@ const BUILD_MODEL = 'Build Tiny Model';
 
 export class ConfigProblemsUi implements vscode.Disposable {
   private readonly diagnostics = vscode.languages.createDiagnosticCollection('tunelab');
+  /** What the live checks of the config editor already show (set once they are registered). */
+  liveDiagnostics: (uri: vscode.Uri) => readonly vscode.Diagnostic[] = () => [];
 
   constructor(
     /** The local agent's Python, which can build a tiny model. */
@@ -29,7 +31,9 @@ export class ConfigProblemsUi implements vscode.Disposable {
   async report(doc: vscode.TextDocument, message: string, retry: () => Thenable<unknown>): Promise<void> {
     const text = doc.getText();
     const problems = parseConfigProblems(message, basename(doc.uri.fsPath), text);
-    this.diagnostics.set(doc.uri, problems.map((p) => this.diagnostic(doc, p)));
+    // The editor checks as the person types: a problem it already shows on that line is not listed twice.
+    const live = new Set(this.liveDiagnostics(doc.uri).filter((d) => d.severity === vscode.DiagnosticSeverity.Error).map((d) => d.range.start.line));
+    this.diagnostics.set(doc.uri, problems.map((p) => this.diagnostic(doc, p)).filter((d) => !live.has(d.range.start.line)));
     const configDir = dirname(doc.uri.fsPath);
     const refused = problems.map((p) => refusedFolder(p, configDir)).find((r) => r !== undefined);
     const missing = problems.map(missingModelFolder).find((m) => m !== undefined);

@@ -3,7 +3,7 @@
 // and telling runs apart in the Runs view and the Show Metrics picker. Everything is real: the agent, torch on the tiny model,
 // the notifications. One code-server session for the whole file.
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
@@ -19,6 +19,8 @@ const CONFIGS = {
   nan: 'nan.tunelab.yaml',
   outside: 'outside.tunelab.yaml',
   sample: 'smoke.tunelab.yaml',
+  typo: 'typo.tunelab.yaml',
+  quantized: 'quantized.tunelab.yaml',
 };
 
 let session: Session | undefined;
@@ -41,6 +43,9 @@ function prepare(dir: string): void {
   // overflow the adapter after the first step, so the loss turns NaN on CPU, with no test hook.
   writeFileSync(join(dir, CONFIGS.nan), runConfig({ name: NAN_RUN, maxSteps: 30, evalSteps: 100, saveSteps: 100 })
     .replace('learning_rate: 0.001', 'learning_rate: 1.0').replace('alpha: 8', 'alpha: 1.0e+30'));
+  // For the editor's own checks: a misspelt key. For the agent's: 4-bit loading, which needs a GPU this host lacks.
+  writeFileSync(join(dir, CONFIGS.typo), short('typo').replace('  warmup_steps: 0', '  warmup_step: 0'));
+  writeFileSync(join(dir, CONFIGS.quantized), short('quantized').replace('model: model', 'model:\n  name: model\n  quantization: 4bit'));
   cpSync(join(dir, 'model'), outsideModel(dir), { recursive: true });
   writeFileSync(join(dir, CONFIGS.outside), short(OUTSIDE_RUN).replace('model: model', `model: ${outsideModel(dir)}`));
   // The shipped smoke sample as a newcomer gets it: config and data, no model yet.
@@ -106,12 +111,61 @@ test('a config with three mistakes: one toast lists them apart, Show All opens e
   const markers = page.locator('.markers-panel .monaco-list-row');
   await waitFor('the Problems panel to list the three problems', async () => ((await markers.count()) >= 4 ? true : undefined), { timeoutMs: 30_000 });
   const rows = await markers.allInnerTexts();
+  // Once each: the editor's live checks show them at their keys, and the refusal adds none on the same lines.
+  assert.equal(rows.filter((r) => /\[Ln \d+, Col \d+\]/.test(r)).length, 3, rows.join('\n'));
   const joined = rows.join('\n');
-  assert.match(joined, /training\.learning_rate: expected number[\s\S]*\[Ln 12, Col 1\]/, joined);
-  assert.match(joined, /training\.batch_size: .*[\s\S]*\[Ln 15, Col 1\]/, joined);
-  assert.match(joined, /training\.warmup_step: unknown key[\s\S]*\[Ln 20, Col 1\]/, joined);
+  assert.match(joined, /training\.learning_rate: expected number[\s\S]*\[Ln 12, Col \d+\]/, joined);
+  assert.match(joined, /training\.batch_size: .*[\s\S]*\[Ln 15, Col \d+\]/, joined);
+  assert.match(joined, /training\.warmup_step: unknown key[\s\S]*\[Ln 20, Col \d+\]/, joined);
   await page.screenshot({ path: join(results, 'newcomer-config-problems.png') });
   assert.deepEqual(await takeErrorToasts(page), [text.trim()], 'the one error toast is the config error');
+  await clearNotifications(page);
+});
+
+test('a config is checked as it is typed: a squiggle on a misspelt key, its quick fix, and the agent\'s check on its key', { timeout: 180_000 }, async () => {
+  await openFile(page, CONFIGS.typo);
+  const editor = page.locator('.editor-instance .monaco-editor').first();
+  await editor.locator('.squiggly-error').first().waitFor({ timeout: 30_000 });
+  // The quick fix, as a person gets it: the cursor on the key, then Ctrl+. and the preferred fix.
+  await editor.locator('.view-line', { hasText: 'warmup_step: 0' }).first().click();
+  await page.keyboard.press('Control+.');
+  const fix = page.locator('.action-widget .action-item, .context-view .action-item', { hasText: "Change to 'warmup_steps'" }).first();
+  await fix.waitFor({ timeout: 15_000 });
+  await page.screenshot({ path: join(results, 'newcomer-config-quick-fix.png') });
+  await fix.click();
+  await editor.locator('.view-line', { hasText: 'warmup_steps: 0' }).first().waitFor({ timeout: 10_000 });
+  await page.keyboard.press('Control+s');
+  await waitFor('the fixed config saved', async () => (readFileSync(join(workspace, CONFIGS.typo), 'utf8').includes('  warmup_steps: 0\n') ? true : undefined), { timeoutMs: 10_000 });
+  await waitFor('the squiggle to go', async () => ((await editor.locator('.squiggly-error').count()) === 0 ? true : undefined), { timeoutMs: 15_000 });
+
+  // The CodeLens above the first line: Estimate runs the launcher's preflight and starts nothing.
+  const lens = editor.locator('.codelens-decoration a', { hasText: 'Estimate' }).first();
+  await lens.waitFor({ timeout: 30_000 });
+  assert.ok(await editor.locator('.codelens-decoration a', { hasText: 'Launch' }).count() > 0, 'Launch beside Estimate');
+  const runCount = () => (existsSync(join(session!.agentRoot, 'runs')) ? readdirSync(join(session!.agentRoot, 'runs')).length : 0);
+  const runsBefore = runCount();
+  await lens.click();
+  const box = page.locator('.monaco-dialog-box');
+  await box.waitFor({ timeout: 90_000 });
+  const report = await box.innerText();
+  assert.match(report, /Preflight on this machine: no GPU, (fits|fits once RAM is freed) in RAM; can start, with \d+ warnings?/);
+  assert.match(report, /Memory: about [\d.]+ (MB|GiB)/);
+  assert.match(report, /training\.gpus: this host has no CUDA GPU/);
+  await page.screenshot({ path: join(results, 'newcomer-config-estimate.png') });
+  await box.locator('.monaco-button', { hasText: 'OK' }).first().click();
+  assert.equal(runCount(), runsBefore, 'Estimate started no run');
+
+  // The agent's check: 4-bit loading on a host without a GPU, placed on the quantization key.
+  await openFile(page, CONFIGS.quantized);
+  await runCommand(page, 'View: Focus Problems (Errors, Warnings, Infos)');
+  const markers = page.locator('.markers-panel .monaco-list-row');
+  const row = await waitFor('the agent\'s check in Problems', async () => {
+    const rows = await markers.allInnerTexts();
+    return rows.find((r) => r.includes('model.quantization: 4bit loading needs a CUDA GPU'));
+  }, { timeoutMs: 90_000 });
+  assert.match(row, /tunelab agent/);
+  assert.match(row, /\[Ln 4, Col \d+\]/, row);
+  await page.screenshot({ path: join(results, 'newcomer-config-agent-check.png') });
   await clearNotifications(page);
 });
 

@@ -42,6 +42,11 @@ export class ConfigDiagnostics implements vscode.Disposable {
     for (const doc of vscode.workspace.textDocuments) this.update(doc);
   }
 
+  /** What the Problems panel shows for `uri` from these checks. */
+  shownFor(uri: vscode.Uri): readonly vscode.Diagnostic[] {
+    return this.collection.get(uri) ?? [];
+  }
+
   /** The diagnostics now shown for `doc` (core's, with their quick-fix data). */
   current(doc: vscode.TextDocument): ConfigDiagnostic[] {
     return this.shown.get(doc.uri.toString()) ?? [];

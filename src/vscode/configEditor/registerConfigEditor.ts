@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import type { AgentConnection } from '../agentConnection';
 import { AgentCheck } from './agentCheck';
 import { ConfigCodeActions, PICK_FILE_COMMAND, pickFileCommand } from './codeActions';
+import { configCodeLenses } from './codeLens';
 import { ConfigDiagnostics } from './configDiagnostics';
 import { CONFIG_SELECTOR, isRunConfig } from './convert';
 import { completionProvider, hoverProvider } from './languageProviders';
@@ -13,7 +14,8 @@ export interface ConfigEditorDeps {
   log: vscode.LogOutputChannel;
 }
 
-export function registerConfigEditor(context: vscode.ExtensionContext, d: ConfigEditorDeps): void {
+/** Returns the diagnostics the live checks show for a config, so that Start Run's refusal does not repeat them. */
+export function registerConfigEditor(context: vscode.ExtensionContext, d: ConfigEditorDeps): (uri: vscode.Uri) => readonly vscode.Diagnostic[] {
   const diagnostics = new ConfigDiagnostics();
   const agent = new AgentCheck(d.connection, d.log, (uri) => diagnostics.agentAnswered(uri));
   diagnostics.attach(agent);
@@ -23,9 +25,11 @@ export function registerConfigEditor(context: vscode.ExtensionContext, d: Config
     diagnostics, agent,
     vscode.languages.registerCompletionItemProvider(CONFIG_SELECTOR, completionProvider, ' '),
     vscode.languages.registerHoverProvider(CONFIG_SELECTOR, hoverProvider),
+    vscode.languages.registerCodeLensProvider(CONFIG_SELECTOR, configCodeLenses),
     vscode.languages.registerCodeActionsProvider(CONFIG_SELECTOR, new ConfigCodeActions(diagnostics), { providedCodeActionKinds: ConfigCodeActions.kinds }),
     vscode.commands.registerCommand(PICK_FILE_COMMAND, pickFileCommand),
     // A link that comes up (or reaches another host) can check what is open.
     d.connection.onDidChangeState((s) => { if (s.kind === 'connected') recheckAll(); }),
   );
+  return (uri) => diagnostics.shownFor(uri);
 }

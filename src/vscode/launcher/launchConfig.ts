@@ -1,6 +1,7 @@
 // ▶ Launch from the Configs view: preflight on the selected host first (memory estimate against the GPUs,
 // fit, disk, data, every error and warning with its key), then Start, or Start Anyway when it warns. The
 // metrics dashboard opens on the new run. Errors block the start and offer to open the config at the key.
+// Estimate (the config's CodeLens) shows the same report and starts nothing.
 import * as vscode from 'vscode';
 import type { AgentClient } from '../../core/agent/client';
 import { lineOfKey } from '../../core/config/configProblems';
@@ -17,49 +18,63 @@ export const START = 'Start';
 export const START_ANYWAY = 'Start Anyway';
 export const OPEN_CONFIG = 'Open Config at the Error';
 
+interface Checked {
+  client: AgentClient;
+  params: ParamsOf<'start_run'>;
+  report: PreflightReport;
+  file: string;
+  where: string;
+}
+
+/** Preflight of the config `arg` names on the selected host, with progress; undefined when it could not run (said). */
+async function checkConfig(connection: AgentConnection, log: vscode.LogOutputChannel, arg: unknown): Promise<{ doc: vscode.TextDocument; checked: Checked } | undefined> {
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window.showErrorMessage(UNTRUSTED_MESSAGE);
+    return undefined;
+  }
+  const doc = await configDocument(arg);
+  if (!doc) return undefined;
+  if (doc.isDirty && !(await doc.save())) {
+    void vscode.window.showErrorMessage(`Tunelab: could not save ${vscode.workspace.asRelativePath(doc.uri)}; nothing was checked.`);
+    return undefined;
+  }
+  const file = vscode.workspace.asRelativePath(doc.uri);
+  const host = connection.host;
+  const where = host ?? 'this machine';
+  try {
+    const checked = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Tunelab: checking ${file} on ${where}…`, cancellable: !!host },
+      async (progress, token) => {
+        const client = await connection.connected();
+        // A remote run reads uploaded copies of its data; preflight checks the config the run would get.
+        const params = host
+          ? await remoteParams(connection, client, host, doc, progress, token, log)
+          : { config: doc.getText(), config_path: doc.uri.fsPath };
+        progress.report({ message: 'preflight: memory, disk and data' });
+        const [result, info] = await Promise.all([
+          client.request('preflight', { config: params.config, ...(params.config_path ? { config_path: params.config_path } : {}) }, 120_000),
+          client.request('host_info', {}).catch((e: unknown): HostInfo | null => {
+            log.warn(`host_info on ${where}: ${message(e)}`);
+            return null;
+          }),
+        ]);
+        return { client, params, report: preflightReport(result, info, where), file, where };
+      },
+    );
+    log.info(`preflight ${file} on ${where}: ${checked.report.headline}\n${reportText(checked.report)}`);
+    return { doc, checked };
+  } catch (e) {
+    log.error(`preflight ${doc.uri.fsPath}: ${message(e)}`);
+    void vscode.window.showErrorMessage(startRunError(file, e).replace('could not start', 'could not check'));
+    return undefined;
+  }
+}
+
 export function launchConfigCommand(connection: AgentConnection, panels: MetricsPanels, launched: LaunchedConfigs, log: vscode.LogOutputChannel) {
   return async (arg?: unknown): Promise<void> => {
-    if (!vscode.workspace.isTrusted) {
-      void vscode.window.showErrorMessage(UNTRUSTED_MESSAGE);
-      return;
-    }
-    const doc = await configDocument(arg);
-    if (!doc) return;
-    if (doc.isDirty && !(await doc.save())) {
-      void vscode.window.showErrorMessage(`Tunelab: could not save ${vscode.workspace.asRelativePath(doc.uri)}; nothing was launched.`);
-      return;
-    }
-    const file = vscode.workspace.asRelativePath(doc.uri);
-    const host = connection.host;
-    const where = host ?? 'this machine';
-    let checked: { client: AgentClient; params: ParamsOf<'start_run'>; report: PreflightReport };
-    try {
-      checked = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Tunelab: checking ${file} on ${where}…`, cancellable: !!host },
-        async (progress, token) => {
-          const client = await connection.connected();
-          // A remote run reads uploaded copies of its data; preflight checks the config the run would get.
-          const params = host
-            ? await remoteParams(connection, client, host, doc, progress, token, log)
-            : { config: doc.getText(), config_path: doc.uri.fsPath };
-          progress.report({ message: 'preflight: memory, disk and data' });
-          const [result, info] = await Promise.all([
-            client.request('preflight', { config: params.config, ...(params.config_path ? { config_path: params.config_path } : {}) }, 120_000),
-            client.request('host_info', {}).catch((e: unknown): HostInfo | null => {
-              log.warn(`host_info on ${where}: ${message(e)}`);
-              return null;
-            }),
-          ]);
-          return { client, params, report: preflightReport(result, info, where) };
-        },
-      );
-    } catch (e) {
-      log.error(`preflight ${doc.uri.fsPath}: ${message(e)}`);
-      void vscode.window.showErrorMessage(startRunError(file, e).replace('could not start', 'could not check'));
-      return;
-    }
-    const { client, params, report } = checked;
-    log.info(`preflight ${file} on ${where}: ${report.headline}\n${reportText(report)}`);
+    const found = await checkConfig(connection, log, arg);
+    if (!found) return;
+    const { doc, checked: { client, params, report, where } } = found;
     if (!(await confirm(report, doc))) return;
     try {
       const { run_id } = await client.request('start_run', params);
@@ -68,8 +83,24 @@ export function launchConfigCommand(connection: AgentConnection, panels: Metrics
       panels.show(run_id);
     } catch (e) {
       log.error(`start_run ${doc.uri.fsPath}: ${message(e)}`);
-      void vscode.window.showErrorMessage(startRunError(file, e));
+      void vscode.window.showErrorMessage(startRunError(found.checked.file, e));
     }
+  };
+}
+
+/** The config's CodeLens "Estimate": the same preflight as Launch, shown without starting anything. */
+export function estimateConfigCommand(connection: AgentConnection, log: vscode.LogOutputChannel) {
+  return async (arg?: unknown): Promise<void> => {
+    const found = await checkConfig(connection, log, arg);
+    if (!found) return;
+    const { report } = found.checked;
+    const detail = reportText(report);
+    if (report.verdict === 'errors') {
+      const choice = await vscode.window.showErrorMessage(report.headline, { modal: true, detail }, OPEN_CONFIG);
+      if (choice === OPEN_CONFIG) await openAtKey(found.doc, report.problems.find((p) => p.severity === 'error')?.key ?? null);
+      return;
+    }
+    await vscode.window.showInformationMessage(report.headline, { modal: true, detail });
   };
 }
 

@@ -11,7 +11,7 @@ import { UNTRUSTED_MESSAGE } from '../trust';
 import { chatWithCheckpointItemCommand, evaluateCheckpointCommand, exportCheckpointCommand } from './checkpointActions';
 import { ConfigsTreeProvider } from './configsTree';
 import { HostsTreeProvider, type HostsNode } from './hostsTree';
-import { launchConfigCommand } from './launchConfig';
+import { estimateConfigCommand, launchConfigCommand } from './launchConfig';
 import { LaunchedConfigs } from './launchedConfigs';
 import { compareSelectedRunsCommand, controlRunCommand, resumeRunCommand, revealConfigCommand } from './runActions';
 
@@ -48,6 +48,7 @@ export function registerLauncher(context: vscode.ExtensionContext, d: LauncherDe
     hosts, hostsView, configs, configsView,
     hostsView.onDidChangeVisibility((e) => hosts.setVisible(e.visible)),
     cmd('tunelab.launchConfig', launchConfigCommand(d.connection, d.panels, launched, d.log)),
+    cmd('tunelab.estimateConfig', estimateConfigCommand(d.connection, d.log)),
     cmd('tunelab.refreshHosts', () => hosts.refreshInfo()),
     cmd('tunelab.hosts.select', (node?: HostsNode) => selectHostNode(node)),
     cmd('tunelab.hosts.connect', async (node?: HostsNode) => {
