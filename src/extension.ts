@@ -41,7 +41,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const view = vscode.window.createTreeView('tunelab.runs', { treeDataProvider: tree, showCollapseAll: false, canSelectMany: true });
   const newcomer = registerNewcomer(context, { connection, store, log });
   registerLauncher(context, { connection, store, panels, checkpoints, log });
-  newcomer.configProblems.liveDiagnostics = registerConfigEditor(context, { connection, log });
+  newcomer.configProblems.liveDiagnostics = registerConfigEditor(context, { connection, store, log });
 
   context.subscriptions.push(
     log, installOutput, connection, panels, checkpoints, tree, view, createStatusBar(connection),

@@ -155,6 +155,17 @@ test('a config is checked as it is typed: a squiggle on a misspelt key, its quic
   await box.locator('.monaco-button', { hasText: 'OK' }).first().click();
   assert.equal(runCount(), runsBefore, 'Estimate started no run');
 
+  // Compare with…: a diff of the two configs, normalised: the names and the model's shape differ, nothing else.
+  await runCommand(page, 'Tunelab: Compare Run Config with…');
+  await pickItem(page, CONFIGS.quantized);
+  const tab = page.locator('.tabs-container .tab', { hasText: `${CONFIGS.typo} ↔ ${CONFIGS.quantized} (normalised)` }).first();
+  await tab.waitFor({ timeout: 30_000 });
+  const modified = page.locator('.monaco-diff-editor .editor.modified .view-line');
+  await modified.filter({ hasText: 'quantization: 4bit' }).first().waitFor({ timeout: 30_000 });
+  const inserted = await page.locator('.monaco-diff-editor .editor.modified .line-insert, .monaco-diff-editor .editor.modified .char-insert').count();
+  assert.ok(inserted > 0, 'the diff marks what the other config adds');
+  await page.screenshot({ path: join(results, 'newcomer-config-compare.png') });
+
   // The agent's check: 4-bit loading on a host without a GPU, placed on the quantization key.
   await openFile(page, CONFIGS.quantized);
   await runCommand(page, 'View: Focus Problems (Errors, Warnings, Infos)');

@@ -1,16 +1,19 @@
 // Text editing of *.tunelab.yaml: diagnostics as you type (the editor's own, then the agent's), completion,
 // hover and quick fixes. activate() calls registerConfigEditor once.
 import * as vscode from 'vscode';
+import type { RunStore } from '../../core/runs/runStore';
 import type { AgentConnection } from '../agentConnection';
 import { AgentCheck } from './agentCheck';
 import { ConfigCodeActions, PICK_FILE_COMMAND, pickFileCommand } from './codeActions';
 import { configCodeLenses } from './codeLens';
+import { COMPARE_COMMAND, NormalizedConfigs, SCHEME, compareConfigCommand } from './compareConfig';
 import { ConfigDiagnostics } from './configDiagnostics';
 import { CONFIG_SELECTOR, isRunConfig } from './convert';
 import { completionProvider, hoverProvider } from './languageProviders';
 
 export interface ConfigEditorDeps {
   connection: AgentConnection;
+  store: RunStore;
   log: vscode.LogOutputChannel;
 }
 
@@ -26,6 +29,8 @@ export function registerConfigEditor(context: vscode.ExtensionContext, d: Config
     vscode.languages.registerCompletionItemProvider(CONFIG_SELECTOR, completionProvider, ' '),
     vscode.languages.registerHoverProvider(CONFIG_SELECTOR, hoverProvider),
     vscode.languages.registerCodeLensProvider(CONFIG_SELECTOR, configCodeLenses),
+    vscode.workspace.registerTextDocumentContentProvider(SCHEME, new NormalizedConfigs(d.connection)),
+    vscode.commands.registerCommand(COMPARE_COMMAND, compareConfigCommand(d.store)),
     vscode.languages.registerCodeActionsProvider(CONFIG_SELECTOR, new ConfigCodeActions(diagnostics), { providedCodeActionKinds: ConfigCodeActions.kinds }),
     vscode.commands.registerCommand(PICK_FILE_COMMAND, pickFileCommand),
     // A link that comes up (or reaches another host) can check what is open.
