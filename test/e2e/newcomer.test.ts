@@ -138,6 +138,11 @@ test('a config is checked as it is typed: a squiggle on a misspelt key, its quic
   await waitFor('the fixed config saved', async () => (readFileSync(join(workspace, CONFIGS.typo), 'utf8').includes('  warmup_steps: 0\n') ? true : undefined), { timeoutMs: 10_000 });
   await waitFor('the squiggle to go', async () => ((await editor.locator('.squiggly-error').count()) === 0 ? true : undefined), { timeoutMs: 15_000 });
 
+  // The estimate beside the text, from the agent's check of what is typed now.
+  const estimate = page.locator('.part.statusbar .statusbar-item', { hasText: /≈ [\d.]+ (MB|GiB) · no GPU, (fits|fits once RAM is freed) in RAM/ }).first();
+  await estimate.waitFor({ timeout: 60_000 });
+  assert.doesNotMatch(await estimate.innerText(), /updating/);
+
   // The CodeLens above the first line: Estimate runs the launcher's preflight and starts nothing.
   const lens = editor.locator('.codelens-decoration a', { hasText: 'Estimate' }).first();
   await lens.waitFor({ timeout: 30_000 });

@@ -18,6 +18,9 @@ export interface PreflightReport {
   headline: string;
   /** Memory, fit, disk and data lines, in that order. */
   facts: string[];
+  /** The memory estimate per training process, MB (null: unknown model size), and the fit in a few words ('' if unknown). */
+  estimateMb: number | null;
+  fit: string;
   problems: PreflightProblem[];
 }
 
@@ -67,7 +70,7 @@ export function preflightReport(result: ResultOf<'preflight'>, host: HostInfo | 
   for (const [split, check] of Object.entries(result.data ?? {})) facts.push(dataLine(split, check));
   const outcome = verdict === 'errors' ? `cannot start (${count(result.errors.length, 'error')})`
     : verdict === 'warnings' ? `can start, with ${count(result.warnings.length, 'warning')}` : 'ready to start';
-  return { verdict, headline: `Preflight on ${where}: ${fit ? `${fit}; ` : ''}${outcome}`, facts, problems };
+  return { verdict, headline: `Preflight on ${where}: ${fit ? `${fit}; ` : ''}${outcome}`, facts, problems, estimateMb: estimate?.total_mb ?? null, fit };
 }
 
 /** The report as plain text, for a dialog's detail: facts, then one line per problem with its key first. */

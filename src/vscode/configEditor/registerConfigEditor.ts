@@ -8,6 +8,7 @@ import { ConfigCodeActions, PICK_FILE_COMMAND, pickFileCommand } from './codeAct
 import { configCodeLenses } from './codeLens';
 import { COMPARE_COMMAND, NormalizedConfigs, SCHEME, compareConfigCommand } from './compareConfig';
 import { ConfigDiagnostics } from './configDiagnostics';
+import { EstimateStatus } from './estimateStatus';
 import { CONFIG_SELECTOR, isRunConfig } from './convert';
 import { completionProvider, hoverProvider } from './languageProviders';
 
@@ -20,12 +21,14 @@ export interface ConfigEditorDeps {
 /** Returns the diagnostics the live checks show for a config, so that Start Run's refusal does not repeat them. */
 export function registerConfigEditor(context: vscode.ExtensionContext, d: ConfigEditorDeps): (uri: vscode.Uri) => readonly vscode.Diagnostic[] {
   const diagnostics = new ConfigDiagnostics();
-  const agent = new AgentCheck(d.connection, d.log, (uri) => diagnostics.agentAnswered(uri));
+  let status: EstimateStatus | undefined;
+  const agent = new AgentCheck(d.connection, d.log, (uri) => { diagnostics.agentAnswered(uri); status?.answered(uri); });
+  status = new EstimateStatus(agent, d.connection, (doc) => diagnostics.current(doc).some((x) => x.severity === 'error' && x.code !== 'agent'));
   diagnostics.attach(agent);
   const recheckAll = () => vscode.workspace.textDocuments.filter(isRunConfig).forEach((doc) => diagnostics.update(doc));
 
   context.subscriptions.push(
-    diagnostics, agent,
+    diagnostics, agent, status,
     vscode.languages.registerCompletionItemProvider(CONFIG_SELECTOR, completionProvider, ' '),
     vscode.languages.registerHoverProvider(CONFIG_SELECTOR, hoverProvider),
     vscode.languages.registerCodeLensProvider(CONFIG_SELECTOR, configCodeLenses),
