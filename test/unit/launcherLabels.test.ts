@@ -23,6 +23,9 @@ test('a config that fits: the estimate against the GPU, disk, and Start', () => 
   const r = preflightReport(preflight(), host(), 'gpu-box');
   assert.equal(r.verdict, 'ok');
   assert.equal(r.headline, 'Preflight on gpu-box: fits on the GPU; ready to start');
+  // What the config editor's status bar shows: the estimate and the fit.
+  assert.deepEqual([r.estimateMb, r.fit], [15_000, 'fits on the GPU']);
+  assert.deepEqual([preflightReport(preflight({ estimate: null }), host(), 'gpu-box').estimateMb, preflightReport(preflight(), null, 'x').fit], [null, '']);
   assert.deepEqual(r.facts, [
     'Memory: about 14.6 GiB: weights 8.8 GiB, LoRA + optimizer 2.0 MB, activations 4.4 GiB, overhead 1.5 GiB',
     'GPU 0 (NVIDIA H100 80GB HBM3): 79.6 GiB, 78.5 GiB free: fits',
