@@ -121,8 +121,8 @@ async function installCodeServer() {
   const outfile = join(root, 'out', 'test', 'tools', 'installCodeServer.js');
   await build({ entryPoints: [join(root, 'test', 'e2e', 'installCodeServer.ts')], outfile, bundle: true, platform: 'node',
     target: 'node20', format: 'cjs', packages: 'external', logLevel: 'warning' });
-  const { ensureCodeServer } = createRequire(import.meta.url)(outfile);
-  await ensureCodeServer(join(root, '.tools', 'code-server'));
+  const { codeServerDir, ensureCodeServer } = createRequire(import.meta.url)(outfile);
+  await ensureCodeServer(codeServerDir());
 }
 if (suites.includes('e2e')) await installCodeServer();
 

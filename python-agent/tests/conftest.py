@@ -65,7 +65,8 @@ class Server:
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(timeout=15)
+            # Generous: a server holding loaded models takes a while to exit on a machine busy with other suites.
+            self.process.wait(timeout=60)
 
 
 # For a server whose run must keep going while the test does other things (stop it, kill the server, send

@@ -30,7 +30,7 @@ export async function pickDatasetFile(title: string, suggestedName: string): Pro
     return undefined;
   }
   const items = [...await workspaceFiles('**/*.jsonl'), { label: NEW_FILE, path: '' }];
-  const picked = await vscode.window.showQuickPick(items, { title, placeHolder: 'A .jsonl file of the workspace, or a new one' });
+  const picked = await vscode.window.showQuickPick(items, { title, placeHolder: 'A .jsonl file of the workspace, or a new one', ignoreFocusOut: true });
   if (!picked) return undefined;
   if (picked.path) return picked.path;
   const root = folders[0].uri.fsPath;
@@ -47,7 +47,7 @@ export async function pickDatasetFile(title: string, suggestedName: string): Pro
 export async function pickRowsFile(title: string, openLabel: string): Promise<vscode.Uri | undefined> {
   const items = [...await workspaceFiles('**/*.{jsonl,json,csv,parquet}'), { label: BROWSE, path: '' }];
   const picked = items.length > 1
-    ? await vscode.window.showQuickPick(items, { title, placeHolder: 'A dataset file of the workspace, or Browse… for one elsewhere' })
+    ? await vscode.window.showQuickPick(items, { title, placeHolder: 'A dataset file of the workspace, or Browse… for one elsewhere', ignoreFocusOut: true })
     : items[0];
   if (!picked) return undefined;
   if (picked.path) return vscode.Uri.file(picked.path);

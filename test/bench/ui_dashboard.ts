@@ -23,6 +23,8 @@ const GOAL_APPEND_MS = 10;
 const root = repoRoot();
 
 type Pair = [number, number];
+/** [handler ms, longest frame ms, ms until every chart is current] */
+type Append = [number, number, number];
 const ms = (v: number) => `${v.toFixed(v < 10 ? 2 : 0)} ms`;
 const count = (n: number) => n.toLocaleString('en-US');
 
@@ -61,7 +63,7 @@ async function main(): Promise<void> {
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${origin}/`);
     await page.waitForFunction(() => (window as unknown as { __posted: Array<{ type: string }> }).__posted.some((m) => m.type === 'ready'), undefined, { timeout: 30_000 });
-    type Bench = { open(r: RunRecord, s: number, e: number): Promise<[number, number, number]>; openHistory(r: RunRecord, s: number): Promise<[number, number, number]>; append(r: RunRecord): Promise<Pair>; baselineOpen(s: number, e: number): Promise<number>; baselineAppend(): number; summary(): { points: number; charts: string; markers: string } };
+    type Bench = { open(r: RunRecord, s: number, e: number): Promise<[number, number, number]>; openHistory(r: RunRecord, s: number): Promise<[number, number, number]>; append(r: RunRecord): Promise<Append>; baselineOpen(s: number, e: number): Promise<number>; baselineAppend(): number; summary(): { points: number; charts: string; markers: string } };
     const call = <T>(fn: (b: Bench, arg: [RunRecord, number, number]) => T | Promise<T>) =>
       page.evaluate(([source, arg]) => {
         const f = new Function('b', 'arg', `return (${source})(b, arg);`) as (b: unknown, a: unknown) => unknown;
@@ -69,9 +71,9 @@ async function main(): Promise<void> {
       }, [fn.toString(), [run, STEPS, EVAL_EVERY]] as const) as Promise<T>;
 
     const opens: Array<[number, number, number]> = [];
-    const appends: Pair[] = [];
+    const appends: Append[] = [];
     const historyOpens: Array<[number, number, number]> = [];
-    const historyAppends: Pair[] = [];
+    const historyAppends: Append[] = [];
     const baseOpens: number[] = [];
     const baseAppends: number[] = [];
     for (let i = 0; i < TRIALS; i++) {
@@ -100,11 +102,14 @@ async function main(): Promise<void> {
     const baseAppend = median(baseAppends);
     console.log(`\ndashboard of one run of ${count(STEPS)} steps: loss, learning rate, grad norm and tokens/s every step, eval every ${EVAL_EVERY}; medians (${TRIALS} opens, ${TRIALS * APPENDS} appends), headless Chromium 1280x900`);
     console.log(`  the dashboard holds ${count(summary.points)} points of loss, eval loss and learning rate; charts: ${summary.charts}; markers: ${summary.markers}`);
-    console.log(`  open-to-drawn   dashboard ${ms(open)} (message handler ${ms(openHandler)}, first redraw ${ms(median(opens.map((o) => o[2])))}), baseline (undecimated Chart.js) ${ms(baseOpen)}: ratio ${(open / baseOpen).toFixed(3)}`);
-    console.log(`  live append     dashboard ${ms(append)} (handler ${ms(median(appends.map((a) => a[0])))} + redraw of every chart ${ms(median(appends.map((a) => a[1])))}), baseline ${ms(baseAppend)}: ratio ${(append / baseAppend).toFixed(4)}`);
+    console.log(`  open-to-drawn   dashboard ${ms(open)} (message handler ${ms(openHandler)}, longest frame ${ms(median(opens.map((o) => o[2])))}), baseline (undecimated Chart.js) ${ms(baseOpen)}: ratio ${(open / baseOpen).toFixed(3)}`);
+    // A live append is measured as the page feels it: the longest stretch it holds the main thread (the message
+    // handler, or one frame of chart redraws, at most two charts a frame), and when every chart shows the step.
+    const current = (a: Append[]) => median(a.map((x) => x[2]));
+    console.log(`  live append     dashboard ${ms(append)} (handler ${ms(median(appends.map((a) => a[0])))} + longest frame ${ms(median(appends.map((a) => a[1])))}; every chart current after ${ms(current(appends))}), baseline (all charts in one frame) ${ms(baseAppend)}: ratio ${(append / baseAppend).toFixed(4)}`);
     const hOpen = median(historyOpens.map((o) => o[1]));
     const hAppend = median(historyAppends.map((a) => a[0] + a[1]));
-    console.log(`  as the extension opens it (history downsampled to 2,000 points per series, then live steps): open-to-drawn ${ms(hOpen)} (ratio ${(hOpen / baseOpen).toFixed(4)}), live append ${ms(hAppend)} (ratio ${(hAppend / baseAppend).toFixed(4)})`);
+    console.log(`  as the extension opens it (history downsampled to 2,000 points per series, then live steps): open-to-drawn ${ms(hOpen)} (ratio ${(hOpen / baseOpen).toFixed(4)}), live append ${ms(hAppend)} (ratio ${(hAppend / baseAppend).toFixed(4)}; every chart current after ${ms(current(historyAppends))})`);
     const verdict = (v: number, goal: number) => (v <= goal ? 'met' : 'NOT met');
     console.log(`  goals (open <= ${GOAL_OPEN_MS} ms, append <= ${GOAL_APPEND_MS} ms): every point through init: open ${verdict(open, GOAL_OPEN_MS)}, append ${verdict(append, GOAL_APPEND_MS)}; from the downsampled history: open ${verdict(hOpen, GOAL_OPEN_MS)}, append ${verdict(hAppend, GOAL_APPEND_MS)}`);
     console.log(`  screenshot: ${shot}`);

@@ -3,7 +3,7 @@
 // See /work/shared/notes/real-vscode.md for why each step is needed.
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const CODE_SERVER_VERSION = '4.100.3';
@@ -12,6 +12,15 @@ const RIPGREP_CACHE = join(tmpdir(), 'vscode-ripgrep-cache-1.15.11', 'ripgrep-v1
 
 export function codeServerEntry(toolsDir: string): string {
   return join(toolsDir, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
+}
+
+/**
+ * Where code-server is installed: a per-user cache shared by every clone of this repository (CI tests a fresh clone
+ * each time; reinstalling code-server took it minutes of npm and native builds). TUNELAB_CODE_SERVER_DIR overrides it.
+ */
+export function codeServerDir(): string {
+  const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return process.env.TUNELAB_CODE_SERVER_DIR || join(cache, 'tunelab', `code-server-${CODE_SERVER_VERSION}`);
 }
 
 const stampOf = (toolsDir: string) => join(toolsDir, `.installed-${CODE_SERVER_VERSION}`);

@@ -9,7 +9,7 @@ import { defaultPython } from '../../src/core/host/localAgent';
 import { stopEverything } from '../support/agentProcesses';
 import { startCodeServer, type CodeServer } from './codeServer';
 import { installExtension } from './extensionInstall';
-import { ensureCodeServer } from './installCodeServer';
+import { codeServerDir, ensureCodeServer } from './installCodeServer';
 import { repoRoot } from '../support/repoRoot';
 import { waitForWorkbench } from './workbench';
 
@@ -48,7 +48,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
   mkdirSync(results, { recursive: true });
   // Train logs are named by run id; drop the previous session's so the folder shows this one only.
   for (const f of readdirSync(results)) if (f.startsWith(`${o.name}-train-`)) rmSync(join(results, f));
-  const entry = await ensureCodeServer(join(repo, '.tools', 'code-server'));
+  const entry = await ensureCodeServer(codeServerDir());
   const base = mkdtempSync(join(tmpdir(), `tunelab-${o.name}-`));
   const agentRoot = join(base, 'agent-root');
   const workspace = join(base, 'workspace');

@@ -11,6 +11,7 @@ import type { Client } from 'ssh2';
 import { AgentClient } from '../../src/core/agent/client';
 import { defaultPython } from '../../src/core/host/localAgent';
 import { FINAL_RUN_STATES, type AgentEvent } from '../../src/core/protocol/messages';
+import { appendRowLocally } from '../../src/core/chat/appendRowLocally';
 import { agentSourceHash } from '../../src/core/remote/agentSource';
 import { bootstrapAgent, BootstrapError } from '../../src/core/remote/bootstrap';
 import { LocalForward } from '../../src/core/remote/localForward';
@@ -183,6 +184,37 @@ test('a link that goes silent, as after a laptop sleeps, is noticed by keepalive
   assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), 'seqs seen must be 1..N, none missing or twice');
   const logged = seen.filter((e) => e.kind === 'metrics').map((e) => (e.data as { step: number }).step);
   assert.deepEqual(logged, Array.from({ length: 80 }, (_, i) => i + 1), 'every step logged while the link was frozen was caught up');
+});
+
+test('Promote on an SSH host: the agent there makes the row from the file\'s first lines, and it is appended here', { timeout: 120_000 }, async () => {
+  const root = newRoot();
+  const link = new RemoteAgentLink({ label: 'loopback sshd', connect, agentSource, root, python });
+  disposers.push(() => link.dispose());
+  const client = new AgentClient({ endpoint: () => link.endpoint(), clientName: 'tunelab-remote-test/0', requestTimeoutMs: 60_000 });
+  disposers.push(() => client.dispose());
+  await client.connect();
+  // The workspace: a folder the remote agent does not serve, as a laptop's folder is not on the GPU host.
+  const workspace = newRoot();
+  const file = join(workspace, 'chat.jsonl');
+  const first = { conversations: [{ from: 'human', value: 'hi' }, { from: 'gpt', value: 'hello' }] };
+  writeFileSync(file, `${JSON.stringify(first)}\n`);
+  await assert.rejects(client.request('inspect_dataset', { path: file }), /outside the folders this agent serves/);
+
+  const messages = [{ role: 'user' as const, content: 'Is this film good?' }];
+  const appended = await appendRowLocally(file, (head) => client.request('format_dataset_row', { file_name: 'chat.jsonl', head, messages, answer: 'yes' }));
+  assert.deepEqual(appended, { path: file, format: 'sharegpt', line: 2 });
+  const rows = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(rows, [first, { conversations: [{ from: 'human', value: 'Is this film good?' }, { from: 'gpt', value: 'yes' }] }]);
+  // The file as a whole reads back through the agent's reader (copied where that agent may read it).
+  mkdirSync(join(root, 'data'), { recursive: true });
+  writeFileSync(join(root, 'data', 'chat.jsonl'), readFileSync(file));
+  const inspected = await client.request('inspect_dataset', { path: join(root, 'data', 'chat.jsonl') });
+  assert.deepEqual([inspected.format, inspected.rows, inspected.bad_rows], ['sharegpt', 2, 0]);
+  // A preference pair into a file of SFT rows is refused by the agent, and the file is left as it was.
+  const before = readFileSync(file, 'utf8');
+  await assert.rejects(appendRowLocally(file, (head) => client.request('format_dataset_row', { file_name: 'chat.jsonl', head, messages, answer: 'yes', rejected: 'no' })),
+    /chat\.jsonl: holds sharegpt rows, not preference pairs/);
+  assert.equal(readFileSync(file, 'utf8'), before);
 });
 
 test('bootstrapping again reuses the agent that serves this code, and replaces one that does not', { timeout: 120_000 }, async () => {

@@ -72,6 +72,7 @@ const params: { [M in Method]: Required<ParamsOf<M>> } = {
   run_history: { run_id: runId, series: ['loss', 'eval_loss'], from_step: 0, to_step: 500, max_points: 400, details: true },
   delete_run: { run_id: runId },
   append_dataset_row: { path: '/data/chat.jsonl', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hi' }], answer: 'hello', rejected: 'go away' },
+  format_dataset_row: { file_name: 'chat.jsonl', head: '{"messages": []}\n', messages: [{ role: 'user', content: 'hi' }], answer: 'hello', rejected: 'go away' },
 };
 
 const results: { [M in Method]: Required<ResultOf<M>> } = {
@@ -143,6 +144,7 @@ const results: { [M in Method]: Required<ResultOf<M>> } = {
   },
   delete_run: { run_id: runId },
   append_dataset_row: { path: '/data/chat.jsonl', format: 'openai', line: 12 },
+  format_dataset_row: { row: '{"messages": []}', format: 'openai' },
 };
 
 const eventData: { [K in EventKind]: Required<EventDataOf<K>> } = {

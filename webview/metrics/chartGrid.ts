@@ -55,6 +55,12 @@ interface Card {
 }
 
 const MAX_EVAL_DOTS = 200;
+/**
+ * How long one frame may spend redrawing charts before the rest wait for the next frame. A chart's update costs
+ * Chart.js about 4 ms whatever its points (layout, ticks, elements), so a frame draws at most two: a live append
+ * never holds the page for more than ~10 ms, and every chart is current a frame or two later.
+ */
+const FRAME_BUDGET_MS = 5;
 const MARKER_DASHED = new Set(['warning', 'resume', 'early_stop']);
 
 export class ChartGrid {
@@ -80,6 +86,9 @@ export class ChartGrid {
   private range: XRange | null = null;
   private hoverStep: number | null = null;
   private hoverFrame = 0;
+  private sliceFrame = 0;
+  /** ms of chart work in each frame of the redraw under way (the UI bench reads them). */
+  private slices: number[] = [];
 
   constructor(
     private readonly container: HTMLElement,
@@ -129,6 +138,8 @@ export class ChartGrid {
 
   /** Draws everything again from the runs' data: after init, an append, or a settings change. */
   render(): void {
+    const started = performance.now();
+    this.slices = [];
     const keys = new Set<string>();
     for (const r of this.runs) for (const k of r.keys()) keys.add(k);
     const extent = this.extent();
@@ -141,11 +152,37 @@ export class ChartGrid {
         continue;
       }
       card ??= this.addCard(spec);
+      card.pending = { series, extent };
       // A folded card (every series switched off) is never in sight; fill() decides when it shows again.
-      if (card.offscreen && !card.root.hidden) card.pending = { series, extent };
-      else this.fill(card, series, extent);
+      if (card.offscreen && !card.root.hidden) continue;
+      if (performance.now() - started > FRAME_BUDGET_MS) continue; // drawn next frame (drawPending)
+      card.pending = undefined;
+      this.fill(card, series, extent);
     }
     this.publish();
+    this.endSlice(started);
+  }
+
+  /** The charts a redraw left for later (see FRAME_BUDGET_MS), in page order, as many as fit in this frame. */
+  private drawPending(): void {
+    this.sliceFrame = 0;
+    const started = performance.now();
+    for (const card of this.cards.values()) {
+      if (!card.pending || (card.offscreen && !card.root.hidden)) continue;
+      if (performance.now() - started > FRAME_BUDGET_MS) break;
+      const { series, extent } = card.pending;
+      card.pending = undefined;
+      this.fill(card, series, extent);
+    }
+    this.endSlice(started);
+  }
+
+  private endSlice(started: number): void {
+    this.slices.push(performance.now() - started);
+    const waiting = [...this.cards.values()].some((c) => c.pending && !(c.offscreen && !c.root.hidden));
+    this.container.dataset.slices = this.slices.map((ms) => ms.toFixed(2)).join(' ');
+    this.container.dataset.waiting = String(waiting);
+    if (waiting && !this.sliceFrame) this.sliceFrame = requestAnimationFrame(() => this.drawPending());
   }
 
   applyColors(): void {

@@ -13,6 +13,7 @@ Why it is built this way:
 import json
 import os
 import secrets
+import tempfile
 
 from .formats import RowReader
 from .samples import BadRow, FormatError
@@ -30,6 +31,38 @@ class FileChanged(Exception):
     """The file changed on disk while the row was being appended: read it again."""
 
 
+def format_row(name: str, head: str, messages: list[dict], answer: str, rejected: str | None = None) -> dict:
+    """The row append_row would add to a file whose first lines are `head`, for a file this agent cannot read
+    (the extension's workspace, with the agent on an SSH host). The format is detected from `head`, and `head`
+    plus the new row is read back through the trainer's reader. Returns {row: one JSON line, format}."""
+    _check_request(name, messages, answer, rejected)
+    with tempfile.TemporaryDirectory(prefix="tunelab-row-") as folder:
+        sample = os.path.join(folder, name)
+        data = head.encode("utf-8")
+        with open(sample, "wb") as f:
+            f.write(data)
+        fmt, first = _file_format(sample, name) if data.strip() else ("", None)
+        row = build_row(name, fmt, first, messages, answer, rejected)
+        if data and not data.endswith(b"\n"):
+            data += b"\n"
+        text = json.dumps(row, ensure_ascii=False)
+        with open(sample, "wb") as f:
+            f.write(data + text.encode("utf-8") + b"\n")
+        found = _read_back(sample, name, fmt or _format_of(row), data.count(b"\n") + 1)
+        _check_same(name, found, answer, rejected)
+    return {"row": text, "format": found.format}
+
+
+def _check_request(name: str, messages, answer: str, rejected: str | None) -> None:
+    if os.path.splitext(name)[1].lower() != ".jsonl":
+        raise AppendError(f"{name}: rows can be appended to JSONL files only (one JSON object per line); "
+                          "pick a .jsonl file")
+    _check_prompt(messages)
+    for key, value in (("answer", answer), ("rejected", rejected)):
+        if value is not None and not value.strip():
+            raise AppendError(f"{key}: the answer is empty")
+
+
 def append_row(path: str, messages: list[dict], answer: str, rejected: str | None = None,
                before_rename=None) -> dict:
     """Append `messages` + `answer` (or the pair answer/rejected) to the JSONL file at `path`.
@@ -39,15 +72,9 @@ def append_row(path: str, messages: list[dict], answer: str, rejected: str | Non
     Returns {path, format, line}: the 1-based line the new row starts at.
     """
     name = os.path.basename(path)
-    if os.path.splitext(path)[1].lower() != ".jsonl":
-        raise AppendError(f"{name}: rows can be appended to JSONL files only (one JSON object per line); "
-                          "pick a .jsonl file")
+    _check_request(name, messages, answer, rejected)
     if not os.path.isdir(os.path.dirname(path) or "."):
         raise AppendError(f"{name}: its folder does not exist")
-    _check_prompt(messages)
-    for key, value in (("answer", answer), ("rejected", rejected)):
-        if value is not None and not value.strip():
-            raise AppendError(f"{key}: the answer is empty")
     for _ in range(ATTEMPTS):
         try:
             return _append_once(path, messages, answer, rejected, before_rename)

@@ -12,7 +12,7 @@ from ..rundir.eventlog import event_message as event  # noqa: F401  (events are 
 CAPABILITIES = ["runs", "events", "checkpoints", "generate", "stream", "control", "resume", "evaluate", "export", "host_info", "preflight",
                 "inspect_dataset", "render_sample", "history",  # history: paged list_runs, run_history, delete_run
                 "event_batches",  # event_batches: subscribe {batch: true} gets several events per `events` frame
-                "append_dataset_row"]
+                "append_dataset_row", "format_dataset_row"]
 
 
 @lru_cache(maxsize=None)

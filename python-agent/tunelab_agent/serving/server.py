@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed
 
 from .. import PROTOCOL_VERSION, __version__, diskspace, hostinfo, source_hash
 from ..data import inspection, render
-from ..data.append_row import AppendError, append_row
+from ..data.append_row import AppendError, append_row, format_row
 from ..generation import evaluate
 from ..generation.errors import GenerationError
 from ..models import export
@@ -478,6 +478,17 @@ class Agent:
             raise ProtocolError("bad_params", f"path: {exc}") from None
         try:
             return await asyncio.to_thread(append_row, path, params["messages"], params["answer"], params.get("rejected"))
+        except AppendError as exc:
+            raise ProtocolError("bad_params", str(exc)) from None
+
+    async def do_format_dataset_row(self, params: dict) -> dict:
+        """Promote and Prefer for a file the agent cannot read: the row, from the file's first lines."""
+        name = params["file_name"]
+        if os.path.basename(name) != name or name in (".", ".."):
+            raise ProtocolError("bad_params", f"file_name: a file name without folders, got {name!r}")
+        try:
+            return await asyncio.to_thread(format_row, name, params["head"], params["messages"], params["answer"],
+                                           params.get("rejected"))
         except AppendError as exc:
             raise ProtocolError("bad_params", str(exc)) from None
 

@@ -338,6 +338,8 @@ export interface ParamsMap {
   delete_run: { run_id: RunId };
   /** The chat panel's Promote (answer) and Prefer (answer chosen, `rejected` rejected): one JSONL row in the file's own format. */
   append_dataset_row: { path: string; messages: ChatMessage[]; answer: string; rejected?: string };
+  /** append_dataset_row for a file the agent cannot read: `head` is the file's first whole lines. */
+  format_dataset_row: { file_name: string; head: string; messages: ChatMessage[]; answer: string; rejected?: string };
 }
 
 export interface ResultMap {
@@ -372,6 +374,7 @@ export interface ResultMap {
   delete_run: { run_id: RunId };
   /** `line`: where the new row starts, read back through the trainer's reader as `format`. */
   append_dataset_row: { path: string; format: string; line: number };
+  format_dataset_row: { row: string; format: string };
 }
 
 export type Method = keyof ParamsMap & keyof ResultMap;
@@ -492,7 +495,7 @@ type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 export const METHODS = [
   'list_runs', 'start_run', 'stop_run', 'resume_run', 'control_run', 'subscribe', 'list_checkpoints',
   'generate', 'cancel', 'evaluate', 'export_checkpoint', 'host_info', 'preflight', 'inspect_dataset', 'render_sample',
-  'run_history', 'delete_run', 'append_dataset_row',
+  'run_history', 'delete_run', 'append_dataset_row', 'format_dataset_row',
 ] as const satisfies readonly Method[];
 const methodsComplete: Exact<(typeof METHODS)[number], Method> = true;
 

@@ -1,20 +1,22 @@
 // One chat panel: up to four panes answering one conversation, streamed from the agent. The host holds the
 // conversation (and keeps it per run in workspace storage); the webview mirrors it. The page asks with `ready`
 // after every load and gets `init` with everything, then `token`/`done` deltas, so hiding or reloading the
-// panel loses nothing. Promote and Prefer go through the agent (append_dataset_row), which writes the row in
-// the file's own format, atomically, after reading it back through the trainer's reader.
+// panel loses nothing. Promote and Prefer go through the agent, which decides the row in the file's own format
+// and reads it back through the trainer's reader; the append is atomic (see appendRow for a remote agent).
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import type { ChatHistory } from '../../core/chat/chatHistory';
 import { emptyAnswer, messagesFor, paneKey, paneLabel, type Answer, type Conversation, type PaneTarget } from '../../core/chat/conversation';
 import { listTargets } from '../../core/chat/targets';
 import { TurnRequest, type PaneResult } from '../../core/chat/turnRequest';
+import type { ChatMessage } from '../../core/protocol/messages';
 import type { RunStore } from '../../core/runs/runStore';
 import { parseWebviewMessage, type HostMessage, type LinkStatus, type WebviewMessage } from '../../../webview/chat/protocol';
 import { message, type AgentConnection, type LinkState } from '../agentConnection';
 import { makeNonce } from '../webviewShell';
 import { chatHtml } from './chatHtml';
 import { pickDatasetFile } from '../datasetFilePicker';
+import { appendRowLocally, type AppendedRow } from '../../core/chat/appendRowLocally';
 
 export interface ChatDeps {
   connection: AgentConnection;
@@ -196,12 +198,9 @@ export class ChatPanel implements vscode.Disposable {
   private async promote(turn: number, pane: number): Promise<void> {
     const answer = this.answerAt(turn, pane);
     if (!usable(answer)) return this.notice('error', 'Only a finished answer with text can be promoted.');
-    if (!this.localAgent()) return;
     const path = await pickDatasetFile('Promote to dataset: append this conversation to', 'promoted.jsonl');
     if (!path) return;
-    const client = await this.deps.connection.connected();
-    const messages = messagesFor(this.conversation, pane, turn);
-    const r = await client.request('append_dataset_row', { path, messages, answer: answer.text });
+    const r = await this.appendRow(path, messagesFor(this.conversation, pane, turn), answer.text);
     this.deps.log.info(`chat: promoted ${this.label(pane)}'s answer to ${r.path} line ${r.line} (${r.format})`);
     this.notice('info', `Appended to ${basename(r.path)} at line ${r.line} (${r.format} format); the trainer's reader reads it back.`);
   }
@@ -212,7 +211,6 @@ export class ChatPanel implements vscode.Disposable {
     if (!t || !usable(chosen)) return this.notice('error', 'Only a finished answer with text can be preferred.');
     const others = this.conversation.panes.map((_, i) => i).filter((i) => i !== pane && usable(t.answers[i]));
     if (!others.length) return this.notice('error', 'Prefer needs another pane with a finished answer to reject.');
-    if (!this.localAgent()) return;
     let rejected = others[0];
     if (others.length > 1) {
       const picked = await vscode.window.showQuickPick(
@@ -223,19 +221,20 @@ export class ChatPanel implements vscode.Disposable {
     }
     const path = await pickDatasetFile('Prefer: append the preference pair to', 'preferences.jsonl');
     if (!path) return;
-    const client = await this.deps.connection.connected();
-    const messages = messagesFor(this.conversation, pane, turn);
-    const r = await client.request('append_dataset_row', { path, messages, answer: chosen.text, rejected: t.answers[rejected].text });
+    const r = await this.appendRow(path, messagesFor(this.conversation, pane, turn), chosen.text, t.answers[rejected].text);
     this.deps.log.info(`chat: preference pair ${this.label(pane)} over ${this.label(rejected)} written to ${r.path} line ${r.line}`);
     this.notice('info', `Pair written to ${basename(r.path)} at line ${r.line}: ${this.label(pane)} chosen, ${this.label(rejected)} rejected.`);
   }
 
-  /** The rows go to files of this workspace, which only an agent on this machine can read back. */
-  private localAgent(): boolean {
-    const host = this.deps.connection.host;
-    if (!host) return true;
-    this.notice('error', `Promote and Prefer write to dataset files of this workspace, which the agent on ${host} cannot read; switch to This machine to use them.`);
-    return false;
+  /**
+   * The agent on this machine appends the row itself. One on an SSH host cannot read this workspace's files: it
+   * formats the row from the file's first lines and reads it back, and the row is appended here.
+   */
+  private async appendRow(path: string, messages: ChatMessage[], answer: string, rejected?: string): Promise<AppendedRow> {
+    const client = await this.deps.connection.connected();
+    const pair = rejected === undefined ? {} : { rejected };
+    if (!this.deps.connection.host) return client.request('append_dataset_row', { path, messages, answer, ...pair });
+    return appendRowLocally(path, (head) => client.request('format_dataset_row', { file_name: basename(path), head, messages, answer, ...pair }));
   }
 
   private label(pane: number): string {

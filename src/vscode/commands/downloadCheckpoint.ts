@@ -74,5 +74,5 @@ async function pickCheckpoint(checkpoints: Checkpoint[]): Promise<Checkpoint | u
     checkpoint: c,
   }));
   if (items.length === 1) return items[0].checkpoint;
-  return (await vscode.window.showQuickPick(items, { title: 'Tunelab: checkpoint to download', matchOnDescription: true }))?.checkpoint;
+  return (await vscode.window.showQuickPick(items, { title: 'Tunelab: checkpoint to download', matchOnDescription: true, ignoreFocusOut: true }))?.checkpoint;
 }

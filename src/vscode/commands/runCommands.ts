@@ -25,7 +25,8 @@ export async function resolveRun(store: RunStore, arg: unknown, filter: (r: RunR
       detail: r.runId,
       run: r,
     })),
-    { placeHolder, matchOnDescription: true, matchOnDetail: true },
+    // The first step of commands that ask more after it: a panel taking focus must not cancel the whole command.
+    { placeHolder, matchOnDescription: true, matchOnDetail: true, ignoreFocusOut: true },
   );
   return picked?.run;
 }

@@ -46,5 +46,5 @@ export async function pickCheckpoint(checkpoints: Checkpoint[], title: string): 
     checkpoint: c,
   }));
   if (items.length === 1) return items[0].checkpoint;
-  return (await vscode.window.showQuickPick(items, { title, matchOnDescription: true }))?.checkpoint;
+  return (await vscode.window.showQuickPick(items, { title, matchOnDescription: true, ignoreFocusOut: true }))?.checkpoint;
 }
