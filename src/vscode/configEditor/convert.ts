@@ -6,8 +6,8 @@ import { CONFIG_PATTERN } from '../configFiles';
 
 export const CONFIG_SELECTOR: vscode.DocumentSelector = [{ pattern: '**/*.tunelab.{yaml,yml}' }];
 
-/** Schemes of older versions of a file (diff editors, timelines): they are not being edited. */
-const VERSION_SCHEMES = new Set(['git', 'gitfs', 'vscode-scm', 'vscode-local-history']);
+/** Schemes of older versions or views of a file (diff editors, timelines, Compare with…'s normalised sides): not being edited. */
+const VERSION_SCHEMES = new Set(['git', 'gitfs', 'vscode-scm', 'vscode-local-history', 'tunelab-config']);
 
 export function isRunConfig(doc: vscode.TextDocument): boolean {
   return CONFIG_PATTERN.test(doc.uri.path) && !VERSION_SCHEMES.has(doc.uri.scheme);
