@@ -27,6 +27,7 @@ import tempfile
 import time
 
 from .. import hostinfo, source_hash
+from .zygote import read_line
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +59,16 @@ def launch(run_dir: str, root: str, env: dict) -> int | None:
             conn.settimeout(ANSWER_TIMEOUT_S)
             conn.connect(path)
             conn.sendall(request)
-            reply = _read_line(conn)
+            reply = read_line(conn, 65536)
     except (FileNotFoundError, ConnectionRefusedError):
         _start(path, env)
         return None
-    except OSError as exc:  # a timeout included
+    except (OSError, ValueError) as exc:  # a timeout included, or an answer too long to be one
         log.warning("prewarmed launcher at %s did not answer (%s); spawning the run instead", path, exc)
         return None
     try:
         answer = json.loads(reply)
+        answer = answer if isinstance(answer, dict) else {"error": f"unexpected answer {reply[:200]!r}"}
     except ValueError:
         answer = {"error": f"unreadable answer {reply[:200]!r}"}
     if isinstance(answer.get("pid"), int):
@@ -96,16 +98,6 @@ def _key(env: dict) -> str:
     for name in sorted(n for n in env if n.startswith(IMPORT_TIME_PREFIXES)):
         whole.update(f"{name}={env[name]}\0".encode())
     return whole.hexdigest()[:16]
-
-
-def _read_line(conn: socket.socket) -> bytes:
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = conn.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data
 
 
 def _start(path: str, env: dict) -> None:

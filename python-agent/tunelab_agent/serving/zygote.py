@@ -113,17 +113,22 @@ def _serve(conn: socket.socket, listener: socket.socket, lock) -> None:
         pass  # the server gave up waiting; the run's own events still tell its story
 
 
-def _read_request(conn: socket.socket) -> dict:
-    conn.settimeout(REQUEST_TIMEOUT_S)
+def read_line(conn: socket.socket, limit: int) -> bytes:
+    """One newline-ended message (each side of a launch sends one), or what came before the peer closed."""
     data = b""
     while not data.endswith(b"\n"):
         chunk = conn.recv(65536)
         if not chunk:
             break
         data += chunk
-        if len(data) > REQUEST_LIMIT:
-            raise ValueError("request too large")
-    request = json.loads(data)
+        if len(data) > limit:
+            raise ValueError("message too large")
+    return data
+
+
+def _read_request(conn: socket.socket) -> dict:
+    conn.settimeout(REQUEST_TIMEOUT_S)
+    request = json.loads(read_line(conn, REQUEST_LIMIT))
     run_dir, root, env = request.get("run_dir"), request.get("root"), request.get("env")
     if not (isinstance(run_dir, str) and os.path.isabs(run_dir) and os.path.isfile(os.path.join(run_dir, "config.yaml"))):
         raise ValueError(f"run_dir must be an absolute run folder with a config.yaml, got {run_dir!r}")

@@ -4,9 +4,9 @@
 // this side writes it, the way the agent's own append does: read the file, append the row, write the result
 // under a temporary name, and rename it over the file only if the file did not change meanwhile (an editor
 // saved it); otherwise read it again and redo the append.
-import { randomBytes } from 'node:crypto';
-import { chmod, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { writeFileAtomic } from '../files/atomicWrite';
 
 /** How much of the file the agent sees to detect its format: whole lines, at most this many bytes. */
 export const HEAD_BYTES = 256 * 1024;
@@ -64,23 +64,15 @@ export async function appendRowLocally(
     if (data.length && data[data.length - 1] !== 0x0a) data = Buffer.concat([data, Buffer.from('\n')]);
     const line = countNewlines(data) + 1;
     const next = Buffer.concat([data, Buffer.from(`${row}\n`, 'utf8')]);
-    const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-    try {
-      const handle = await open(tmp, 'wx', 0o644);
-      try {
-        await handle.writeFile(next);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      if (seen !== null) await chmod(tmp, (await stat(path)).mode & 0o7777);
-      await beforeRename?.();
-      if ((await signature(path)) !== seen) continue;
-      await rename(tmp, path);
-      return { path, format: detected, line };
-    } finally {
-      await rm(tmp, { force: true });
-    }
+    const mode = seen === null ? undefined : (await stat(path)).mode & 0o7777;
+    const replaced = await writeFileAtomic(path, next, {
+      mode,
+      commit: async () => {
+        await beforeRename?.();
+        return (await signature(path)) === seen;
+      },
+    });
+    if (replaced) return { path, format: detected, line };
   }
   throw new FileKeptChanging(`${basename(path)}: the file kept changing on disk while the row was appended; try again`);
 }

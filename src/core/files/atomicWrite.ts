@@ -2,10 +2,18 @@
 // a temporary name beside the target (same folder, so the rename stays on one file system), are flushed,
 // and the temporary file is renamed over the target. A failure removes the temporary file.
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { chmod, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export interface AtomicWriteOptions {
+  /** The new file's permission bits (default 0644). */
+  mode?: number;
+  /** Asked once the bytes are on disk, just before the rename: false leaves the target as it is. */
+  commit?: () => Promise<boolean>;
+}
+
+/** True when the file was replaced (always, unless `commit` said no). */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<boolean> {
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     const handle = await open(tmp, 'wx', 0o644);
@@ -15,9 +23,11 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     } finally {
       await handle.close();
     }
+    if (opts.mode !== undefined) await chmod(tmp, opts.mode);
+    if (opts.commit && !(await opts.commit())) return false;
     await rename(tmp, path);
-  } catch (e) {
+    return true;
+  } finally {
     await rm(tmp, { force: true });
-    throw e;
   }
 }
