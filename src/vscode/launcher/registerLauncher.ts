@@ -12,6 +12,7 @@ import { chatWithCheckpointItemCommand, evaluateCheckpointCommand, exportCheckpo
 import { ConfigsTreeProvider } from './configsTree';
 import { HostsTreeProvider, type HostsNode } from './hostsTree';
 import { estimateConfigCommand, launchConfigCommand } from './launchConfig';
+import { newRunConfigCommand } from '../commands/newRunConfig';
 import { LaunchedConfigs } from './launchedConfigs';
 import { compareSelectedRunsCommand, controlRunCommand, resumeRunCommand, revealConfigCommand } from './runActions';
 
@@ -49,6 +50,7 @@ export function registerLauncher(context: vscode.ExtensionContext, d: LauncherDe
     hostsView.onDidChangeVisibility((e) => hosts.setVisible(e.visible)),
     cmd('tunelab.launchConfig', launchConfigCommand(d.connection, d.panels, launched, d.log)),
     cmd('tunelab.estimateConfig', estimateConfigCommand(d.connection, d.log)),
+    cmd('tunelab.newRunConfig', newRunConfigCommand(context.extensionUri.fsPath, d.store, d.connection, d.log)),
     cmd('tunelab.refreshHosts', () => hosts.refreshInfo()),
     cmd('tunelab.hosts.select', (node?: HostsNode) => selectHostNode(node)),
     cmd('tunelab.hosts.connect', async (node?: HostsNode) => {
