@@ -6,7 +6,7 @@ import { join } from 'node:path';
 // symlinked dist/ resolves outside the extension's folder (notifications then came from "Null Extension
 // Description"). The rest, read as files, is linked.
 const COPIED = ['package.json', 'dist'];
-const LINKED = ['media', 'samples', 'python-agent/pyproject.toml', 'python-agent/README.md', 'python-agent/tunelab_agent'];
+const LINKED = ['media', 'samples', 'presets', 'python-agent/pyproject.toml', 'python-agent/README.md', 'python-agent/tunelab_agent'];
 
 export function installExtension(repo: string, extensionsDir: string): string {
   const manifest = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { publisher: string; name: string; version: string };

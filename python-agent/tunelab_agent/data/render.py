@@ -12,6 +12,7 @@ import threading
 from .dataset import encode_sample
 from .formats import NORMALISERS, BadRow, FormatError, RowError, RowReader, detect_format
 from .templating import IGNORE, pieces
+from ..libraries import from_transformers
 
 _tokenizers: dict[tuple, object] = {}
 _tokenizers_lock = threading.Lock()
@@ -23,7 +24,7 @@ def load_tokenizer(model: str, local_only: bool = False):
     Nothing here sets truncation or padding on it, so threads can share one. local_only: a Hub id is only
     looked up in the local cache (a check must not wait on the network).
     """
-    from transformers import AutoTokenizer
+    (AutoTokenizer,) = from_transformers("AutoTokenizer")
 
     key = (model, os.stat(model).st_mtime_ns if os.path.isdir(model) else None)
     with _tokenizers_lock:

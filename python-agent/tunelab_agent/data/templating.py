@@ -23,6 +23,7 @@ template supports it, otherwise through one documented fallback rendering.
 import functools
 
 from . import tool_render
+from ..libraries import from_transformers
 
 IGNORE = -100
 
@@ -126,7 +127,7 @@ _ENCODE_METHODS = ("__call__", "_call_one", "encode_plus", "batch_encode_plus", 
 def _stock_class(cls) -> bool:
     """Whether a tokenizer class encodes exactly as transformers' fast tokenizer does (none of its steps
     overridden, as CodeLlama's or LayoutLM's are)."""
-    from transformers import PreTrainedTokenizerFast
+    (PreTrainedTokenizerFast,) = from_transformers("PreTrainedTokenizerFast")
 
     return issubclass(cls, PreTrainedTokenizerFast) and all(
         getattr(cls, name, None) is getattr(PreTrainedTokenizerFast, name, None) for name in _ENCODE_METHODS)

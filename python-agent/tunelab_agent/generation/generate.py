@@ -32,6 +32,7 @@ import torch
 from ..models import oom
 from ..models.sizing import load_bytes, load_dtype, load_size_text
 from .errors import GenerationError  # noqa: F401  (callers import it from here too)
+from ..libraries import from_transformers
 
 BASE = "__base__"  # peft's row name for "no adapter" in a mixed-adapter batch
 DEFAULT_SAMPLING = {"max_new_tokens": 64, "temperature": 0.0, "top_p": 1.0, "top_k": 0, "seed": 0}
@@ -205,7 +206,7 @@ class LoadedModel:
     """A base model loaded once, plus the adapters attached to it (peft names from adapter_key)."""
 
     def __init__(self, model_path: str, device: str):
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        AutoModelForCausalLM, AutoTokenizer = from_transformers("AutoModelForCausalLM", "AutoTokenizer")
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # the server's stderr is its log
@@ -427,7 +428,7 @@ def decode(loaded: LoadedModel, prompt: list[int] | list[list[int]], names: list
     hides the padding and positions that start at 0 on each row's first real token, so each row decodes as it
     would alone.
     """
-    from transformers import DynamicCache
+    (DynamicCache,) = from_transformers("DynamicCache")
 
     model, device = loaded.model, loaded.device
     rows = [Row(name, loaded.tokenizer) for name in names]

@@ -9,6 +9,7 @@ import os
 import shutil
 
 from ..files import sha256_of
+from ..libraries import from_transformers
 
 DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model")
@@ -35,7 +36,7 @@ def export_merged(base_path: str, checkpoint_folder: str, dest: str, dtype: str 
 
     import torch
     from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    AutoModelForCausalLM, AutoTokenizer = from_transformers("AutoModelForCausalLM", "AutoTokenizer")
 
     progress("loading base model", 0.0)
     torch_dtype = "auto" if dtype == "auto" else getattr(torch, DTYPES[dtype])

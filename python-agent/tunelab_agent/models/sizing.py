@@ -35,6 +35,8 @@ torch and transformers are imported inside the functions that use them: the agen
 module (through preflight) and stays torch-free until a request needs a model.
 """
 
+from ..libraries import from_transformers
+
 MB = 1024 * 1024
 GB = 1024 * MB
 CUDA_CONTEXT = 1 * GB
@@ -47,7 +49,7 @@ QUANT_BYTES = {"4bit": 0.5, "8bit": 1.0}
 
 def model_config(model_config_or_path, revision: str | None = None):
     """A transformers config from a config object, a dict (with model_type) or a folder / Hub id."""
-    from transformers import AutoConfig, PretrainedConfig
+    AutoConfig, PretrainedConfig = from_transformers("AutoConfig", "PretrainedConfig")
 
     if isinstance(model_config_or_path, PretrainedConfig):
         return model_config_or_path
@@ -60,7 +62,7 @@ def model_config(model_config_or_path, revision: str | None = None):
 def empty_model(config):
     """The model with all its modules and parameter shapes but no storage (meta device)."""
     import torch
-    from transformers import AutoModelForCausalLM
+    (AutoModelForCausalLM,) = from_transformers("AutoModelForCausalLM")
 
     with torch.device("meta"):
         return AutoModelForCausalLM.from_config(config)
@@ -176,7 +178,7 @@ def load_dtype(model_path: str, device: str):
 
     if device == "cpu":
         return torch.float32
-    from transformers import AutoConfig
+    (AutoConfig,) = from_transformers("AutoConfig")
 
     saved = getattr(AutoConfig.from_pretrained(model_path), "dtype", None)
     if isinstance(saved, str):

@@ -32,7 +32,15 @@ export function newRunConfigCommand(extensionPath: string, store: RunStore, conn
       if (!ref) return;
       resumeFrom = `${ref.run.runId}/${ref.checkpoint}`;
     }
-    const presetText = await readFile(join(extensionPath, 'presets', `${preset.id}.tunelab.yaml`), 'utf8');
+    const presetPath = join(extensionPath, 'presets', `${preset.id}.tunelab.yaml`);
+    let presetText: string;
+    try {
+      presetText = await readFile(presetPath, 'utf8');
+    } catch (e) {
+      log.error(`preset ${presetPath}: ${message(e)}`);
+      void vscode.window.showErrorMessage(`Tunelab: the preset "${preset.title}" is missing from the extension (${presetPath}); reinstalling Tunelab brings it back.`);
+      return;
+    }
     const suggested = /^name:\s*(\S+)/m.exec(presetText)?.[1] ?? preset.id;
     const input = await vscode.window.showInputBox({
       title: `Tunelab: New Run Config (${preset.title})`, prompt: 'The run config\'s name, also its file name (<name>.tunelab.yaml)', value: suggested, ignoreFocusOut: true,
