@@ -33,6 +33,13 @@ test('a config that fits: the estimate against the GPU, disk, and Start', () => 
   ]);
 });
 
+test('an estimate from a built-in shape says so; one from the model\'s own config.json needs no note', () => {
+  const shaped = preflightReport(preflight({ estimate: { ...estimate(15_000), basis: 'the built-in shape of qwen2.5-7b' } }), host(), 'gpu-box');
+  assert.match(shaped.facts[0], /^Memory: about 14\.6 GiB \(estimated from the built-in shape of qwen2\.5-7b\): weights/);
+  const own = preflightReport(preflight({ estimate: { ...estimate(15_000), basis: "the model's config.json" } }), host(), 'gpu-box');
+  assert.match(own.facts[0], /^Memory: about 14\.6 GiB: weights/);
+});
+
 test('too big for the GPU, or for its free memory now; the headline says which', () => {
   assert.match(preflightReport(preflight({ estimate: estimate(90_000) }), host(), 'gpu-box').headline, /does not fit on the GPU/);
   const busy = host({ gpus: [{ ...H100, memory_free_mb: 10_000 }] });

@@ -35,7 +35,10 @@ torch and transformers are imported inside the functions that use them: the agen
 module (through preflight) and stays torch-free until a request needs a model.
 """
 
+import os
+
 from ..libraries import from_transformers
+from . import architectures
 
 MB = 1024 * 1024
 GB = 1024 * MB
@@ -47,8 +50,16 @@ DTYPE_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2}
 QUANT_BYTES = {"4bit": 0.5, "8bit": 1.0}
 
 
+class UnknownModel(Exception):
+    """A Hub id whose config.json is not here and whose shape is not built in: no estimate is made."""
+
+
 def model_config(model_config_or_path, revision: str | None = None):
-    """A transformers config from a config object, a dict (with model_type) or a folder / Hub id."""
+    """A transformers config from a config object, a dict (with model_type), a folder or a Hub id.
+
+    A Hub id is read from the Hugging Face cache, never downloaded (preflight runs as the person types); else
+    its built-in shape (architectures.py) stands in, and the config says so in `tunelab_basis`.
+    """
     AutoConfig, PretrainedConfig = from_transformers("AutoConfig", "PretrainedConfig")
 
     if isinstance(model_config_or_path, PretrainedConfig):
@@ -56,7 +67,21 @@ def model_config(model_config_or_path, revision: str | None = None):
     if isinstance(model_config_or_path, dict):
         fields = dict(model_config_or_path)
         return AutoConfig.for_model(fields.pop("model_type"), **fields)
-    return AutoConfig.from_pretrained(model_config_or_path, revision=revision)
+    if os.path.isabs(model_config_or_path) or os.path.isdir(model_config_or_path):  # a folder (missing: an error)
+        return AutoConfig.from_pretrained(model_config_or_path, revision=revision)
+    try:
+        return AutoConfig.from_pretrained(model_config_or_path, revision=revision, local_files_only=True)
+    except (OSError, ValueError):
+        pass
+    key = architectures.shape_name(model_config_or_path)
+    if key is None:
+        raise UnknownModel(f"unknown model: {model_config_or_path} is not in this host's Hugging Face cache and its "
+                           f"shape is not built in ({', '.join(architectures.SHAPES)}); there is no memory estimate "
+                           "until its config.json is here (a local folder, or the Hub cache)")
+    fields = architectures.config_fields(key)
+    cfg = AutoConfig.for_model(fields.pop("model_type"), **fields)
+    cfg.tunelab_basis = f"the built-in shape of {key}"
+    return cfg
 
 
 def empty_model(config):
@@ -153,6 +178,7 @@ def estimate_memory(model_config_or_path, config: dict, on_gpu: bool = True, pro
     total = weights + lora_states + activations + overhead
     mb = lambda n: round(n / MB, 1)
     return {"parameters": counts["parameters"], "trainable_parameters": counts["trainable"],
+            "basis": getattr(cfg, "tunelab_basis", "the model's config.json"),
             "weights_mb": mb(weights), "lora_mb": mb(lora_states), "activations_mb": mb(activations),
             "overhead_mb": mb(overhead), "total_mb": mb(total), "device": "gpu" if on_gpu else "cpu",
             "processes": processes, "sharded": fsdp, "method": method,

@@ -7,7 +7,7 @@ disk a run fills, and gathers the data check, the trackers and the launch settin
 import os
 
 from ..data.data_check import check_data
-from ..models.sizing import estimate_memory, size_text
+from ..models.sizing import UnknownModel, estimate_memory, size_text
 from . import trackers
 from .launch import LaunchError, process_count
 
@@ -59,7 +59,9 @@ def preflight(config: dict, resolved: dict, host: dict, root: str) -> dict:
     estimate = None
     try:
         estimate = estimate_memory(resolved["model"], config, on_gpu=on_gpu, processes=processes)
-    except Exception as exc:  # a Hub id without network, a config transformers cannot build, ...
+    except UnknownModel as exc:  # a Hub id not downloaded yet: the run may still fetch it; only the estimate is missing
+        warnings.append(f"model.name: {exc}")
+    except Exception as exc:  # a config transformers cannot build, ...
         errors.append(f"model.name: cannot read the model's config from {resolved['model']}: {exc}")
     if estimate:
         check_memory(estimate, used_gpus, host, errors, warnings)

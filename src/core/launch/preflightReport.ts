@@ -33,6 +33,8 @@ interface Estimate {
   overhead_mb?: number;
   device?: string;
   processes?: number;
+  /** What the figures come from: "the model's config.json", or a built-in shape for a Hub id not downloaded yet. */
+  basis?: string;
   disk?: { total_mb: number; checkpoints: number; checkpoint_mb: number; logs_mb: number };
 }
 
@@ -98,7 +100,9 @@ function memoryLine(e: Estimate): string {
     e.overhead_mb !== undefined ? `overhead ${sizeText(e.overhead_mb)}` : '',
   ].filter(Boolean);
   const per = (e.processes ?? 1) > 1 ? ` per process (${e.processes} processes)` : '';
-  return `Memory: about ${sizeText(e.total_mb)}${per}${parts.length ? `: ${parts.join(', ')}` : ''}`;
+  // A Hub model not downloaded yet is estimated from a built-in shape: say so beside the figure.
+  const basis = typeof e.basis === 'string' && e.basis !== "the model's config.json" ? ` (estimated from ${e.basis})` : '';
+  return `Memory: about ${sizeText(e.total_mb)}${per}${basis}${parts.length ? `: ${parts.join(', ')}` : ''}`;
 }
 
 /** One line per GPU the run uses (or the RAM line on a host without one), and the overall fit in a few words. */
