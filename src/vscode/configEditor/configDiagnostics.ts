@@ -27,6 +27,8 @@ export class ConfigDiagnostics implements vscode.Disposable {
   private readonly shown = new Map<string, ConfigDiagnostic[]>();
   private readonly subscriptions: vscode.Disposable[];
   private agent: AgentCheck | undefined;
+  /** Told after each config's diagnostics are shown (the status bar's estimate follows them). */
+  onShown: (doc: vscode.TextDocument) => void = () => undefined;
 
   constructor() {
     this.subscriptions = [
@@ -76,6 +78,7 @@ export class ConfigDiagnostics implements vscode.Disposable {
     const all = [...own, ...files, ...agent];
     this.shown.set(doc.uri.toString(), all);
     this.collection.set(doc.uri, all.map((d) => toDiagnostic(doc, d)));
+    this.onShown(doc);
   }
 
   /** The agent answered: show its problems with the current text's own. */

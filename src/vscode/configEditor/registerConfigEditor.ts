@@ -24,6 +24,8 @@ export function registerConfigEditor(context: vscode.ExtensionContext, d: Config
   let status: EstimateStatus | undefined;
   const agent = new AgentCheck(d.connection, d.log, (uri) => { diagnostics.agentAnswered(uri); status?.answered(uri); });
   status = new EstimateStatus(agent, d.connection, (doc) => diagnostics.current(doc).some((x) => x.severity === 'error' && x.code !== 'agent'));
+  // A text that stops passing the schema gets no agent answer: its own checks must update the status themselves.
+  diagnostics.onShown = () => status?.refresh();
   diagnostics.attach(agent);
   const recheckAll = () => vscode.workspace.textDocuments.filter(isRunConfig).forEach((doc) => diagnostics.update(doc));
 
