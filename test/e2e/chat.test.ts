@@ -86,7 +86,7 @@ async function openChat(): Promise<Frame> {
   // The multi-select opens with the base and the newest checkpoints (or the kept panes) ticked: accept them.
   await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'checkpoint-8' }).first().waitFor({ timeout: 60_000 });
   await page.keyboard.press('Enter');
-  const frame = await findFrame(page, '#prompt', 'the chat webview', 60_000);
+  const frame = await findFrame(page, '#prompt', 'the chat webview', 90_000);
   // The page asks with `ready`; the panes are drawn once the host's `init` arrives.
   await waitFor('the chat panes', async () => (await frame.$$('.pane-head')).length === 3 || undefined, { timeoutMs: 30_000 });
   return frame;

@@ -54,13 +54,35 @@ export async function openFile(page: Page, name: string): Promise<void> {
 
 /** The webview frame (webviews are iframes inside iframes) with `selector`, optionally whose text is `text`. */
 export async function findFrame(page: Page, selector: string, what: string, timeoutMs = 60_000, text?: string): Promise<Frame> {
-  return waitFor(what, async () => {
-    for (const frame of page.frames()) {
-      const found = await frame.$(selector).catch(() => null);
-      if (found && (text === undefined || (await found.textContent().catch(() => null)) === text)) return frame;
-    }
-    return undefined;
-  }, { timeoutMs });
+  try {
+    return await waitFor(what, async () => {
+      for (const frame of page.frames()) {
+        const found = await frame.$(selector).catch(() => null);
+        if (found && (text === undefined || (await found.textContent().catch(() => null)) === text)) return frame;
+      }
+      return undefined;
+    }, { timeoutMs });
+  } catch (e) {
+    // CI keeps only the printed log: say what the workbench showed instead of a bare timeout.
+    (e as Error).message += `\n  the workbench showed: ${await describeWorkbench(page).catch((d) => `(could not read it: ${d})`)}`;
+    throw e;
+  }
+}
+
+/** Tabs, an open quick input and the notifications: what a person would see, in one line for a failure message. */
+export async function describeWorkbench(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const texts = (sel: string) => Array.from(document.querySelectorAll(sel)).map((e) => (e.textContent ?? '').trim()).filter(Boolean);
+    const quick = document.querySelector('.quick-input-widget') as HTMLElement | null;
+    const quickShown = quick && quick.style.display !== 'none' && quick.offsetParent !== null;
+    return JSON.stringify({
+      tabs: texts('.tabs-container .tab .label-name'),
+      activeTab: texts('.tabs-container .tab.active .label-name'),
+      quickInput: quickShown ? { title: texts('.quick-input-title'), rows: texts('.quick-input-list .monaco-list-row').slice(0, 8) } : null,
+      notifications: texts('.notification-list-item-message'),
+      frames: document.querySelectorAll('iframe').length,
+    });
+  });
 }
 
 /**

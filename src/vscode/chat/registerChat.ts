@@ -56,7 +56,7 @@ export function registerChat(context: vscode.ExtensionContext, services: ChatSer
     let adapter = given?.checkpoint;
     if (adapter === undefined) {
       const own = targets.filter((t) => t.runId === run.runId);
-      const picked = await vscode.window.showQuickPick(own.map((t) => ({ label: t.adapter, t })), { title: `Chat with a checkpoint of ${run.name}` });
+      const picked = await vscode.window.showQuickPick(own.map((t) => ({ label: t.adapter, t })), { title: `Chat with a checkpoint of ${run.name}`, ignoreFocusOut: true });
       if (!picked) return;
       adapter = picked.t.adapter;
     }
@@ -80,7 +80,7 @@ export function registerChat(context: vscode.ExtensionContext, services: ChatSer
     const preselected = new Set((kept?.panes ?? defaultPanes(targets, run.runId)).map(paneKey));
     const items = targets.map((t) => ({ label: paneLabel(t, targets), picked: preselected.has(paneKey(t)), t }));
     for (;;) {
-      const picked = await vscode.window.showQuickPick(items, { canPickMany: true, title: `Chat: panes for ${run.name} (up to ${MAX_PANES})` });
+      const picked = await vscode.window.showQuickPick(items, { canPickMany: true, title: `Chat: panes for ${run.name} (up to ${MAX_PANES})`, ignoreFocusOut: true });
       if (!picked || !picked.length) return;
       if (picked.length <= MAX_PANES) return open(run, picked.map((p) => p.t));
       void vscode.window.showWarningMessage(`Tunelab: pick at most ${MAX_PANES} panes (${picked.length} were picked).`);
