@@ -21,11 +21,20 @@ const CONFIGS = {
   sample: 'smoke.tunelab.yaml',
   typo: 'typo.tunelab.yaml',
   quantized: 'quantized.tunelab.yaml',
+  form: 'form.tunelab.yaml',
 };
 
 let session: Session | undefined;
 let page: Page;
 let workspace: string;
+
+/** A config a person wrote, comments and all: the form must keep every byte it does not change. */
+const FORM_CONFIG = `# Written by hand: the form must not touch these words.
+${runConfig({ name: 'form', maxSteps: 4, evalSteps: 2, saveSteps: 2 })
+    .replace('  r: 4', '  r: 4              # the adapter\'s rank')
+    .replace('  batch_size: 4', '  batch_size: 4     # rows per step')}
+# the end
+`;
 
 /** A model folder next to the workspace, not inside it: the agent must refuse it until it is allowed. */
 const outsideModel = (ws: string) => join(ws, '..', 'models-elsewhere', 'tiny');
@@ -45,6 +54,7 @@ function prepare(dir: string): void {
     .replace('learning_rate: 0.001', 'learning_rate: 1.0').replace('alpha: 8', 'alpha: 1.0e+30'));
   // For the editor's own checks: a misspelt key. For the agent's: 4-bit loading, which needs a GPU this host lacks.
   writeFileSync(join(dir, CONFIGS.typo), short('typo').replace('  warmup_steps: 0', '  warmup_step: 0'));
+  writeFileSync(join(dir, CONFIGS.form), FORM_CONFIG);
   writeFileSync(join(dir, CONFIGS.quantized), short('quantized').replace('model: model', 'model:\n  name: model\n  quantization: 4bit'));
   cpSync(join(dir, 'model'), outsideModel(dir), { recursive: true });
   writeFileSync(join(dir, CONFIGS.outside), short(OUTSIDE_RUN).replace('model: model', `model: ${outsideModel(dir)}`));
@@ -186,6 +196,100 @@ test('a config is checked as it is typed: a squiggle on a misspelt key, its quic
   assert.match(row, /\[Ln 4, Col \d+\]/, row);
   await page.screenshot({ path: join(results, 'newcomer-config-agent-check.png') });
   await clearNotifications(page);
+});
+
+test('the form shows the config, writes an edit into the YAML with its comments, undoes it, follows the file, and its estimate follows lora.r and batch_size', { timeout: 300_000 }, async () => {
+  const path = join(workspace, CONFIGS.form);
+  await openFile(page, CONFIGS.form);
+  // The editor title's button, as a person finds it.
+  await page.locator('.editor-actions .action-label[aria-label^="Open Run Config as Form"]').first().click();
+  const form = await findFrame(page, '#groups .field', 'the run config form', 90_000);
+  const value = (key: string) => form.$eval(`#field-${key.replace(/\./g, '-')}-control`, (e) => (e as HTMLInputElement).value);
+  const set = async (key: string, text: string) => {
+    const input = `#field-${key.replace(/\./g, '-')}-control input`;
+    await form.fill(input, text);
+    await form.press(input, 'Enter');
+  };
+  await waitFor('the values as written', async () => ((await value('lora.r')) === '4' ? true : undefined), { timeoutMs: 30_000 });
+  assert.equal(await value('training.batch_size'), '4');
+  assert.equal(await value('name'), 'form');
+  assert.equal(await value('model.name'), 'model');
+  assert.equal(await form.$eval('#field-lora-alpha .default', (e) => e.textContent), '', 'a written key shows no default');
+  assert.equal(await form.$eval('#field-lora-bias .default', (e) => e.textContent), 'default none');
+
+  // The estimate in the header, from the agent's preflight of this text.
+  const estimate = () => form.$eval('#estimate', (e) => ({ state: (e as HTMLElement).dataset.state, text: e.querySelector('#estimate-text')?.textContent ?? '', facts: e.querySelector('#estimate-facts')?.textContent ?? '' }));
+  const ready = (after?: string) => waitFor('the estimate', async () => {
+    const e = await estimate();
+    return e.state === 'ready' && !e.text.includes('updating') && e.facts !== after ? e : undefined;
+  }, { timeoutMs: 90_000, intervalMs: 300 });
+  const first = await ready();
+  assert.match(first.text, /^≈ [\d.]+ (MB|GiB) · no GPU, (fits|fits once RAM is freed) in RAM$/);
+  assert.match(first.facts, /Memory: about [\d.]+ (MB|GiB): weights [\d.]+ (MB|GiB), LoRA \+ optimizer [\d.]+ (MB|GiB), activations [\d.]+ (MB|GiB)/);
+  await page.screenshot({ path: join(results, 'newcomer-config-form.png') });
+
+  // A form edit is a text edit: only the value changes, the comment after it and every other line stay.
+  await set('lora.r', '64');
+  await waitFor('the edit in the document', async () => ((await page.locator('.tabs-container .tab.dirty', { hasText: CONFIGS.form }).count()) > 0 ? true : undefined), { timeoutMs: 15_000 });
+  const lora = (s: string) => /LoRA \+ optimizer ([\d.]+ (MB|GiB))/.exec(s)?.[1];
+  const activations = (s: string) => /activations ([\d.]+ (MB|GiB))/.exec(s)?.[1];
+  const afterR = await ready(first.facts);
+  assert.notEqual(lora(afterR.facts), lora(first.facts), `LoRA memory follows lora.r: ${first.facts} -> ${afterR.facts}`);
+  assert.equal(activations(afterR.facts), activations(first.facts));
+  await set('training.batch_size', '32');
+  const afterBatch = await ready(afterR.facts);
+  assert.notEqual(activations(afterBatch.facts), activations(afterR.facts), `activations follow batch_size: ${afterR.facts} -> ${afterBatch.facts}`);
+  await page.keyboard.press('Control+s');
+  await waitFor('the form\'s edits saved', async () => (readFileSync(path, 'utf8').includes('batch_size: 32') ? true : undefined), { timeoutMs: 15_000 });
+  assert.equal(readFileSync(path, 'utf8'), FORM_CONFIG.replace('  r: 4 ', '  r: 64 ').replace('batch_size: 4 ', 'batch_size: 32 '), 'only the two values changed, byte for byte');
+
+  // One undo reverts one form edit, in the document the text editor shares.
+  await form.click('#groups h2');
+  await page.keyboard.press('Control+z');
+  await waitFor('batch_size back to 4 in the form', async () => ((await value('training.batch_size')) === '4' ? true : undefined), { timeoutMs: 15_000 });
+  assert.equal(await value('lora.r'), '64', 'one undo, one edit');
+  await page.keyboard.press('Control+s');
+  await waitFor('the undo saved', async () => (readFileSync(path, 'utf8').includes('batch_size: 4     # rows per step') ? true : undefined), { timeoutMs: 15_000 });
+
+  // A value the field cannot take is refused beside it and not written; a value out of range is written and
+  // marked by the same checks as the text (they name the key).
+  await set('lora.dropout', 'lots');
+  await form.locator('#field-lora-dropout .problem.error', { hasText: 'lora.dropout: "lots" is not a number' }).waitFor({ timeout: 15_000 });
+  await set('lora.dropout', '2');
+  await form.locator('#field-lora-dropout .problem.error', { hasText: /lora\.dropout: must be at most 1/ }).waitFor({ timeout: 15_000 });
+  assert.equal((await estimate()).state, 'fix');
+  await form.locator('#field-lora-dropout').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(results, 'newcomer-config-form-problem.png') });
+  // Undone back to the saved text, the document is clean again: nothing to save.
+  await form.click('#groups h2');
+  await page.keyboard.press('Control+z');
+  await waitFor('dropout back to 0.0', async () => ((await value('lora.dropout')) === '0.0' ? true : undefined), { timeoutMs: 15_000 }).catch(async (e: Error) => {
+    await page.screenshot({ path: join(results, 'newcomer-config-form-undo-missed.png') });
+    const focus = await form.evaluate(() => `${document.activeElement?.tagName}#${document.activeElement?.id}`);
+    throw new Error(`${e.message}; dropout shows ${await value('lora.dropout')}, focus ${focus}, pending ${await form.$eval('#field-lora-dropout-control', (el) => (el as HTMLElement).dataset.pending)}`);
+  });
+  await waitFor('the document clean again', async () => ((await page.locator('.tabs-container .tab.dirty', { hasText: CONFIGS.form }).count()) === 0 ? true : undefined), { timeoutMs: 15_000 });
+
+  // Edits on disk reach the form; a broken YAML says where, and the form guesses nothing.
+  writeFileSync(path, readFileSync(path, 'utf8').replace('  r: 64', '  r: 12'));
+  await waitFor('the change on disk in the form', async () => ((await value('lora.r')) === '12' ? true : undefined), { timeoutMs: 30_000 }).catch(async (e: Error) => {
+    await page.screenshot({ path: join(results, 'newcomer-config-form-disk-missed.png') });
+    throw new Error(`${e.message}; lora.r shows ${await value('lora.r')}; on disk:\n${readFileSync(path, 'utf8')}`);
+  });
+  writeFileSync(path, readFileSync(path, 'utf8').replace('  alpha: 8', '  alpha: [8'));
+  const banner = form.locator('#broken-text');
+  await banner.waitFor({ state: 'visible', timeout: 30_000 });
+  assert.match(await banner.innerText(), /^Fix the YAML at line \d+: /);
+  assert.equal(await form.$eval('#field-lora-r-control', (e) => (e as HTMLElement & { disabled: boolean }).disabled), true, 'fields are read-only until the YAML is fixed');
+  assert.equal(await value('lora.r'), '12', 'the last good values stay');
+  await page.screenshot({ path: join(results, 'newcomer-config-form-broken.png') });
+  assert.equal(await form.$eval('body', (b) => b.dataset.cspViolations), '0');
+
+  // Open as Text shows the same document in the text editor.
+  writeFileSync(path, FORM_CONFIG);
+  await banner.waitFor({ state: 'hidden', timeout: 30_000 });
+  await form.click('#open-text');
+  await page.locator('.editor-instance .monaco-editor .view-line', { hasText: '# the adapter\'s rank' }).first().waitFor({ timeout: 30_000 });
 });
 
 test('a run whose loss turns NaN notifies with its cause, and Show Log opens the run\'s log', { timeout: 240_000 }, async () => {

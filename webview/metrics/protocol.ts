@@ -9,6 +9,7 @@
 // `exportPng`, answered by `exportDone`.
 // Both sides treat the other as untrusted input: anything that does not validate is dropped.
 import type { HistoryStatus, MarkerKind, MetricPoint, RunMarker, RunRecord, RunState } from '../../src/core/runs/types';
+import { hasKeys, isObj, readyOrError, type Obj } from '../shared/shapes';
 
 export type { HistoryStatus, MetricPoint, RunMarker, RunRecord } from '../../src/core/runs/types';
 
@@ -57,14 +58,11 @@ export const MAX_PNG_CHARS = 32 * 1024 * 1024;
 const STATES: readonly RunState[] = ['starting', 'running', 'completed', 'failed', 'stopped'];
 const MARKER_KINDS: readonly MarkerKind[] = ['checkpoint', 'save', 'eval', 'warning', 'early_stop', 'resume'];
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isNumOrNull = (v: unknown): boolean => v === null || isNum(v);
 const isStrOrNull = (v: unknown): boolean => v === null || typeof v === 'string';
 const isStep = (v: unknown): v is number => isNum(v) && Number.isInteger(v) && v >= 0;
 const isId = (v: unknown): v is string => typeof v === 'string' && v !== '' && v.length <= 256;
-const hasKeys = (v: Obj, ...keys: string[]): boolean => Object.keys(v).length === keys.length && keys.every((k) => k in v);
 // A checkpoint name as the agent writes it (checkpoint-<step>): no separators, nothing a command could misread as a path.
 const isCheckpointName = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(v);
 // A file name the page proposes for a save dialog; the person picks the folder.
@@ -153,9 +151,8 @@ export function parseWebviewMessage(v: unknown): WebviewMessage | undefined {
   if (!isObj(v)) return undefined;
   switch (v.type) {
     case 'ready':
-      return hasKeys(v, 'type') ? { type: 'ready' } : undefined;
     case 'error':
-      return typeof v.message === 'string' ? { type: 'error', message: v.message.slice(0, 2000) } : undefined;
+      return readyOrError(v);
     // Exact shapes only from here on: these make the host act, so nothing extra rides along unnoticed.
     case 'stop':
       return hasKeys(v, 'type', 'runId') && isId(v.runId) ? { type: 'stop', runId: v.runId } : undefined;

@@ -2,7 +2,7 @@
 // fits the selected host, from the agent's latest answer about this text (agentCheck.ts asks ~350 ms after typing
 // stops). A click shows the whole report (Estimate). While the text has changed since that answer it says so.
 import * as vscode from 'vscode';
-import { sizeText } from '../../core/launch/preflightReport';
+import { estimateLine, type EstimateLine } from '../../core/configEditor/estimateLine';
 import type { AgentConnection } from '../agentConnection';
 import type { AgentCheck } from './agentCheck';
 import { isRunConfig } from './convert';
@@ -40,21 +40,18 @@ export class EstimateStatus implements vscode.Disposable {
       this.item.hide();
       return;
     }
-    const report = this.agent.report(doc);
-    const updating = this.editing.has(doc.uri.toString());
-    if (this.ownErrors(doc)) {
-      this.show('$(warning) Tunelab estimate: fix the config first', 'The estimate needs a config that passes the schema: see the Problems panel.');
-    } else if (this.connection.current.kind !== 'connected' || !vscode.workspace.isTrusted) {
-      this.show('$(dashboard) Tunelab estimate: no agent', 'The agent makes the estimate; it is not connected (or the workspace is not trusted).');
-    } else if (report === undefined) {
-      this.show('$(sync~spin) Tunelab: estimating…', 'Waiting for the agent\'s preflight of this config.');
-    } else if (report === null) {
-      this.show('$(error) Tunelab estimate: config refused', 'The agent refused this config; see the Problems panel.');
-    } else {
-      const memory = report.estimateMb === null ? 'unknown model size' : `≈ ${sizeText(report.estimateMb)}`;
-      const text = `$(dashboard) ${memory}${report.fit ? ` · ${report.fit}` : ''}${updating ? ' (updating…)' : ''}`;
-      this.show(text, `${report.headline} (estimate)\n\n${report.facts.join('\n')}\n\nClick for the whole report.`);
-    }
+    const line = this.lineFor(doc);
+    this.show(`$(${line.icon}) ${line.text}`, line.tooltip);
+  }
+
+  /** The same words for a config shown elsewhere (the form), with `updating` as this item tracks it. */
+  lineFor(doc: vscode.TextDocument): EstimateLine {
+    return estimateLine({
+      ownErrors: this.ownErrors(doc),
+      agentReady: this.connection.current.kind === 'connected' && vscode.workspace.isTrusted,
+      report: this.agent.report(doc),
+      updating: this.editing.has(doc.uri.toString()),
+    });
   }
 
   private show(text: string, tooltip: string): void {
