@@ -226,6 +226,8 @@ test('the form shows the config, writes an edit into the YAML with its comments,
   const first = await ready();
   assert.match(first.text, /^≈ [\d.]+ (MB|GiB) · no GPU, (fits|fits once RAM is freed) in RAM$/);
   assert.match(first.facts, /Memory: about [\d.]+ (MB|GiB): weights [\d.]+ (MB|GiB), LoRA \+ optimizer [\d.]+ (MB|GiB), activations [\d.]+ (MB|GiB)/);
+  // Tokens per epoch from the trainer's own count; no time on a host without a GPU, and it says so.
+  assert.match(first.facts, /Per epoch: [\d,]+ tokens in [\d,]+ rows, \d+ steps of 4; no GPU on this host: CPU time is not estimated/);
   await page.screenshot({ path: join(results, 'newcomer-config-form.png') });
 
   // A form edit is a text edit: only the value changes, the comment after it and every other line stay.

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { describeGpu, describeHost } from '../../src/core/host/hostLabels';
 import { lineOfKey } from '../../src/core/config/configProblems';
-import { preflightReport, reportText, sizeText, splitKey } from '../../src/core/launch/preflightReport';
+import { durationText, epochLine, preflightReport, reportText, sizeText, splitKey } from '../../src/core/launch/preflightReport';
 import type { EvaluationResult, HostInfo, ResultOf } from '../../src/core/protocol/messages';
 import { describeCheckpoint, evaluationLines, scoreLine } from '../../src/core/runs/checkpointLabels';
 import { configForRun, selectedRunIds } from '../../src/core/runs/runRefs';
@@ -72,9 +72,20 @@ test('errors block the start; every problem keeps its config key in the text', (
 
 test('data checks are listed per split', () => {
   const r = preflightReport(preflight({
-    data: { train: { file: 'train.jsonl', format: 'alpaca', rows: 80, bad_rows: 2, over_length: 0, truncated: 0, share: 0.025, max_bad_rows: 0.05, sampled: false, approximate: false, max_tokens: 40 } },
+    data: { train: { file: 'train.jsonl', format: 'alpaca', rows: 80, bad_rows: 2, over_length: 0, truncated: 0, share: 0.025, max_bad_rows: 0.05, sampled: false, approximate: false, max_tokens: 40, tokens: 2400, lines: 80 } },
   }), host(), 'gpu-box');
   assert.equal(r.facts.at(-1), 'Data (train): train.jsonl, 80 rows, 2 bad, 0 too long (2.5%, allowed 5.0%)');
+});
+
+test('one epoch: tokens, rows and steps, and a time with its basis or why there is none', () => {
+  const gpu = { tokens: 1_234_567, rows: 9000, steps: 282, rows_per_step: 32, approximate: false, sampled: true, seconds: 840,
+    basis: '4 × 7.6B parameters × tokens, on 2 × NVIDIA A100 at 312 TFLOPS peak and an assumed 35% utilisation' };
+  const r = preflightReport(preflight({ estimate: { total_mb: 20_000, processes: 2, epoch: gpu } }), host(), 'gpu-box');
+  assert.ok(r.facts.includes('Per epoch: about 1.2 M tokens in 9,000 rows, 282 steps of 32; about 14 min (4 × 7.6B parameters × tokens, on 2 × NVIDIA A100 at 312 TFLOPS peak and an assumed 35% utilisation)'), r.facts.join('\n'));
+  assert.equal(epochLine({ ...gpu, tokens: 3100, rows: 36, steps: 9, rows_per_step: 4, sampled: false, approximate: true, seconds: null, basis: 'no GPU on this host: CPU time is not estimated' }),
+    'Per epoch: 3,100 tokens (approximate: no tokenizer) in 36 rows, 9 steps of 4; no GPU on this host: CPU time is not estimated');
+  assert.equal(durationText(5400), '1 h 30 min');
+  assert.equal(durationText(12), '12 s');
 });
 
 test('splitKey and sizeText', () => {

@@ -109,7 +109,7 @@ const results: { [M in Method]: Required<ResultOf<M>> } = {
     data: {
       train: {
         file: 'train.jsonl', format: 'alpaca', rows: 5000, bad_rows: 10, over_length: 5, truncated: 0, share: 0.003, max_bad_rows: 0.05,
-        sampled: true, approximate: false, max_tokens: 700,
+        sampled: true, approximate: false, max_tokens: 700, tokens: 400_000, lines: 90_000,
       },
     },
   },

@@ -82,7 +82,7 @@ def summarise(result: dict, limit: float) -> dict:
             "bad_rows": result["bad_rows"], "over_length": result["over_length"], "truncated": result["truncated"],
             "share": round(dropped / result["rows"], 4) if result["rows"] else 0.0, "max_bad_rows": limit,
             "sampled": result["sampled"], "approximate": result["tokens"]["method"] != "tokenizer",
-            "max_tokens": result["tokens"]["max"]}
+            "max_tokens": result["tokens"]["max"], "tokens": result["tokens"]["total"], "lines": result["lines"]}
 
 
 def _tokenizer(model: str):

@@ -8,6 +8,7 @@ import os
 
 from ..data.data_check import check_data
 from ..models.sizing import UnknownModel, estimate_memory, size_text
+from ..models.throughput import epoch_estimate
 from . import trackers
 from .launch import LaunchError, process_count
 
@@ -70,6 +71,8 @@ def preflight(config: dict, resolved: dict, host: dict, root: str) -> dict:
     data, data_errors, data_warnings = check_data(config, resolved, root)
     errors += data_errors
     warnings += data_warnings
+    if estimate:
+        estimate["epoch"] = epoch_estimate(estimate, data, config, used_gpus)
     return {"errors": errors, "warnings": warnings, "estimate": estimate, "data": data}
 
 

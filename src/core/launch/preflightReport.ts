@@ -36,6 +36,20 @@ interface Estimate {
   /** What the figures come from: "the model's config.json", or a built-in shape for a Hub id not downloaded yet. */
   basis?: string;
   disk?: { total_mb: number; checkpoints: number; checkpoint_mb: number; logs_mb: number };
+  /** One epoch of the train split (python-agent/tunelab_agent/models/throughput.py); null without a checked train file. */
+  epoch?: Epoch | null;
+}
+
+interface Epoch {
+  tokens: number;
+  rows: number;
+  steps: number;
+  rows_per_step: number;
+  approximate: boolean;
+  sampled: boolean;
+  /** null: not estimated (no GPU, or a GPU without a known peak), and `basis` says why. */
+  seconds: number | null;
+  basis: string | null;
 }
 
 /** Like the agent's size_text (MB below a GiB, GiB with one decimal above), with a decimal under 10 MB so a tiny model's parts are not "0 MB". */
@@ -65,6 +79,7 @@ export function preflightReport(result: ResultOf<'preflight'>, host: HostInfo | 
     const f = fitLines(estimate, host);
     facts.push(...f.lines);
     fit = f.summary;
+    if (estimate.epoch) facts.push(epochLine(estimate.epoch));
     if (estimate.disk) facts.push(diskLine(estimate.disk, host));
   } else {
     facts.push('Memory: no estimate (the agent could not read the model\'s size; see the errors below)');
@@ -121,6 +136,29 @@ function fitLines(e: Estimate, host: HostInfo | null): { lines: string[]; summar
   const lines = used.map((g, i) => `GPU ${g.index} (${g.name}): ${sizeText(g.memory_total_mb)}, ${sizeText(g.memory_free_mb)} free: ${states[i]}`);
   const worst = states.includes('does not fit') ? 'does not fit' : states.includes('fits once memory is freed') ? 'fits once memory is freed' : 'fits';
   return { lines, summary: `${worst} on ${used.length === 1 ? 'the GPU' : `${used.length} GPUs`}` };
+}
+
+/** Tokens and steps of one epoch, and its time at the stated assumption (or why there is none). */
+export function epochLine(e: Epoch): string {
+  const tokens = `${e.sampled ? 'about ' : ''}${countText(e.tokens)} tokens${e.approximate ? ' (approximate: no tokenizer)' : ''}`;
+  const steps = `${countText(e.rows)} rows, ${countText(e.steps)} steps of ${e.rows_per_step}`;
+  const time = e.seconds === null ? (e.basis ?? 'time not estimated') : `about ${durationText(e.seconds)} (${e.basis})`;
+  return `Per epoch: ${tokens} in ${steps}; ${time}`;
+}
+
+/** 1234 -> "1,234"; 1234567 -> "1.2 M". */
+export function countText(n: number): string {
+  if (n < 100_000) return n.toLocaleString('en-US');
+  for (const [size, unit] of [[1e9, 'B'], [1e6, 'M'], [1e3, 'k']] as const) if (n >= size) return `${(n / size).toFixed(1)} ${unit}`;
+  return String(n);
+}
+
+export function durationText(seconds: number): string {
+  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
+  const h = Math.floor(seconds / 3600);
+  const m = Math.round((seconds % 3600) / 60);
+  return m ? `${h} h ${m} min` : `${h} h`;
 }
 
 function diskLine(d: NonNullable<Estimate['disk']>, host: HostInfo | null): string {

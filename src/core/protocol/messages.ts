@@ -300,6 +300,9 @@ export interface DataCheck {
   sampled: boolean;
   approximate: boolean;
   max_tokens: number | null;
+  /** Tokens in the rows read; lines (rows of a Parquet file) in the whole file, more than rows when sampled. */
+  tokens: number;
+  lines: number;
 }
 
 // ---- requests -------------------------------------------------------------
