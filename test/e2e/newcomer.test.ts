@@ -198,7 +198,7 @@ test('a config is checked as it is typed: a squiggle on a misspelt key, its quic
   await clearNotifications(page);
 });
 
-test('the form shows the config, writes an edit into the YAML with its comments, undoes it, follows the file, and its estimate follows lora.r and batch_size', { timeout: 300_000 }, async () => {
+test('the form shows the config, writes an edit into the YAML with its comments, undoes it, follows the file, and its estimate follows lora.r and batch_size; Preview dataset shows the rows as trained', { timeout: 300_000 }, async () => {
   const path = join(workspace, CONFIGS.form);
   await openFile(page, CONFIGS.form);
   // The editor title's button, as a person finds it.
@@ -292,6 +292,19 @@ test('the form shows the config, writes an edit into the YAML with its comments,
   await banner.waitFor({ state: 'hidden', timeout: 30_000 });
   await form.click('#open-text');
   await page.locator('.editor-instance .monaco-editor .view-line', { hasText: '# the adapter\'s rank' }).first().waitFor({ timeout: 30_000 });
+
+  // Preview dataset, above dataset.train: the agent reads the file as the trainer would and shows its first rows
+  // through the model's chat template, beside the config.
+  const lens = page.locator('.codelens-decoration a', { hasText: 'Preview dataset' }).first();
+  await lens.waitFor({ timeout: 30_000 });
+  await lens.click();
+  const preview = await findFrame(page, 'h1', 'the dataset preview', 120_000, 'train.jsonl');
+  const shown = await preview.$eval('body', (b) => b.textContent ?? '');
+  assert.match(shown, /format\s*alpaca/);
+  assert.match(shown, /rows\s*40/);
+  assert.match(shown, /model's tokenizer and chat template/);
+  assert.match(shown, /Line 1.*sample: \d+ tokens, \d+ carry loss\..*What the model reads:.*Classify the sentiment\..*What carries loss:.*positive/s);
+  await page.screenshot({ path: join(results, 'newcomer-dataset-preview.png') });
 });
 
 test('a run whose loss turns NaN notifies with its cause, and Show Log opens the run\'s log', { timeout: 240_000 }, async () => {
