@@ -3,10 +3,18 @@ import * as vscode from 'vscode';
 
 export const CONFIG_PATTERN = /\.tunelab\.ya?ml$/;
 
+/** The run config being edited: the active text editor's, or the active tab's when it shows the form (a custom editor). */
+export function activeConfigUri(): vscode.Uri | undefined {
+  const text = vscode.window.activeTextEditor?.document.uri;
+  if (text && CONFIG_PATTERN.test(text.path)) return text;
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  return input instanceof vscode.TabInputCustom && CONFIG_PATTERN.test(input.uri.path) ? input.uri : undefined;
+}
+
 export async function pickRunConfig(uri?: vscode.Uri): Promise<vscode.TextDocument | undefined> {
   if (uri && CONFIG_PATTERN.test(uri.fsPath)) return vscode.workspace.openTextDocument(uri);
-  const active = vscode.window.activeTextEditor?.document;
-  if (active && CONFIG_PATTERN.test(active.fileName)) return active;
+  const active = activeConfigUri();
+  if (active) return vscode.workspace.openTextDocument(active);
   const files = await vscode.workspace.findFiles('**/*.tunelab.{yaml,yml}', '**/node_modules/**', 200);
   if (files.length === 0) {
     void vscode.window.showErrorMessage('Tunelab: no *.tunelab.yaml run config in this workspace. Create one (for example train.tunelab.yaml) and run this again.');

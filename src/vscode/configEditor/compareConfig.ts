@@ -7,7 +7,7 @@ import { normalizeConfig } from '../../core/configEditor/normalize';
 import { runTitle } from '../../core/runs/runLabels';
 import type { RunStore } from '../../core/runs/runStore';
 import { message, type AgentConnection } from '../agentConnection';
-import { CONFIG_PATTERN } from '../configFiles';
+import { activeConfigUri, CONFIG_PATTERN } from '../configFiles';
 
 export const SCHEME = 'tunelab-config';
 export const COMPARE_COMMAND = 'tunelab.compareConfig';
@@ -36,7 +36,7 @@ const sideOf = (label: string, query: Record<string, string>) =>
 
 export function compareConfigCommand(store: RunStore) {
   return async (arg?: unknown): Promise<void> => {
-    const uri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
+    const uri = arg instanceof vscode.Uri ? arg : activeConfigUri();
     if (!uri || !CONFIG_PATTERN.test(uri.path)) {
       void vscode.window.showErrorMessage('Tunelab: Compare with… needs a run config (*.tunelab.yaml) open or picked.');
       return;

@@ -14,6 +14,7 @@ import type { ConfigDiagnostics } from './configDiagnostics';
 import type { EstimateStatus } from './estimateStatus';
 import { ESTIMATE, LAUNCH } from './codeLens';
 import { toRange } from './convert';
+import { activeConfigUri } from '../configFiles';
 
 export const FORM_VIEW_TYPE = 'tunelab.runConfigForm';
 export const OPEN_FORM_COMMAND = 'tunelab.openConfigForm';
@@ -165,8 +166,7 @@ async function revealInText(document: vscode.TextDocument, key: string | null, l
 
 /** Opens a config (the active one, or the one given) in the form, or back in the text editor. */
 export function registerFormCommands(): vscode.Disposable[] {
-  const target = (arg: unknown): vscode.Uri | undefined =>
-    arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri ?? activeCustomEditorUri();
+  const target = (arg: unknown): vscode.Uri | undefined => (arg instanceof vscode.Uri ? arg : activeConfigUri());
   return [
     vscode.commands.registerCommand(OPEN_FORM_COMMAND, async (arg?: unknown) => {
       const uri = target(arg);
@@ -177,10 +177,4 @@ export function registerFormCommands(): vscode.Disposable[] {
       if (uri) await vscode.commands.executeCommand('vscode.openWith', uri, 'default');
     }),
   ];
-}
-
-/** The file of the active tab when it is a custom editor (the form), which activeTextEditor does not cover. */
-function activeCustomEditorUri(): vscode.Uri | undefined {
-  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-  return input instanceof vscode.TabInputCustom ? input.uri : undefined;
 }

@@ -8,6 +8,7 @@ import { previewMarkdown, type PreviewInput } from '../../core/dataset/previewMa
 import { parseConfig } from '../../core/configEditor/parse';
 import type { DatasetInspection, TrainOn } from '../../core/protocol/messages';
 import { message, type AgentConnection } from '../agentConnection';
+import { activeConfigUri } from '../configFiles';
 
 export const PREVIEW_DATASET = 'tunelab.previewDataset';
 export const PREVIEW_SCHEME = 'tunelab-dataset-preview';
@@ -34,7 +35,7 @@ export class DatasetPreviews implements vscode.TextDocumentContentProvider {
 
 export function previewDatasetCommand(connection: AgentConnection, previews: DatasetPreviews, log: vscode.LogOutputChannel) {
   return async (configArg?: unknown, keyArg?: unknown): Promise<void> => {
-    const configUri = configArg instanceof vscode.Uri ? configArg : vscode.window.activeTextEditor?.document.uri;
+    const configUri = configArg instanceof vscode.Uri ? configArg : activeConfigUri();
     if (!configUri || !/\.tunelab\.ya?ml$/.test(configUri.path)) {
       void vscode.window.showErrorMessage('Tunelab: Preview Dataset needs a run config (*.tunelab.yaml) open, or its CodeLens above dataset.train.');
       return;
