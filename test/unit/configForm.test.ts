@@ -11,6 +11,7 @@ import { isMap, parseDocument } from 'yaml';
 import { applyEdits, formEdit, type FormValue } from '../../src/core/configEditor/formEdit';
 import { FORM_FIELDS, FORM_GROUPS, parseInput, readForm, type FormField } from '../../src/core/configEditor/formModel';
 import { configDiagnostics } from '../../src/core/configEditor/diagnostics';
+import { prng } from '../support/prng';
 import { repoRoot } from '../support/repoRoot';
 
 const field = (key: string): FormField => FORM_FIELDS.get(key)!;
@@ -128,17 +129,6 @@ test('clearing a key drops its line but never its comment, and a section left em
 
 // ---- random round trips ----
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const TEXTS = ['abc', 'yes', 'two words', 'x: y', "it's", 'path/to/file.jsonl', '#not-a-comment', 'Null', '12', 'ünïcode'];
 const MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj'];
 const NUMBERS = [0, 0.1, 0.92, 3, 2e-5, 1e-7, 12.5, 300];
@@ -213,7 +203,7 @@ test('200 random round trips of form and text edits keep every comment and every
   const fields = [...FORM_FIELDS.values()].filter((f) => f.kind !== 'entries');
   for (const [s, start] of starts.entries()) {
     const seed = 1000 + s;
-    const r = rng(seed);
+    const r = prng(seed);
     let text = start;
     for (let round = 0; round < 200; round++) {
       const where = `seed ${seed}, round ${round}`;
