@@ -23,6 +23,11 @@ const jobs = [
   build({ ...node, entryPoints: [join(root, 'src/demo.ts')], outfile: join(root, 'dist/demo.js') }),
 ];
 
+// The dataset editor's workers (indexing and search off the extension host's thread), each its own bundle.
+for (const [name, entry] of [['datasetIndex', 'indexWorker'], ['datasetSearch', 'searchWorker']]) {
+  jobs.push(build({ ...node, entryPoints: [join(root, 'src/core/dataset', `${entry}.ts`)], outfile: join(root, 'dist/workers', `${name}.js`) }));
+}
+
 const webviewDir = join(root, 'webview');
 for (const panel of existsSync(webviewDir) ? readdirSync(webviewDir) : []) {
   const entry = join(webviewDir, panel, 'main.ts');

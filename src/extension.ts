@@ -23,6 +23,7 @@ import { affectsAgentSettings } from './vscode/settings';
 import { SHOW_LOG_COMMAND, createStatusBar } from './vscode/statusBar';
 import { registerNewcomer } from './vscode/newcomer';
 import { registerConfigEditor } from './vscode/configEditor/registerConfigEditor';
+import { registerDatasetEditor } from './vscode/dataset/registerDatasetEditor';
 
 export function activate(context: vscode.ExtensionContext): void {
   const version = String(context.extension.packageJSON.version ?? '0.0.0');
@@ -68,6 +69,7 @@ export function activate(context: vscode.ExtensionContext): void {
   );
 
   registerChat(context, { connection, store, log });
+  registerDatasetEditor(context, log);
   registerDashboard(context, panels, store);
   void connection.start();
 }

@@ -10,7 +10,7 @@ import type { Locator, Page } from 'playwright-core';
 import { makeTinyModel, runConfig, writeDataset } from '../support/trainingFixture';
 import { openSession, python, repo, results, type Session } from './session';
 import { waitFor } from './waitFor';
-import { clearNotifications, findFrame, openFile, pickItem, recordErrorToasts, runCommand, takeErrorToasts } from './workbench';
+import { clearNotifications, describeWorkbench, findFrame, openFile, pickItem, recordErrorToasts, runCommand, takeErrorToasts } from './workbench';
 
 const NAN_RUN = 'newcomer-nan';
 const OUTSIDE_RUN = 'newcomer-outside';
@@ -23,6 +23,10 @@ const CONFIGS = {
   quantized: 'quantized.tunelab.yaml',
   form: 'form.tunelab.yaml',
 };
+/** A dataset big enough that only a window of it is ever in the page: 50,000 chat rows, every 997th with a needle. */
+const BIG_DATASET = 'rows.jsonl';
+const BIG_ROWS = 50_000;
+const bigRow = (i: number) => JSON.stringify({ messages: [{ role: 'user', content: `Question ${i}${i % 997 === 0 ? ' about the zebrafish' : ''}?` }, { role: 'assistant', content: `Answer ${i}, é€` }] });
 
 let session: Session | undefined;
 let page: Page;
@@ -55,6 +59,7 @@ function prepare(dir: string): void {
   // For the editor's own checks: a misspelt key. For the agent's: 4-bit loading, which needs a GPU this host lacks.
   writeFileSync(join(dir, CONFIGS.typo), short('typo').replace('  warmup_steps: 0', '  warmup_step: 0'));
   writeFileSync(join(dir, CONFIGS.form), FORM_CONFIG);
+  writeFileSync(join(dir, BIG_DATASET), Array.from({ length: BIG_ROWS }, (_, i) => bigRow(i)).join('\n') + '\n');
   writeFileSync(join(dir, CONFIGS.quantized), short('quantized').replace('model: model', 'model:\n  name: model\n  quantization: 4bit'));
   cpSync(join(dir, 'model'), outsideModel(dir), { recursive: true });
   writeFileSync(join(dir, CONFIGS.outside), short(OUTSIDE_RUN).replace('model: model', `model: ${outsideModel(dir)}`));
@@ -305,6 +310,66 @@ test('the form shows the config, writes an edit into the YAML with its comments,
   assert.match(shown, /model's tokenizer and chat template/);
   assert.match(shown, /Line 1.*sample: \d+ tokens, \d+ carry loss\..*What the model reads:.*Classify the sentiment\..*What carries loss:.*positive/s);
   await page.screenshot({ path: join(results, 'newcomer-dataset-preview.png') });
+});
+
+test('the dataset editor pages a 50,000-row file, jumps to a row, edits it with undo and an exact save, and streams a search', { timeout: 240_000 }, async () => {
+  const path = join(workspace, BIG_DATASET);
+  const original = readFileSync(path, 'utf8');
+  await openFile(page, BIG_DATASET);
+  await runCommand(page, 'Tunelab: Open in Tunelab Dataset Editor');
+  const editor = await findFrame(page, '#grid', 'the dataset editor', 90_000).catch(async (e: Error) => {
+    await page.screenshot({ path: join(results, 'newcomer-dataset-editor-missing.png') });
+    throw e;
+  });
+  await waitFor('the index', async () => ((await editor.$eval('body', (b) => b.dataset.indexed)) === 'true' ? true : undefined), { timeoutMs: 60_000 });
+  assert.equal(await editor.$eval('#row-count', (e) => e.textContent), '50,000 rows');
+  // Virtualised: a window of rows is in the page, not 50,000.
+  const drawn = await editor.$$eval('#grid .row', (rows) => rows.length);
+  assert.ok(drawn > 10 && drawn < 200, `${drawn} rows in the page`);
+
+  // Go to row 40,000: selected, scrolled to, shown as pretty JSON.
+  await editor.fill('#goto', '40000');
+  await editor.press('#goto', 'Enter');
+  await waitFor('row 40,000 shown', async () => ((await editor.$eval('#pretty', (e) => e.textContent ?? '')).includes('Question 39999?') ? true : undefined), { timeoutMs: 30_000 });
+  assert.equal(await editor.$eval('#detail-title', (e) => e.textContent), 'Row 40000');
+  assert.equal(await editor.$eval('#grid .row.selected .num', (e) => e.textContent), '40000');
+
+  // Edit the row: one line changes on save, every other byte stays.
+  const changed = bigRow(39999).replace('Answer 39999', 'Answer 39999, checked');
+  await editor.fill('#row-text', changed);
+  await editor.press('#row-text', 'Enter');
+  await waitFor('the edited row in the grid', async () => ((await editor.$eval('#grid .row.selected .text', (e) => e.textContent)) === changed ? true : undefined), { timeoutMs: 15_000 });
+  await page.locator('.tabs-container .tab.dirty', { hasText: BIG_DATASET }).first().waitFor({ timeout: 15_000 });
+  await page.screenshot({ path: join(results, 'newcomer-dataset-editor.png') });
+  await editor.focus('#grid');
+  await page.keyboard.press('Control+s');
+  await waitFor('the edit saved', async () => (readFileSync(path, 'utf8').includes('Answer 39999, checked') ? true : undefined), { timeoutMs: 30_000 });
+  const lines = original.split('\n');
+  lines[39999] = changed;
+  assert.equal(readFileSync(path, 'utf8'), lines.join('\n'), 'exactly one line differs');
+
+  // Undo is VS Code's own: the row comes back, and saving writes the original bytes again.
+  await waitFor('the index of the saved file', async () => ((await editor.$eval('body', (b) => b.dataset.indexed)) === 'true' ? true : undefined), { timeoutMs: 60_000 });
+  await editor.focus('#grid');
+  await page.keyboard.press('Control+z');
+  await waitFor('the row undone', async () => ((await editor.$eval('#pretty', (e) => e.textContent ?? '')).includes('"Answer 39999, é€"') ? true : undefined), { timeoutMs: 15_000 }).catch(async (e: Error) => {
+    await page.screenshot({ path: join(results, 'newcomer-dataset-undo-missed.png') });
+    throw new Error(`${e.message}; the pane shows ${await editor.$eval('#pretty', (el) => el.textContent)}; ${await describeWorkbench(page)}`);
+  });
+  await page.keyboard.press('Control+s');
+  await waitFor('the undo saved', async () => (readFileSync(path, 'utf8') === original ? true : undefined), { timeoutMs: 30_000 });
+
+  // Search streams its hits from a worker; Enter again walks them.
+  await editor.fill('#search', 'zebrafish');
+  await editor.press('#search', 'Enter');
+  await waitFor('the search to finish', async () => ((await editor.$eval('body', (b) => b.dataset.searchDone)) ? true : undefined), { timeoutMs: 60_000 });
+  const expected = Math.floor((BIG_ROWS - 1) / 997) + 1;
+  assert.equal(await editor.$eval('#hits', (e) => e.textContent), `1 of ${expected}`);
+  assert.equal(await editor.$eval('#detail-title', (e) => e.textContent), 'Row 1');
+  await editor.press('#search', 'Enter');
+  assert.equal(await editor.$eval('#detail-title', (e) => e.textContent), 'Row 998');
+  assert.equal(await editor.$eval('body', (b) => b.dataset.cspViolations), '0');
+  await page.screenshot({ path: join(results, 'newcomer-dataset-search.png') });
 });
 
 test('a run whose loss turns NaN notifies with its cause, and Show Log opens the run\'s log', { timeout: 240_000 }, async () => {

@@ -108,8 +108,12 @@ function copyExtensionLog(userData: string, to: string): void {
     const p = join(dir, n);
     return statSync(p).isDirectory() ? walk(p) : [p];
   });
-  const logs = existsSync(join(userData, 'logs')) ? walk(join(userData, 'logs')).filter((p) => p.endsWith('Tunelab.log')) : [];
+  const all = existsSync(join(userData, 'logs')) ? walk(join(userData, 'logs')) : [];
+  const logs = all.filter((p) => p.endsWith('Tunelab.log'));
   if (logs.length) cpSync(logs[logs.length - 1], to);
+  // The extension host's own log: an extension that fails to activate, or a command that throws, says so there.
+  const host = all.filter((p) => p.endsWith('exthost.log'));
+  if (host.length) cpSync(host[host.length - 1], to.replace(/tunelab-output\.log$/, 'exthost.log'));
 }
 
 function copyAgentLogs(root: string, name: string): void {
