@@ -38,6 +38,8 @@ export class DatasetDocument implements vscode.CustomDocument {
   /** The rows or the index changed (an edit, undo, save, revert, progress): the panels redraw. */
   readonly onDidChange = this.changed.event;
   firstRows: string[] = [];
+  /** Undo/redo steps taken while a saved file was being indexed, by row and content, for the new log. */
+  private replay: EditOp[] = [];
 
   private constructor(readonly uri: vscode.Uri, private readonly workerFile: string, private readonly log_: vscode.LogOutputChannel) {}
 
@@ -52,11 +54,6 @@ export class DatasetDocument implements vscode.CustomDocument {
     return { rowCount: this.log ? this.log.rowCount : null, ...this.progress, error: this.indexError };
   }
 
-  /** Edits wait while the file is (re)indexed. */
-  get editable(): boolean {
-    return !!this.log && !this.indexing;
-  }
-
   get isDirty(): boolean {
     return !!this.log && !this.log.isClean;
   }
@@ -65,8 +62,10 @@ export class DatasetDocument implements vscode.CustomDocument {
   private async reindex(backupId?: string): Promise<void> {
     this.indexing?.abort();
     const controller = (this.indexing = new AbortController());
+    // Whatever was replayable is in the file just saved (or dropped by a revert): only what changes from now on is.
+    this.replay = [];
     // After a save the old index, log and handle stay in use until the new index is ready: the handle still reads
-    // the old file, which with the log's edits is exactly the new one. Edits wait for the swap.
+    // the old file, which with the log's edits is exactly the new one. What changes meanwhile is replayed on the new log.
     this.indexError = null;
     try {
       const index = await indexInWorker(this.uri.fsPath, this.workerFile, {
@@ -79,7 +78,9 @@ export class DatasetDocument implements vscode.CustomDocument {
       this.handle = handle;
       this.index = index;
       this.progress = { done: index.fileSize, total: index.fileSize };
-      this.log = backupId ? await this.restore(backupId, index) : new EditLog(index.lineCount);
+      const fresh = backupId ? await this.restore(backupId, index) : new EditLog(index.lineCount);
+      for (const op of this.replay.splice(0)) fresh.apply(op);
+      this.log = fresh;
       if (backupId && !this.log.isClean) this.edited.fire({ document: this, label: 'Restore unsaved edits', undo: () => undefined, redo: () => undefined });
     } catch (e) {
       if (controller.signal.aborted) return;
@@ -151,16 +152,22 @@ export class DatasetDocument implements vscode.CustomDocument {
    */
   async edit(op: Extract<EditOp, { op: 'replace' | 'delete' | 'insert' }>, label: string): Promise<void> {
     const log = this.log;
-    if (!log || this.indexing) throw new Error('the file is being read; try again once its row count shows');
+    if (!log) throw new Error('the file is being read; try again once its row count shows');
     const before = op.op === 'insert' ? [] : await this.rows(op.row, op.op === 'delete' ? op.count : 1);
-    if (this.log !== log || this.indexing) throw new Error('the file was saved or reloaded meanwhile; try again');
+    if (this.log !== log) throw new Error('the file was saved or reloaded meanwhile; try again');
     const byContent: EditOp = op.op === 'replace' ? { op: 'replace', row: op.row, text: before[0] }
       : op.op === 'delete' ? { op: 'insert', row: op.row, texts: before } : { op: 'delete', row: op.row, count: op.texts.length };
     let inverse = log.apply(op);
+    // Made while the saved file is being indexed: the new log gets it too.
+    if (this.indexing) this.replay.push(op);
     let redo: EditOp = op;
     const step = (exact: () => void, other: EditOp) => {
-      if (this.log === log) exact();
-      else this.log?.apply(other);
+      this.log_.debug(`dataset editor: ${other === op ? 'redo' : 'undo'} ${label}${this.log === log ? '' : ' (after a save)'}${this.indexing ? ' while indexing' : ''}`);
+      if (this.log === log) {
+        exact();
+        // Undone or redone while the saved file is being indexed: the new log will not have it, so it is replayed there.
+        if (this.indexing) this.replay.push(other);
+      } else this.log?.apply(other);
       this.changed.fire();
     };
     this.edited.fire({
@@ -172,9 +179,11 @@ export class DatasetDocument implements vscode.CustomDocument {
     this.changed.fire();
   }
 
+  /** The save is done once the file is written; the new index builds after it, so the save of a big file is not held up. */
   async save(cancellation?: vscode.CancellationToken): Promise<void> {
     await this.saveTo(this.uri, cancellation);
-    await this.reindex();
+    this.log_.info(`dataset editor: saved ${this.uri.fsPath}`);
+    void this.reindex();
   }
 
   async saveAs(target: vscode.Uri, cancellation?: vscode.CancellationToken): Promise<void> {
