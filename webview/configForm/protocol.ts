@@ -5,7 +5,7 @@
 // key or a line in the text editor), `run` (Estimate, Launch, Open as Text). Each side drops what does not validate.
 import type { EstimateLine } from '../../src/core/configEditor/estimateLine';
 import { FORM_FIELDS, type FormState } from '../../src/core/configEditor/formModel';
-import { hasKeys, isObj, readyOrError } from '../shared/shapes';
+import { hasKeys, isObj, readyOrError } from '../../src/core/protocol/shapes';
 
 export type { EstimateLine } from '../../src/core/configEditor/estimateLine';
 export type { FormState, FormField, FormGroup } from '../../src/core/configEditor/formModel';

@@ -6,6 +6,7 @@
 import './toolkit';
 import { parseHostMessage, type HostMessage, type IndexState, type RowEdit, type WebviewMessage } from './protocol';
 import type { Button } from './toolkit';
+import { lowerBound } from '../../src/core/dataset/editLog';
 
 declare function acquireVsCodeApi(): { postMessage(message: WebviewMessage): void };
 
@@ -79,7 +80,7 @@ function draw(): void {
     el.dataset.row = String(r);
     el.style.top = `${r * ROW_HEIGHT}px`;
     if (r === selected) el.classList.add('selected');
-    if (hits.length && binaryHas(hits, r)) el.classList.add('hit');
+    if (hits.length && hits[lowerBound(hits, r)] === r) el.classList.add('hit');
     const num = document.createElement('span');
     num.className = 'num';
     num.textContent = String(r + 1);
@@ -94,17 +95,6 @@ function draw(): void {
   grid.replaceChildren(spacer, ...rows);
   grid.dataset.first = String(first);
   grid.dataset.rows = String(total);
-}
-
-function binaryHas(sorted: number[], v: number): boolean {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid] < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return sorted[lo] === v;
 }
 
 let frame = 0;

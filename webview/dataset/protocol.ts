@@ -3,7 +3,7 @@
 // host -> `state` as the index builds and after every edit, undo, redo, save or revert; the page asks for the
 // rows it shows (`rows` by request id) and gets them back (`rowsResult`). Search streams `hits` for its id, then
 // `searchDone`. Each side drops what does not validate.
-import { hasKeys, isObj, readyOrError } from '../shared/shapes';
+import { hasKeys, isObj, readyOrError } from '../../src/core/protocol/shapes';
 
 export interface IndexState {
   rowCount: number | null;

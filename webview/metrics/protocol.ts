@@ -9,7 +9,7 @@
 // `exportPng`, answered by `exportDone`.
 // Both sides treat the other as untrusted input: anything that does not validate is dropped.
 import type { HistoryStatus, MarkerKind, MetricPoint, RunMarker, RunRecord, RunState } from '../../src/core/runs/types';
-import { hasKeys, isObj, readyOrError, type Obj } from '../shared/shapes';
+import { hasKeys, isObj, readyOrError, type Obj } from '../../src/core/protocol/shapes';
 
 export type { HistoryStatus, MetricPoint, RunMarker, RunRecord } from '../../src/core/runs/types';
 

@@ -2,12 +2,12 @@
 // the webview, and conversations read back from workspace storage (an older or damaged copy must not crash).
 import { MAX_PANES, SAMPLING_LIMITS, type Answer, type ChatSampling, type Conversation, type PaneTarget, type Turn } from './conversation';
 
-type Obj = Record<string, unknown>;
-export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { hasKeys, isObj } from '../protocol/shapes';
+
+export { hasKeys, isObj };
 export const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isNumOrNull = (v: unknown): boolean => v === null || isNum(v);
 const isStrOrNull = (v: unknown): boolean => v === null || typeof v === 'string';
-export const hasKeys = (v: Obj, ...keys: string[]): boolean => Object.keys(v).length === keys.length && keys.every((k) => k in v);
 
 /** The agent's run id and checkpoint name patterns (protocol schema), so nothing odd reaches a request. */
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;

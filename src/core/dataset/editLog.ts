@@ -333,7 +333,8 @@ function checkText(text: string, where: string): void {
   if (/[\r\n]/.test(text)) throw new Error(`The text of ${where} contains a line break; a row must stay one line`);
 }
 
-function lowerBound(sorted: number[], value: number): number {
+/** The first index whose value is not below `value` (sorted ascending). */
+export function lowerBound(sorted: number[], value: number): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {

@@ -1,4 +1,5 @@
-// Shape checks every webview protocol uses on messages from the other side, which it treats as untrusted.
+// Shape checks every webview protocol uses on messages from the other side, which it treats as untrusted (the
+// webviews' protocol.ts files and the chat's validators share them).
 export type Obj = Record<string, unknown>;
 
 export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
