@@ -16,6 +16,8 @@ const node = {
   logLevel: 'warning',
   // ssh2 pulls optional native addons that esbuild cannot bundle; they are loaded lazily and guarded.
   external: ['vscode', 'cpu-features', './crypto/build/Release/sshcrypto.node'],
+  // jsonc-parser's main entry is a UMD build whose require() calls esbuild cannot follow; its ESM build bundles.
+  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
 };
 
 const jobs = [

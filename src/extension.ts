@@ -69,7 +69,7 @@ export function activate(context: vscode.ExtensionContext): void {
   );
 
   registerChat(context, { connection, store, log });
-  registerDatasetEditor(context, log);
+  registerDatasetEditor(context, { connection, log });
   registerDashboard(context, panels, store);
   void connection.start();
 }

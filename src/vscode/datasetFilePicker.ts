@@ -44,10 +44,16 @@ export async function pickDatasetFile(title: string, suggestedName: string): Pro
 }
 
 /** An existing dataset file to read rows from: the workspace's JSONL/JSON/CSV/Parquet files, or one browsed to. */
-export async function pickRowsFile(title: string, openLabel: string): Promise<vscode.Uri | undefined> {
-  const items = [...await workspaceFiles('**/*.{jsonl,json,csv,parquet}'), { label: BROWSE, path: '' }];
+export function pickRowsFile(title: string, openLabel: string): Promise<vscode.Uri | undefined> {
+  return pickExistingFile(title, openLabel, ['jsonl', 'json', 'csv', 'parquet'], 'Datasets');
+}
+
+/** An existing file of the workspace with one of `extensions` (run configs left out), or one browsed to. */
+export async function pickExistingFile(title: string, openLabel: string, extensions: string[], kind: string): Promise<vscode.Uri | undefined> {
+  const found = await workspaceFiles(`**/*.{${extensions.join(',')}}`);
+  const items = [...found.filter((f) => !/\.tunelab\.ya?ml$/.test(f.path)), { label: BROWSE, path: '' }];
   const picked = items.length > 1
-    ? await vscode.window.showQuickPick(items, { title, placeHolder: 'A dataset file of the workspace, or Browse… for one elsewhere', ignoreFocusOut: true })
+    ? await vscode.window.showQuickPick(items, { title, placeHolder: `A file of the workspace (${extensions.map((e) => `.${e}`).join(', ')}), or Browse… for one elsewhere`, ignoreFocusOut: true })
     : items[0];
   if (!picked) return undefined;
   if (picked.path) return vscode.Uri.file(picked.path);
@@ -56,7 +62,7 @@ export async function pickRowsFile(title: string, openLabel: string): Promise<vs
     openLabel,
     canSelectMany: false,
     defaultUri: fileFolders()[0]?.uri,
-    filters: { 'Datasets': ['jsonl', 'json', 'csv', 'parquet'], 'All files': ['*'] },
+    filters: { [kind]: extensions, 'All files': ['*'] },
   }) ?? [];
   return file;
 }

@@ -298,17 +298,32 @@ test('the form shows the config, writes an edit into the YAML with its comments,
   await form.click('#open-text');
   await page.locator('.editor-instance .monaco-editor .view-line', { hasText: '# the adapter\'s rank' }).first().waitFor({ timeout: 30_000 });
 
-  // Preview dataset, above dataset.train: the agent reads the file as the trainer would and shows its first rows
-  // through the model's chat template, beside the config.
+  // Preview dataset, above dataset.train: the file opens in the dataset editor beside the config, read as this
+  // config's run would read it. The stats come from the agent with the model's tokenizer; the selected row shows
+  // the text after the chat template, with the tokens that carry loss set apart.
   const lens = page.locator('.codelens-decoration a', { hasText: 'Preview dataset' }).first();
   await lens.waitFor({ timeout: 30_000 });
   await lens.click();
-  const preview = await findFrame(page, 'h1', 'the dataset preview', 120_000, 'train.jsonl');
-  const shown = await preview.$eval('body', (b) => b.textContent ?? '');
-  assert.match(shown, /format\s*alpaca/);
-  assert.match(shown, /rows\s*40/);
-  assert.match(shown, /model's tokenizer and chat template/);
-  assert.match(shown, /Line 1.*sample: \d+ tokens, \d+ carry loss\..*What the model reads:.*Classify the sentiment\..*What carries loss:.*positive/s);
+  const preview = await findFrame(page, '#file-name', 'the dataset editor for train.jsonl', 120_000, 'train.jsonl');
+  assert.match(await preview.$eval('#context', (e) => e.textContent ?? ''), /read for form\.tunelab\.yaml · model · max_length \d+/);
+  await waitFor('the agent\'s reading of train.jsonl', async () => ((await preview.$eval('body', (b) => b.dataset.inspection)) === 'done' ? true : undefined), { timeoutMs: 120_000 });
+  await preview.click('#tab-stats');
+  const summary = await preview.$eval('#stats-summary', (e) => e.textContent ?? '');
+  assert.match(summary, /alpaca/);
+  assert.match(summary, /40/);
+  assert.match(summary, /tokenizer/);
+  assert.ok(Number(await preview.$eval('#stats-histogram', (e) => (e as HTMLElement).dataset.bins)) > 0, 'the token-length histogram has bins');
+  assert.ok(await preview.$eval('#stats-histogram', (e) => (e as HTMLElement).dataset.maxLength), 'max_length is marked on the histogram');
+  await page.screenshot({ path: join(results, 'newcomer-dataset-stats.png') });
+  await preview.click('#tab-row');
+  await preview.click('#grid .row[data-row="0"]');
+  await waitFor('the template view of row 1', async () => ((await preview.$$('#template-body .tok.trained')).length > 0 ? true : undefined), { timeoutMs: 120_000 });
+  const trained = (await preview.$$eval('#template-body .tok.trained', (t) => t.map((e) => e.textContent ?? '').join(''))).trim();
+  const all = await preview.$eval('#template-body', (e) => e.textContent ?? '');
+  assert.match(all, /Classify the sentiment\./);
+  assert.match(trained, /positive/);
+  assert.doesNotMatch(trained, /Classify/, 'the prompt carries no loss');
+  assert.ok((await preview.$$('#template-body .tok.untrained')).length > 0, 'the prompt\'s tokens are shown dimmed');
   await page.screenshot({ path: join(results, 'newcomer-dataset-preview.png') });
 });
 

@@ -2,7 +2,7 @@
 // text can never carry a line break (it would split one row into two on save).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MAX_PAGE, parseHostMessage, parseWebviewMessage } from '../../webview/dataset/protocol';
+import { MAX_LABEL_ROWS, MAX_PAGE, parseHostMessage, parseWebviewMessage } from '../../webview/dataset/protocol';
 
 test('the host takes page requests, row edits and searches in their exact shapes only', () => {
   assert.deepEqual(parseWebviewMessage({ type: 'rows', id: 3, start: 400, count: 200 }), { type: 'rows', id: 3, start: 400, count: 200 });
@@ -26,11 +26,52 @@ test('the host takes page requests, row edits and searches in their exact shapes
 
 test('the page takes the host\'s state, pages and hits, and drops anything else', () => {
   const state = { rowCount: null, done: 10, total: 100, error: null };
-  const init = { type: 'init', fileName: 'a.jsonl', firstRows: ['{}'], state, dirty: false, editable: true };
+  const init = { type: 'init', fileName: 'a.jsonl', firstRows: ['{}'], state, dirty: false, editable: true, readOnly: null, context: { config: 'a.tunelab.yaml', model: 'm', maxLength: 512 } };
   assert.deepEqual(parseHostMessage(init), init);
   assert.deepEqual(parseHostMessage({ type: 'hits', id: 2, rows: [1, 5] }), { type: 'hits', id: 2, rows: [1, 5] });
   assert.equal(parseHostMessage({ ...init, firstRows: [1] }), undefined);
   assert.equal(parseHostMessage({ ...init, state: { ...state, rowCount: -1 } }), undefined);
   assert.equal(parseHostMessage({ type: 'rowsResult', id: 1, start: 0, texts: new Array(MAX_PAGE + 1).fill('') }), undefined);
   assert.equal(parseHostMessage({ type: 'searchDone', id: 1, total: 3 }), undefined);
+  assert.equal(parseHostMessage({ ...init, context: { config: 'a', model: 3, maxLength: null } }), undefined);
+  assert.equal(parseHostMessage({ ...init, readOnly: 5 }), undefined);
+});
+
+test('labels, template views, negatives, tools and inspection reruns are taken in their exact shapes only', () => {
+  assert.deepEqual(parseWebviewMessage({ type: 'label', from: 2, to: 4, label: 'spam' }), { type: 'label', from: 2, to: 4, label: 'spam' });
+  assert.deepEqual(parseWebviewMessage({ type: 'label', from: 2, to: 2, label: null }), { type: 'label', from: 2, to: 2, label: null });
+  assert.deepEqual(parseWebviewMessage({ type: 'render', id: 1, row: 9 }), { type: 'render', id: 1, row: 9 });
+  assert.deepEqual(parseWebviewMessage({ type: 'negative', row: 1, rejected: 'no', target: 'pairs' }), { type: 'negative', row: 1, rejected: 'no', target: 'pairs' });
+  assert.deepEqual(parseWebviewMessage({ type: 'tool', tool: 'iob', from: null, to: null }), { type: 'tool', tool: 'iob', from: null, to: null });
+  assert.deepEqual(parseWebviewMessage({ type: 'tool', tool: 'synonyms', from: 3, to: 8 }), { type: 'tool', tool: 'synonyms', from: 3, to: 8 });
+  assert.deepEqual(parseWebviewMessage({ type: 'inspect' }), { type: 'inspect' });
+  for (const bad of [
+    { type: 'label', from: 4, to: 2, label: 'x' },
+    { type: 'label', from: 0, to: MAX_LABEL_ROWS, label: 'x' },
+    { type: 'label', from: 0, to: 1, label: '' },
+    { type: 'label', from: 0, to: 1, label: 'a\nb' },
+    { type: 'label', from: 0, to: 1, label: 3 },
+    { type: 'negative', row: 1, rejected: 'no', target: '/etc/passwd' },
+    { type: 'tool', tool: 'rm', from: null, to: null },
+    { type: 'tool', tool: 'iob', from: 1, to: null },
+    { type: 'render', id: 1 },
+    { type: 'inspect', now: true },
+  ]) assert.equal(parseWebviewMessage(bad), undefined, JSON.stringify(bad));
+});
+
+test('the page takes the agent\'s reading and a template view only when well formed, and keeps of a token what it draws', () => {
+  const problems = [{ row: 3, line: 4, severity: 'warning', code: 'duplicate', message: 'the same row as line 1' }];
+  const running = { type: 'inspection', state: 'running', message: 'reading', progress: { done: 1, total: 10 }, result: null, problems };
+  assert.deepEqual(parseHostMessage(running), running);
+  assert.equal(parseHostMessage({ ...running, state: 'weird' }), undefined);
+  assert.equal(parseHostMessage({ ...running, problems: [{ ...problems[0], severity: 'fatal' }] }), undefined);
+  assert.equal(parseHostMessage({ ...running, result: { rows: 1 } }), undefined, 'a result that is not a whole inspection');
+  const token = { id: 5, text: 'hi', start: 0, end: 2, trained: true };
+  const render = { type: 'render', id: 2, result: { sequences: [{ name: 'sample', text: 'hi', tokens: [token], length: 1, trained_tokens: 1 }], max_length: 48, over_length: false }, error: null };
+  assert.deepEqual(parseHostMessage(render), {
+    type: 'render', id: 2, error: null, result: { sequences: [{ name: 'sample', tokens: [{ text: 'hi', trained: true }], length: 1, trained_tokens: 1 }], max_length: 48, over_length: false },
+  });
+  assert.equal(parseHostMessage({ ...render, result: { ...render.result, sequences: [{ name: 'sample', tokens: [{ text: 1, trained: true }], length: 1, trained_tokens: 1 }] } }), undefined);
+  assert.deepEqual(parseHostMessage({ type: 'notice', level: 'info', text: 'ok' }), { type: 'notice', level: 'info', text: 'ok' });
+  assert.equal(parseHostMessage({ type: 'notice', level: 'debug', text: 'ok' }), undefined);
 });

@@ -1,12 +1,21 @@
 // Dataset editor (browser side). The grid is virtualised: the page holds a spacer as tall as every row and draws
 // only the rows in view (and a margin), asking the host for them a page at a time. The first screen comes from the
 // rows read before any index; the row count and a progress bar show while the index builds. A row opens in the
-// side pane as pretty JSON and as its raw line, which the person edits; Apply, Duplicate, Insert below and Delete
-// go to the host, which keeps VS Code's undo stack. Everything from the file is set as text, never as HTML.
+// side pane by its format (rowRender.ts), or as raw JSON, with its raw line to edit, the agent's problems on it
+// with their quick fixes, and the text the trainer sees (render_sample); the Stats tab shows the agent's reading
+// of the whole file. Keys 1–9 label the selected rows (a range with Shift). Edits go to the host, which keeps
+// VS Code's undo stack. Everything from the file is set as text, never as HTML.
 import './toolkit';
-import { parseHostMessage, type HostMessage, type IndexState, type RowEdit, type WebviewMessage } from './protocol';
+import {
+  parseHostMessage, type HostMessage, type IndexState, type ReadingContext, type RowEdit, type RowProblem, type ToolName, type WebviewMessage,
+} from './protocol';
 import type { Button } from './toolkit';
 import { lowerBound } from '../../src/core/dataset/editLog';
+import { fixesFor } from '../../src/core/dataset/quickFixes';
+import { labelOf, promptAndAnswer, viewRow } from '../../src/core/dataset/rowView';
+import type { DatasetInspection } from '../../src/core/protocol/messages';
+import { renderRow, renderTokens } from './rowRender';
+import { StatsPane } from './statsPane';
 
 declare function acquireVsCodeApi(): { postMessage(message: WebviewMessage): void };
 
@@ -25,7 +34,22 @@ const detailTitle = $('detail-title');
 const pretty = $('pretty');
 const rowText = $<HTMLTextAreaElement>('row-text');
 const rowProblem = $('row-problem');
-const buttons = { apply: $<Button>('apply'), duplicate: $<Button>('duplicate'), insert: $<Button>('insert'), delete: $<Button>('delete') };
+const buttons = { apply: $<Button>('apply'), duplicate: $<Button>('duplicate'), insert: $<Button>('insert'), delete: $<Button>('delete'), negative: $<Button>('negative') };
+const formatted = $('formatted');
+const rawToggle = $<HTMLInputElement>('raw-toggle');
+const rowProblems = $('row-problems');
+const labelSetEl = $('label-set');
+const newLabelEl = $<HTMLInputElement>('new-label');
+const selectionInfo = $('selection-info');
+const noticeEl = $('notice');
+const templateBody = $('template-body');
+const negativePane = $('negative-pane');
+const negativeText = $<HTMLTextAreaElement>('negative-text');
+const negativeTarget = $<HTMLSelectElement>('negative-target');
+const inspectState = $('inspect-state');
+const rowPane = $('row-pane');
+const statsPaneEl = $('stats-pane');
+const stats = new StatsPane(statsPaneEl, { goToLine: (line) => { showTab('row'); select(rowOfLine(line), true); grid.focus(); } });
 
 const ROW_HEIGHT = 22;
 const PAGE = 200;
@@ -43,6 +67,18 @@ let selected: number | null = null;
 let searchId = 0;
 let hits: number[] = [];
 let hitAt = -1;
+/** The other end of a range selection (Shift+click, Shift+arrows); null: one row. */
+let anchor: number | null = null;
+let context: ReadingContext | null = null;
+let inspection: DatasetInspection | null = null;
+/** The agent's problems by the row they are shown at, in row order. */
+let problems: RowProblem[] = [];
+let problemRows: number[] = [];
+/** The label set: the agent's labels by count, then those added here, in order; keys 1–9 pick from it. */
+let labelSet: string[] = [];
+const addedLabels: string[] = [];
+let renderId = 0;
+let renderTimer = 0;
 
 const rowCount = () => state.rowCount ?? firstRows.length;
 
@@ -80,16 +116,31 @@ function draw(): void {
     el.dataset.row = String(r);
     el.style.top = `${r * ROW_HEIGHT}px`;
     if (r === selected) el.classList.add('selected');
+    else if (inRange(r)) el.classList.add('in-range');
+    el.setAttribute('aria-selected', String(r === selected || inRange(r)));
     if (hits.length && hits[lowerBound(hits, r)] === r) el.classList.add('hit');
     const num = document.createElement('span');
     num.className = 'num';
     num.textContent = String(r + 1);
+    const found = problemsOf(r);
+    if (found.length) {
+      const worst = found.some((p) => p.severity === 'error') ? 'error' : found.some((p) => p.severity === 'warning') ? 'warning' : 'info';
+      el.classList.add(`problem-${worst}`);
+      num.title = found.map((p) => `${p.code}: ${p.message}`).join('\n');
+    }
     const text = document.createElement('span');
     text.className = 'text';
     const t = textOf(r);
     text.textContent = t === undefined ? '…' : t;
     if (t === undefined) el.classList.add('loading');
     el.append(num, text);
+    const label = t === undefined ? undefined : labelOf(t);
+    if (label !== undefined) {
+      const chip = document.createElement('span');
+      chip.className = 'label-chip';
+      chip.textContent = label;
+      el.append(chip);
+    }
     rows.push(el);
   }
   grid.replaceChildren(spacer, ...rows);
@@ -110,15 +161,49 @@ function showCount(): void {
   document.body.dataset.indexed = String(n !== null);
 }
 
-function select(row: number | null, scroll = false): void {
+function inRange(r: number): boolean {
+  if (anchor === null || selected === null) return false;
+  return r >= Math.min(anchor, selected) && r <= Math.max(anchor, selected);
+}
+
+/** The rows a label or tool acts on: the range, or the selected row. */
+function selection(): { from: number; to: number } | null {
+  if (selected === null) return null;
+  return anchor === null ? { from: selected, to: selected } : { from: Math.min(anchor, selected), to: Math.max(anchor, selected) };
+}
+
+function problemsOf(row: number): RowProblem[] {
+  const out: RowProblem[] = [];
+  for (let i = lowerBound(problemRows, row); i < problems.length && problemRows[i] === row; i++) out.push(problems[i]);
+  return out;
+}
+
+/** The row a line of the saved file is shown at (the agent's lines); the line itself before any edits moved it. */
+function rowOfLine(line: number): number {
+  const p = problems.find((q) => q.line === line);
+  return p ? p.row : line - 1;
+}
+
+function select(row: number | null, scroll = false, extend = false): void {
+  const previous = selected;
+  if (extend && previous !== null) anchor = anchor ?? previous;
+  else anchor = null;
   selected = row === null ? null : Math.max(0, Math.min(rowCount() - 1, row));
+  if (anchor === selected) anchor = null;
+  if (previous !== selected) negativePane.hidden = true;
   if (selected !== null && scroll) {
     const top = selected * ROW_HEIGHT;
     if (top < grid.scrollTop || top > grid.scrollTop + grid.clientHeight - ROW_HEIGHT) grid.scrollTop = Math.max(0, top - grid.clientHeight / 3);
   }
+  const range = selection();
+  selectionInfo.textContent = range && range.to > range.from ? `${(range.to - range.from + 1).toLocaleString('en-US')} rows selected` : '';
+  if (previous !== selected) requestRender();
   showDetail();
   redraw();
 }
+
+let shownText: string | undefined;
+let shownRow: number | null = null;
 
 function showDetail(): void {
   const on = selected !== null && state.rowCount !== null && editable;
@@ -128,13 +213,22 @@ function showDetail(): void {
   if (selected === null) {
     detailTitle.textContent = 'No row selected';
     pretty.textContent = '';
+    formatted.replaceChildren();
+    rowProblems.hidden = true;
     rowText.value = '';
+    shownText = undefined;
     return;
   }
   detailTitle.textContent = `Row ${selected + 1}`;
   const t = textOf(selected);
   if (t === undefined) { pretty.textContent = '…'; return; }
   if (document.activeElement !== rowText) rowText.value = t;
+  showProblems(selected, t);
+  // The formatted view is rebuilt only when the row or its text changed: a redraw must not reset its scroll.
+  if (t === shownText && selected === shownRow) return;
+  shownText = t;
+  shownRow = selected;
+  formatted.replaceChildren(renderRow(viewRow(t)));
   try {
     pretty.textContent = t.trim() ? JSON.stringify(JSON.parse(t), null, 2) : '(empty line)';
     pretty.classList.remove('not-json');
@@ -142,6 +236,82 @@ function showDetail(): void {
     pretty.textContent = `not valid JSON: ${e instanceof Error ? e.message : String(e)}`;
     pretty.classList.add('not-json');
   }
+}
+
+/** The agent's problems on the row, each with its quick fixes (src/core/dataset/quickFixes.ts) as buttons. */
+function showProblems(row: number, text: string): void {
+  const found = problemsOf(row);
+  rowProblems.hidden = found.length === 0;
+  rowProblems.replaceChildren(...found.map((p) => {
+    const el = document.createElement('div');
+    el.className = `problem ${p.severity}`;
+    const what = document.createElement('span');
+    what.textContent = `${p.severity === 'error' ? 'Error' : p.severity === 'warning' ? 'Warning' : 'Note'} (${p.code}, line ${p.line}): ${p.message}`;
+    el.append(what);
+    if (editable) {
+      for (const fix of fixesFor(p, text)) {
+        const b = document.createElement('vscode-button') as Button;
+        b.className = 'fix';
+        b.setAttribute('appearance', 'secondary');
+        b.textContent = fix.title;
+        b.addEventListener('click', () => edit(fix.kind === 'delete' ? { kind: 'delete', row } : { kind: 'replace', row, text: fix.text }));
+        el.append(b);
+      }
+    }
+    return el;
+  }));
+}
+
+/** Asks for the selected row's template view, once the selection rests. */
+function requestRender(): void {
+  window.clearTimeout(renderTimer);
+  const id = ++renderId;
+  if (selected === null) { templateBody.replaceChildren(); return; }
+  if (!context?.model) {
+    templateBody.textContent = 'No run config names this file with a model: open it from the config\'s Preview dataset to see the text after the chat template.';
+    return;
+  }
+  templateBody.textContent = 'Rendering with the model\'s chat template…';
+  const row = selected;
+  renderTimer = window.setTimeout(() => post({ type: 'render', id, row }), 250);
+}
+
+function showTab(which: 'row' | 'stats'): void {
+  rowPane.hidden = which !== 'row';
+  statsPaneEl.hidden = which !== 'stats';
+  $('tab-row').setAttribute('aria-selected', String(which === 'row'));
+  $('tab-stats').setAttribute('aria-selected', String(which === 'stats'));
+}
+
+function showLabels(): void {
+  const fromAgent = inspection ? Object.entries(inspection.labels).sort((a, b) => b[1] - a[1]).map(([l]) => l) : [];
+  labelSet = [...fromAgent, ...addedLabels.filter((l) => !fromAgent.includes(l))];
+  labelSetEl.replaceChildren(...labelSet.slice(0, 9).map((label, i) => {
+    const b = document.createElement('button');
+    b.className = 'label-key';
+    b.dataset.key = String(i + 1);
+    b.title = `Key ${i + 1}: label the selected rows "${label}"`;
+    const key = document.createElement('kbd');
+    key.textContent = String(i + 1);
+    const name = document.createElement('span');
+    name.textContent = label;
+    b.append(key, name);
+    b.addEventListener('click', () => labelSelection(label));
+    return b;
+  }));
+  if (!labelSet.length) labelSetEl.textContent = inspection ? 'none yet: add one' : 'from the agent once it has read the file, or add one';
+}
+
+function labelSelection(label: string | null): void {
+  const range = selection();
+  if (!range || !editable || state.rowCount === null) return;
+  post({ type: 'label', from: range.from, to: range.to, label });
+}
+
+function notice(level: 'info' | 'error', text: string): void {
+  noticeEl.hidden = false;
+  noticeEl.textContent = text;
+  noticeEl.className = `notice ${level}`;
 }
 
 function edit(e: RowEdit): void {
@@ -166,16 +336,58 @@ grid.addEventListener('scroll', redraw);
 window.addEventListener('resize', redraw);
 grid.addEventListener('click', (e) => {
   const row = (e.target as HTMLElement).closest<HTMLElement>('.row');
-  if (row) select(Number(row.dataset.row));
+  if (row) select(Number(row.dataset.row), false, e.shiftKey);
 });
 grid.addEventListener('keydown', (e) => {
   const visible = Math.max(1, Math.floor(grid.clientHeight / ROW_HEIGHT) - 1);
   const moves: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: visible, PageUp: -visible };
-  if (e.key in moves) { e.preventDefault(); select((selected ?? -1) + moves[e.key], true); }
-  else if (e.key === 'Home' && e.ctrlKey) { e.preventDefault(); select(0, true); }
-  else if (e.key === 'End' && e.ctrlKey) { e.preventDefault(); select(rowCount() - 1, true); }
+  if (e.key in moves) { e.preventDefault(); select((selected ?? -1) + moves[e.key], true, e.shiftKey); }
+  else if (e.key === 'Home' && e.ctrlKey) { e.preventDefault(); select(0, true, e.shiftKey); }
+  else if (e.key === 'End' && e.ctrlKey) { e.preventDefault(); select(rowCount() - 1, true, e.shiftKey); }
   else if (e.key === 'Enter' && selected !== null) { e.preventDefault(); rowText.focus(); }
+  else if (e.key === 'Escape' && anchor !== null) { e.preventDefault(); select(selected); }
+  else if (/^[0-9]$/.test(e.key) && !e.ctrlKey && !e.metaKey && !e.altKey) {
+    // 1–9: the label set's label; 0: no label.
+    const n = Number(e.key);
+    if (n === 0) { e.preventDefault(); labelSelection(null); }
+    else if (labelSet[n - 1] !== undefined) { e.preventDefault(); labelSelection(labelSet[n - 1]); }
+  }
 });
+newLabelEl.addEventListener('keydown', (e) => {
+  if (e.key !== 'Enter') return;
+  const label = newLabelEl.value.trim();
+  if (!label) return;
+  if (!addedLabels.includes(label)) addedLabels.push(label);
+  newLabelEl.value = '';
+  showLabels();
+  grid.focus();
+});
+rawToggle.addEventListener('change', () => { pretty.hidden = !rawToggle.checked; formatted.hidden = rawToggle.checked; });
+$('tab-row').addEventListener('click', () => showTab('row'));
+$('tab-stats').addEventListener('click', () => showTab('stats'));
+buttons.negative.addEventListener('click', () => {
+  if (selected === null) return;
+  const t = textOf(selected);
+  const pa = t === undefined ? { error: 'the row is still loading' } : promptAndAnswer(viewRow(t));
+  if ('error' in pa) { notice('error', `Make a negative: ${pa.error}`); return; }
+  negativeText.value = pa.answer;
+  negativePane.hidden = false;
+  negativeText.focus();
+});
+$('negative-save').addEventListener('click', () => {
+  if (selected === null) return;
+  post({ type: 'negative', row: selected, rejected: negativeText.value, target: negativeTarget.value === 'file' ? 'file' : 'pairs' });
+  negativePane.hidden = true;
+});
+$('negative-cancel').addEventListener('click', () => { negativePane.hidden = true; });
+const tool = (name: ToolName) => () => {
+  const range = selection();
+  // A range runs the tool on those rows; one row or none, on the whole file.
+  post({ type: 'tool', tool: name, from: range && range.to > range.from ? range.from : null, to: range && range.to > range.from ? range.to : null });
+};
+$('tool-synonyms').addEventListener('click', tool('synonyms'));
+$('tool-perturb').addEventListener('click', tool('perturb'));
+$('tool-iob').addEventListener('click', tool('iob'));
 gotoEl.addEventListener('keydown', (e) => {
   if (e.key !== 'Enter') return;
   const n = Number(gotoEl.value);
@@ -213,7 +425,35 @@ function onMessage(m: HostMessage): void {
       state = m.state;
       pages = new Map();
       pending.clear();
+      context = m.context;
+      $('context').textContent = context ? `read for ${context.config}${context.model ? ` · ${context.model}` : ''}${context.maxLength ? ` · max_length ${context.maxLength}` : ''}` : 'no run config names this file';
+      $('readonly').hidden = !m.readOnly;
+      $('readonly').textContent = m.readOnly ?? '';
+      $('annotate-bar').hidden = !m.editable;
+      requestRender();
       break;
+    case 'inspection': {
+      inspection = m.result;
+      problems = m.problems;
+      problemRows = problems.map((p) => p.row);
+      inspectState.textContent = m.state === 'running' ? `agent reading${m.progress && m.progress.total ? ` ${Math.round((100 * m.progress.done) / m.progress.total)}%` : '…'}`
+        : m.state === 'done' && inspection ? `${inspection.bad_rows.toLocaleString('en-US')} bad of ${inspection.rows.toLocaleString('en-US')} · ${problems.length.toLocaleString('en-US')} problems` : m.state === 'error' ? 'agent error' : '';
+      document.body.dataset.inspection = m.state;
+      if (m.state === 'done' && inspection) stats.show(inspection, { model: context?.model ?? null, maxLength: context?.maxLength ?? null });
+      else if (m.state === 'running') stats.showLoading(m.message ?? 'The agent is reading the file…', m.progress ?? undefined);
+      else stats.showError(m.message ?? 'No stats');
+      showLabels();
+      break;
+    }
+    case 'render':
+      if (m.id !== renderId) return;
+      if (m.error) templateBody.textContent = m.error;
+      else if (m.result) templateBody.replaceChildren(renderTokens(m.result.sequences, m.result.max_length));
+      document.body.dataset.rendered = String(m.id);
+      return;
+    case 'notice':
+      notice(m.level, m.text);
+      return;
     case 'state':
       state = m.state;
       if (m.changed) { pages = new Map(); pending.clear(); }

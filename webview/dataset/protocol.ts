@@ -2,8 +2,11 @@
 // Flow: webview -> `ready`; host -> `init` (file name, the first rows read before any index, the index state);
 // host -> `state` as the index builds and after every edit, undo, redo, save or revert; the page asks for the
 // rows it shows (`rows` by request id) and gets them back (`rowsResult`). Search streams `hits` for its id, then
-// `searchDone`. Each side drops what does not validate.
+// `searchDone`. The agent's reading of the file arrives as `inspection` (progress, then the stats and the rows'
+// problems); the template view of a row as `render` for its id. Each side drops what does not validate.
 import { hasKeys, isObj, readyOrError } from '../../src/core/protocol/shapes';
+import type { DatasetInspection } from '../../src/core/protocol/messages';
+import { parseInspection } from './statsProtocol';
 
 export interface IndexState {
   rowCount: number | null;
@@ -12,8 +15,27 @@ export interface IndexState {
   error: string | null;
 }
 
+/** The run config the file is read for: its model's tokenizer and template, and its max_length. */
+export interface ReadingContext { config: string; model: string | null; maxLength: number | null }
+
+/** One of the agent's diagnostics, on the row it is now shown at. */
+export interface RowProblem { row: number; line: number; severity: 'error' | 'warning' | 'info'; code: string; message: string }
+
+export type InspectionState = 'running' | 'done' | 'error' | 'unavailable';
+
+export interface RenderedView {
+  sequences: Array<{ name: string; tokens: Array<{ text: string; trained: boolean }>; length: number; trained_tokens: number }>;
+  max_length: number | null;
+  over_length: boolean;
+}
+
+export type ToolName = 'synonyms' | 'perturb' | 'iob';
+
 export type HostMessage =
-  | { type: 'init'; fileName: string; firstRows: string[]; state: IndexState; dirty: boolean; editable: boolean }
+  | { type: 'init'; fileName: string; firstRows: string[]; state: IndexState; dirty: boolean; editable: boolean; readOnly: string | null; context: ReadingContext | null }
+  | { type: 'inspection'; state: InspectionState; message: string | null; progress: { done: number; total: number } | null; result: DatasetInspection | null; problems: RowProblem[] }
+  | { type: 'render'; id: number; result: RenderedView | null; error: string | null }
+  | { type: 'notice'; level: 'info' | 'error'; text: string }
   | { type: 'state'; state: IndexState; dirty: boolean; /** Rows may have moved: cached pages are stale. */ changed: boolean }
   | { type: 'rowsResult'; id: number; start: number; texts: string[] }
   | { type: 'hits'; id: number; rows: number[] }
@@ -31,11 +53,22 @@ export type WebviewMessage =
   | { type: 'rows'; id: number; start: number; count: number }
   | { type: 'edit'; edit: RowEdit }
   | { type: 'search'; id: number; pattern: string; regex: boolean; caseSensitive: boolean }
-  | { type: 'cancelSearch'; id: number };
+  | { type: 'cancelSearch'; id: number }
+  /** Sets (null: removes) the label of rows from..to (inclusive): one undo step. */
+  | { type: 'label'; from: number; to: number; label: string | null }
+  | { type: 'render'; id: number; row: number }
+  /** Make a negative: `rejected` is the person's edited copy of the row's answer. */
+  | { type: 'negative'; row: number; rejected: string; target: 'file' | 'pairs' }
+  | { type: 'inspect' }
+  | { type: 'tool'; tool: ToolName; from: number | null; to: number | null };
 
 /** One row's text: a line of the file. Far above a real row, low enough that a page cannot flood the host. */
 export const MAX_ROW_TEXT = 10_000_000;
 export const MAX_PAGE = 1000;
+/** Rows one label message may change: a bulk label is one undo step held in memory. */
+export const MAX_LABEL_ROWS = 100_000;
+const MAX_PROBLEMS = 10_000;
+const MAX_TOKENS = 200_000;
 const isCount = (v: unknown, max = Number.MAX_SAFE_INTEGER): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
 const isRowText = (v: unknown): v is string => typeof v === 'string' && v.length <= MAX_ROW_TEXT && !/[\r\n]/.test(v);
 
@@ -72,6 +105,21 @@ export function parseWebviewMessage(v: unknown): WebviewMessage | undefined {
         ? { type: 'search', id: v.id, pattern: v.pattern, regex: v.regex, caseSensitive: v.caseSensitive } : undefined;
     case 'cancelSearch':
       return hasKeys(v, 'type', 'id') && isCount(v.id) ? { type: 'cancelSearch', id: v.id } : undefined;
+    case 'label':
+      return hasKeys(v, 'type', 'from', 'to', 'label') && isCount(v.from) && isCount(v.to) && v.to >= v.from && v.to - v.from < MAX_LABEL_ROWS
+        && (v.label === null || (typeof v.label === 'string' && v.label.length > 0 && v.label.length <= 200 && !/[\r\n]/.test(v.label)))
+        ? { type: 'label', from: v.from, to: v.to, label: v.label } : undefined;
+    case 'render':
+      return hasKeys(v, 'type', 'id', 'row') && isCount(v.id) && isCount(v.row) ? { type: 'render', id: v.id, row: v.row } : undefined;
+    case 'negative':
+      return hasKeys(v, 'type', 'row', 'rejected', 'target') && isCount(v.row) && typeof v.rejected === 'string' && v.rejected.length <= MAX_ROW_TEXT
+        && (v.target === 'file' || v.target === 'pairs') ? { type: 'negative', row: v.row, rejected: v.rejected, target: v.target } : undefined;
+    case 'inspect':
+      return hasKeys(v, 'type') ? { type: 'inspect' } : undefined;
+    case 'tool':
+      return hasKeys(v, 'type', 'tool', 'from', 'to') && (v.tool === 'synonyms' || v.tool === 'perturb' || v.tool === 'iob')
+        && (v.from === null || isCount(v.from)) && (v.to === null || isCount(v.to)) && (v.from === null) === (v.to === null)
+        ? { type: 'tool', tool: v.tool, from: v.from as number | null, to: v.to as number | null } : undefined;
     default:
       return undefined;
   }
@@ -81,13 +129,47 @@ const isState = (v: unknown): v is IndexState => isObj(v) && hasKeys(v, 'rowCoun
   && (v.rowCount === null || isCount(v.rowCount)) && isCount(v.done) && isCount(v.total) && (v.error === null || typeof v.error === 'string');
 const isTexts = (v: unknown): v is string[] => Array.isArray(v) && v.length <= MAX_PAGE && v.every((t) => typeof t === 'string');
 
+const isSeverity = (v: unknown): v is RowProblem['severity'] => v === 'error' || v === 'warning' || v === 'info';
+const isContext = (v: unknown): v is ReadingContext => isObj(v) && hasKeys(v, 'config', 'model', 'maxLength') && typeof v.config === 'string'
+  && (v.model === null || typeof v.model === 'string') && (v.maxLength === null || isCount(v.maxLength));
+const isProblem = (v: unknown): v is RowProblem => isObj(v) && hasKeys(v, 'row', 'line', 'severity', 'code', 'message') && isCount(v.row) && isCount(v.line)
+  && isSeverity(v.severity) && typeof v.code === 'string' && typeof v.message === 'string';
+const isRendered = (v: unknown): v is RenderedView => isObj(v) && hasKeys(v, 'sequences', 'max_length', 'over_length') && Array.isArray(v.sequences)
+  && v.sequences.length <= 4 && (v.max_length === null || isCount(v.max_length)) && typeof v.over_length === 'boolean'
+  && v.sequences.every((q) => isObj(q) && typeof q.name === 'string' && isCount(q.length) && isCount(q.trained_tokens) && Array.isArray(q.tokens)
+    && q.tokens.length <= MAX_TOKENS && q.tokens.every((t) => isObj(t) && typeof t.text === 'string' && typeof t.trained === 'boolean'));
+
+/** The render view keeps of a token only what it draws. */
+function renderedOf(v: RenderedView): RenderedView {
+  return {
+    sequences: v.sequences.map((q) => ({ name: q.name, length: q.length, trained_tokens: q.trained_tokens, tokens: q.tokens.map((t) => ({ text: t.text, trained: t.trained })) })),
+    max_length: v.max_length, over_length: v.over_length,
+  };
+}
+
 export function parseHostMessage(v: unknown): HostMessage | undefined {
   if (!isObj(v)) return undefined;
   switch (v.type) {
     case 'init':
-      return hasKeys(v, 'type', 'fileName', 'firstRows', 'state', 'dirty', 'editable') && typeof v.fileName === 'string' && isTexts(v.firstRows)
-        && isState(v.state) && typeof v.dirty === 'boolean' && typeof v.editable === 'boolean'
-        ? { type: 'init', fileName: v.fileName, firstRows: v.firstRows, state: v.state, dirty: v.dirty, editable: v.editable } : undefined;
+      return hasKeys(v, 'type', 'fileName', 'firstRows', 'state', 'dirty', 'editable', 'readOnly', 'context') && typeof v.fileName === 'string' && isTexts(v.firstRows)
+        && isState(v.state) && typeof v.dirty === 'boolean' && typeof v.editable === 'boolean' && (v.readOnly === null || typeof v.readOnly === 'string')
+        && (v.context === null || isContext(v.context))
+        ? { type: 'init', fileName: v.fileName, firstRows: v.firstRows, state: v.state, dirty: v.dirty, editable: v.editable, readOnly: v.readOnly, context: v.context } : undefined;
+    case 'inspection': {
+      if (!hasKeys(v, 'type', 'state', 'message', 'progress', 'result', 'problems')) return undefined;
+      const result = v.result === null ? null : parseInspection(v.result);
+      const progress = v.progress;
+      const okProgress = progress === null || (isObj(progress) && hasKeys(progress, 'done', 'total') && isCount(progress.done) && isCount(progress.total));
+      return (v.state === 'running' || v.state === 'done' || v.state === 'error' || v.state === 'unavailable') && (v.message === null || typeof v.message === 'string')
+        && okProgress && result !== undefined && Array.isArray(v.problems) && v.problems.length <= MAX_PROBLEMS && v.problems.every(isProblem)
+        ? { type: 'inspection', state: v.state, message: v.message, progress: progress as { done: number; total: number } | null, result, problems: v.problems } : undefined;
+    }
+    case 'render':
+      return hasKeys(v, 'type', 'id', 'result', 'error') && isCount(v.id) && (v.result === null || isRendered(v.result)) && (v.error === null || typeof v.error === 'string')
+        ? { type: 'render', id: v.id, result: v.result === null ? null : renderedOf(v.result), error: v.error } : undefined;
+    case 'notice':
+      return hasKeys(v, 'type', 'level', 'text') && (v.level === 'info' || v.level === 'error') && typeof v.text === 'string'
+        ? { type: 'notice', level: v.level, text: v.text } : undefined;
     case 'state':
       return hasKeys(v, 'type', 'state', 'dirty', 'changed') && isState(v.state) && typeof v.dirty === 'boolean' && typeof v.changed === 'boolean'
         ? { type: 'state', state: v.state, dirty: v.dirty, changed: v.changed } : undefined;

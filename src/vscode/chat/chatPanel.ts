@@ -16,7 +16,8 @@ import { message, type AgentConnection, type LinkState } from '../agentConnectio
 import { makeNonce } from '../webviewShell';
 import { chatHtml } from './chatHtml';
 import { pickDatasetFile } from '../datasetFilePicker';
-import { appendRowLocally, type AppendedRow } from '../../core/chat/appendRowLocally';
+import type { AppendedRow } from '../../core/chat/appendRowLocally';
+import { appendDatasetRow } from '../appendDatasetRow';
 
 export interface ChatDeps {
   connection: AgentConnection;
@@ -226,15 +227,8 @@ export class ChatPanel implements vscode.Disposable {
     this.notice('info', `Pair written to ${basename(r.path)} at line ${r.line}: ${this.label(pane)} chosen, ${this.label(rejected)} rejected.`);
   }
 
-  /**
-   * The agent on this machine appends the row itself. One on an SSH host cannot read this workspace's files: it
-   * formats the row from the file's first lines and reads it back, and the row is appended here.
-   */
-  private async appendRow(path: string, messages: ChatMessage[], answer: string, rejected?: string): Promise<AppendedRow> {
-    const client = await this.deps.connection.connected();
-    const pair = rejected === undefined ? {} : { rejected };
-    if (!this.deps.connection.host) return client.request('append_dataset_row', { path, messages, answer, ...pair });
-    return appendRowLocally(path, (head) => client.request('format_dataset_row', { file_name: basename(path), head, messages, answer, ...pair }));
+  private appendRow(path: string, messages: ChatMessage[], answer: string, rejected?: string): Promise<AppendedRow> {
+    return appendDatasetRow(this.deps.connection, path, messages, answer, rejected);
   }
 
   private label(pane: number): string {

@@ -8,7 +8,6 @@ import { ConfigCodeActions, PICK_FILE_COMMAND, pickFileCommand } from './codeAct
 import { configCodeLenses } from './codeLens';
 import { COMPARE_COMMAND, NormalizedConfigs, SCHEME, compareConfigCommand } from './compareConfig';
 import { ConfigDiagnostics } from './configDiagnostics';
-import { DatasetPreviews, PREVIEW_DATASET, PREVIEW_SCHEME, previewDatasetCommand } from './previewDataset';
 import { ConfigFormProvider, FORM_VIEW_TYPE, registerFormCommands } from './configForm';
 import { EstimateStatus } from './estimateStatus';
 import { CONFIG_SELECTOR, isRunConfig } from './convert';
@@ -31,7 +30,6 @@ export function registerConfigEditor(context: vscode.ExtensionContext, d: Config
   // A text that stops passing the schema gets no agent answer: its own checks must update the status themselves.
   diagnostics.onShown = (doc) => { status?.refresh(); form.refresh(doc.uri); };
   diagnostics.attach(agent);
-  const previews = new DatasetPreviews();
   const recheckAll = () => vscode.workspace.textDocuments.filter(isRunConfig).forEach((doc) => diagnostics.update(doc));
 
   context.subscriptions.push(
@@ -44,8 +42,6 @@ export function registerConfigEditor(context: vscode.ExtensionContext, d: Config
     vscode.languages.registerCodeActionsProvider(CONFIG_SELECTOR, new ConfigCodeActions(diagnostics), { providedCodeActionKinds: ConfigCodeActions.kinds }),
     vscode.commands.registerCommand(PICK_FILE_COMMAND, pickFileCommand),
     vscode.window.registerCustomEditorProvider(FORM_VIEW_TYPE, form, { supportsMultipleEditorsPerDocument: true }),
-    vscode.workspace.registerTextDocumentContentProvider(PREVIEW_SCHEME, previews),
-    vscode.commands.registerCommand(PREVIEW_DATASET, previewDatasetCommand(d.connection, previews, d.log)),
     ...registerFormCommands(),
     // A link that comes up (or reaches another host) can check what is open.
     d.connection.onDidChangeState((s) => { if (s.kind === 'connected') recheckAll(); form.refresh(); }),

@@ -14,7 +14,7 @@ import { HostsTreeProvider, type HostsNode } from './hostsTree';
 import { estimateConfigCommand, launchConfigCommand } from './launchConfig';
 import { newRunConfigCommand } from '../commands/newRunConfig';
 import { LaunchedConfigs } from './launchedConfigs';
-import { compareSelectedRunsCommand, controlRunCommand, resumeRunCommand, revealConfigCommand } from './runActions';
+import { compareSelectedRunsCommand, controlRunCommand, resumeRunCommand, revealConfigCommand, showTrainingDataCommand } from './runActions';
 
 /** The checkpoint lists of the Runs view, fed by the connection's events and listed again after a reconnect. */
 export function createCheckpointList(connection: AgentConnection, store: RunStore): CheckpointList & vscode.Disposable {
@@ -70,6 +70,7 @@ export function registerLauncher(context: vscode.ExtensionContext, d: LauncherDe
     cmd('tunelab.resumeRun', resumeRunCommand(d.store, d.connection, d.panels, d.log)),
     cmd('tunelab.compareSelectedRuns', compareSelectedRunsCommand()),
     cmd('tunelab.revealRunConfig', revealConfigCommand(d.store, launched)),
+    cmd('tunelab.showTrainingData', showTrainingDataCommand(d.store, launched)),
     cmd('tunelab.evaluateCheckpoint', evaluateCheckpointCommand(d.store, d.connection, d.checkpoints, d.log)),
     cmd('tunelab.exportCheckpoint', exportCheckpointCommand(d.store, d.connection, d.log)),
     cmd('tunelab.chatWithCheckpointItem', chatWithCheckpointItemCommand(d.store, d.connection)),

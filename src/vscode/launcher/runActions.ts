@@ -83,21 +83,34 @@ export function compareSelectedRunsCommand() {
 /** Opens the config file the run was started from: recorded at launch, else the workspace config naming it. */
 export function revealConfigCommand(store: RunStore, launched: LaunchedConfigs) {
   return async (arg?: unknown): Promise<void> => {
-    const run = await resolveRun(store, runIdArg(arg), () => true, 'Run whose config to open');
-    if (!run) return;
-    let path = launched.get(run.runId);
-    if (!path) {
-      const files = await vscode.workspace.findFiles('**/*.tunelab.{yaml,yml}', '**/node_modules/**', 500);
-      const configs = await Promise.all(files.map(async (uri) => ({ path: uri.fsPath, name: await declaredName(uri) })));
-      path = configForRun(run.name, configs);
-    }
-    if (!path) {
-      void vscode.window.showInformationMessage(`Tunelab: no run config in this workspace is named "${run.name}" (the run was started from elsewhere, or its config was renamed).`);
-      return;
-    }
+    const path = await configOfRun(store, launched, arg, 'Run whose config to open');
     // Opened in an editor; the side bar stays on the Runs view the person is working in.
-    await vscode.window.showTextDocument(vscode.Uri.file(path), { preview: false });
+    if (path) await vscode.window.showTextDocument(vscode.Uri.file(path), { preview: false });
   };
+}
+
+/** Show Training Data: the run's config's dataset.train in the dataset editor, read as that config reads it. */
+export function showTrainingDataCommand(store: RunStore, launched: LaunchedConfigs) {
+  return async (arg?: unknown): Promise<void> => {
+    const path = await configOfRun(store, launched, arg, 'Run whose training data to show');
+    if (path) await vscode.commands.executeCommand('tunelab.previewDataset', vscode.Uri.file(path), 'dataset.train');
+  };
+}
+
+/** The config file a run was started from (recorded at launch, else the workspace config naming it), or a message. */
+async function configOfRun(store: RunStore, launched: LaunchedConfigs, arg: unknown, placeHolder: string): Promise<string | undefined> {
+  const run = await resolveRun(store, runIdArg(arg), () => true, placeHolder);
+  if (!run) return undefined;
+  let path = launched.get(run.runId);
+  if (!path) {
+    const files = await vscode.workspace.findFiles('**/*.tunelab.{yaml,yml}', '**/node_modules/**', 500);
+    const configs = await Promise.all(files.map(async (uri) => ({ path: uri.fsPath, name: await declaredName(uri) })));
+    path = configForRun(run.name, configs);
+  }
+  if (!path) {
+    void vscode.window.showInformationMessage(`Tunelab: no run config in this workspace is named "${run.name}" (the run was started from elsewhere, or its config was renamed).`);
+  }
+  return path;
 }
 
 async function declaredName(uri: vscode.Uri): Promise<string | null> {
