@@ -1,9 +1,11 @@
 // End to end in a real VS Code (code-server) and Chromium, as a newcomer meets Tunelab: a config with several
 // mistakes, a run whose loss turns NaN, a model kept outside the workspace, the sample's tiny model missing,
-// and telling runs apart in the Runs view and the Show Metrics picker. Everything is real: the agent, torch on the tiny model,
-// the notifications. One code-server session for the whole file.
+// and telling runs apart in the Runs view and the Show Metrics picker; the run-config form, and the dataset editor on
+// a 1 GB file. Everything is real: the agent, torch on the tiny model, the notifications. One code-server session
+// for the whole file.
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
@@ -23,10 +25,49 @@ const CONFIGS = {
   quantized: 'quantized.tunelab.yaml',
   form: 'form.tunelab.yaml',
 };
-/** A dataset big enough that only a window of it is ever in the page: 50,000 chat rows, every 997th with a needle. */
+/** The issue's big file: ~1 GB of 1.6 M chat rows of ~650 bytes, every 997th with a needle. Made here, never stored. */
 const BIG_DATASET = 'rows.jsonl';
-const BIG_ROWS = 50_000;
-const bigRow = (i: number) => JSON.stringify({ messages: [{ role: 'user', content: `Question ${i}${i % 997 === 0 ? ' about the zebrafish' : ''}?` }, { role: 'assistant', content: `Answer ${i}, é€` }] });
+const BIG_ROWS = 1_600_000;
+const POLICY = 'The policy keeps personal data for thirty days, encrypts it at rest, and deletes it on request. ';
+const bigRow = (i: number) => JSON.stringify({
+  messages: [
+    { role: 'system', content: 'You answer questions about the company data policy and cite its clauses by number.' },
+    { role: 'user', content: `Question ${i}${i % 997 === 0 ? ' about the zebrafish' : ''}? ${POLICY}` },
+    { role: 'assistant', content: `Answer ${i}, é€. ${POLICY}${POLICY}${POLICY}` },
+  ],
+});
+/** A small chat file with a role the trainer does not know (line 2) and a malformed line (line 3). */
+const BROKEN_DATASET = 'broken.jsonl';
+const chatRow = (q: string, a: string, role = 'assistant') => JSON.stringify({ messages: [{ role: 'user', content: q }, { role, content: a }] });
+const BROKEN_LINES = [chatRow('Is 2 prime?', 'Yes.'), chatRow('Is 9 prime?', 'No.', 'bot'), '{"messages": [{"role": "user", "content": "Is 7 prime?"}', chatRow('Is 4 prime?', 'No.')];
+
+/** Writes the big file a batch at a time: 1 GB never becomes one string. */
+function writeBigDataset(path: string): void {
+  const fd = openSync(path, 'w');
+  try {
+    for (let start = 0; start < BIG_ROWS; start += 20_000) {
+      const rows: string[] = [];
+      for (let i = start; i < Math.min(BIG_ROWS, start + 20_000); i++) rows.push(bigRow(i));
+      writeSync(fd, `${rows.join('\n')}\n`);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The lines of the file that differ from `expected(i)` (the row the file was made with), streamed: a git diff of
+ * two 1 GB blobs would hold both in memory, so the check walks the file once and names each changed line.
+ */
+async function changedLines(path: string, expected: (i: number) => string): Promise<{ lines: number; changed: Array<[number, string]> }> {
+  const changed: Array<[number, string]> = [];
+  let lines = 0;
+  for await (const line of createInterface({ input: createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 }), crlfDelay: Infinity })) {
+    if (line !== expected(lines)) changed.push([lines, line]);
+    lines++;
+  }
+  return { lines, changed };
+}
 
 let session: Session | undefined;
 let page: Page;
@@ -59,7 +100,8 @@ function prepare(dir: string): void {
   // For the editor's own checks: a misspelt key. For the agent's: 4-bit loading, which needs a GPU this host lacks.
   writeFileSync(join(dir, CONFIGS.typo), short('typo').replace('  warmup_steps: 0', '  warmup_step: 0'));
   writeFileSync(join(dir, CONFIGS.form), FORM_CONFIG);
-  writeFileSync(join(dir, BIG_DATASET), Array.from({ length: BIG_ROWS }, (_, i) => bigRow(i)).join('\n') + '\n');
+  writeBigDataset(join(dir, BIG_DATASET));
+  writeFileSync(join(dir, BROKEN_DATASET), `${BROKEN_LINES.join('\n')}\n`);
   writeFileSync(join(dir, CONFIGS.quantized), short('quantized').replace('model: model', 'model:\n  name: model\n  quantization: 4bit'));
   cpSync(join(dir, 'model'), outsideModel(dir), { recursive: true });
   writeFileSync(join(dir, CONFIGS.outside), short(OUTSIDE_RUN).replace('model: model', `model: ${outsideModel(dir)}`));
@@ -327,68 +369,162 @@ test('the form shows the config, writes an edit into the YAML with its comments,
   await page.screenshot({ path: join(results, 'newcomer-dataset-preview.png') });
 });
 
-test('the dataset editor pages a 50,000-row file, jumps to a row, edits it with undo and redo and an exact save, and streams a search', { timeout: 240_000 }, async () => {
+test('the dataset editor opens a 1 GB file at once, jumps to its last row, edits with undo, redo and a one-line save, streams a search, labels three rows from the keyboard and makes a negative', { timeout: 420_000 }, async () => {
   const path = join(workspace, BIG_DATASET);
-  const original = readFileSync(path, 'utf8');
+  // Quick Open shows a file this large as a placeholder in the text editor; the command opens it in the dataset editor.
   await openFile(page, BIG_DATASET);
   await runCommand(page, 'Tunelab: Open in Tunelab Dataset Editor');
-  const editor = await findFrame(page, '#grid', 'the dataset editor', 90_000).catch(async (e: Error) => {
+  const editor = await findFrame(page, '#file-name', 'the dataset editor', 90_000, BIG_DATASET).catch(async (e: Error) => {
     await page.screenshot({ path: join(results, 'newcomer-dataset-editor-missing.png') });
     throw e;
   });
-  await waitFor('the index', async () => ((await editor.$eval('body', (b) => b.dataset.indexed)) === 'true' ? true : undefined), { timeoutMs: 60_000 });
-  assert.equal(await editor.$eval('#row-count', (e) => e.textContent), '50,000 rows');
-  // Virtualised: a window of rows is in the page, not 50,000.
+  // The first page comes from the file's head, before any index.
+  await waitFor('the first page', async () => ((await editor.$eval('#grid .row[data-row="0"] .text', (e) => e.textContent).catch(() => null)) === bigRow(0) ? true : undefined), { timeoutMs: 30_000 });
+  await page.screenshot({ path: join(results, 'newcomer-dataset-first-page.png') });
+  await waitFor('the index', async () => ((await editor.$eval('body', (b) => b.dataset.indexed)) === 'true' ? true : undefined), { timeoutMs: 120_000 });
+  assert.equal(await editor.$eval('#row-count', (e) => e.textContent), '1,600,000 rows');
+  // Virtualised: a window of rows is in the page, not 1.6 million.
   const drawn = await editor.$$eval('#grid .row', (rows) => rows.length);
   assert.ok(drawn > 10 && drawn < 200, `${drawn} rows in the page`);
+  const pane = () => editor.$eval('#pretty', (e) => e.textContent ?? '');
 
-  // Go to row 40,000: selected, scrolled to, shown as pretty JSON.
+  // The last row, from the keyboard.
+  await editor.click('#grid .row[data-row="0"]');
+  await page.keyboard.press('Control+End');
+  await waitFor('the last row shown', async () => ((await pane()).includes(`Question ${BIG_ROWS - 1}?`) ? true : undefined), { timeoutMs: 30_000 });
+  assert.equal(await editor.$eval('#detail-title', (e) => e.textContent), `Row ${BIG_ROWS}`);
+  assert.equal(await editor.$eval('#grid .row.selected .num', (e) => e.textContent), String(BIG_ROWS));
+  // The row shown by its format: bubbles by role.
+  assert.deepEqual(await editor.$$eval('#formatted .bubble', (b) => b.map((e) => Array.from(e.classList).find((c) => c.startsWith('role-')))), ['role-system', 'role-user', 'role-assistant']);
+  await page.screenshot({ path: join(results, 'newcomer-dataset-last-row.png') });
+
+  // Go to row 40,000 and edit it.
   await editor.fill('#goto', '40000');
   await editor.press('#goto', 'Enter');
-  await waitFor('row 40,000 shown', async () => ((await editor.$eval('#pretty', (e) => e.textContent ?? '')).includes('Question 39999?') ? true : undefined), { timeoutMs: 30_000 });
+  await waitFor('row 40,000 shown', async () => ((await pane()).includes('Question 39999?') ? true : undefined), { timeoutMs: 30_000 });
   assert.equal(await editor.$eval('#detail-title', (e) => e.textContent), 'Row 40000');
-  assert.equal(await editor.$eval('#grid .row.selected .num', (e) => e.textContent), '40000');
-
-  // Edit the row: one line changes on save, every other byte stays.
   const changed = bigRow(39999).replace('Answer 39999', 'Answer 39999, checked');
   await editor.fill('#row-text', changed);
   await editor.press('#row-text', 'Enter');
   await waitFor('the edited row in the grid', async () => ((await editor.$eval('#grid .row.selected .text', (e) => e.textContent)) === changed ? true : undefined), { timeoutMs: 15_000 });
   await page.locator('.tabs-container .tab.dirty', { hasText: BIG_DATASET }).first().waitFor({ timeout: 15_000 });
   await page.screenshot({ path: join(results, 'newcomer-dataset-editor.png') });
-  const pane = () => editor.$eval('#pretty', (e) => e.textContent ?? '');
 
   // Undo and redo are VS Code's own.
   await editor.click('#detail-title'); // a real click gives the page the keyboard (a row would change the selection)
   await page.keyboard.press('Control+z');
-  await waitFor('the row undone', async () => ((await pane()).includes('"Answer 39999, é€"') ? true : undefined), { timeoutMs: 15_000 }).catch(async (e: Error) => {
+  await waitFor('the row undone', async () => ((await pane()).includes('"Answer 39999, é€.') ? true : undefined), { timeoutMs: 15_000 }).catch(async (e: Error) => {
     await page.screenshot({ path: join(results, 'newcomer-dataset-undo-missed.png') });
     throw new Error(`${e.message}; the pane shows ${await pane()}; ${await describeWorkbench(page)}`);
   });
   await waitFor('the tab clean again', async () => ((await page.locator('.tabs-container .tab.dirty', { hasText: BIG_DATASET }).count()) === 0 ? true : undefined), { timeoutMs: 15_000 });
   await editor.click('#detail-title');
   await page.keyboard.press('Control+y');
-  await waitFor('the row redone', async () => ((await pane()).includes('"Answer 39999, checked, é€"') ? true : undefined), { timeoutMs: 15_000 });
+  await waitFor('the row redone', async () => ((await pane()).includes('"Answer 39999, checked, é€.') ? true : undefined), { timeoutMs: 15_000 });
 
-  // Save: one line changes in the file, every other byte stays.
+  // Save (the file is compared line by line after the next save, which must add exactly the labels to it).
   await page.keyboard.press('Control+s');
-  await waitFor('the edit saved', async () => (readFileSync(path, 'utf8').includes('Answer 39999, checked') ? true : undefined), { timeoutMs: 30_000 });
-  const lines = original.split('\n');
-  lines[39999] = changed;
-  assert.equal(readFileSync(path, 'utf8'), lines.join('\n'), 'exactly one line differs');
-  await waitFor('the save finished', async () => ((await page.locator('.tabs-container .tab.dirty', { hasText: BIG_DATASET }).count()) === 0 ? true : undefined), { timeoutMs: 30_000 });
+  await waitFor('the save finished', async () => ((await page.locator('.tabs-container .tab.dirty', { hasText: BIG_DATASET }).count()) === 0 ? true : undefined), { timeoutMs: 120_000 });
 
   // Search streams its hits from a worker; Enter again walks them.
   await editor.fill('#search', 'zebrafish');
   await editor.press('#search', 'Enter');
-  await waitFor('the search to finish', async () => ((await editor.$eval('body', (b) => b.dataset.searchDone)) ? true : undefined), { timeoutMs: 60_000 });
+  await waitFor('the search to finish', async () => ((await editor.$eval('body', (b) => b.dataset.searchDone)) ? true : undefined), { timeoutMs: 120_000 });
   const expected = Math.floor((BIG_ROWS - 1) / 997) + 1;
-  assert.equal(await editor.$eval('#hits', (e) => e.textContent), `1 of ${expected}`);
+  assert.equal(await editor.$eval('#hits', (e) => e.textContent), `1 of ${expected.toLocaleString('en-US')}`);
   assert.equal(await editor.$eval('#detail-title', (e) => e.textContent), 'Row 1');
   await editor.press('#search', 'Enter');
   assert.equal(await editor.$eval('#detail-title', (e) => e.textContent), 'Row 998');
-  assert.equal(await editor.$eval('body', (b) => b.dataset.cspViolations), '0');
   await page.screenshot({ path: join(results, 'newcomer-dataset-search.png') });
+
+  // Three rows labelled from the keyboard: a new label on key 1, rows 11-13 selected with Shift, then 1.
+  await editor.fill('#new-label', 'keep');
+  await editor.press('#new-label', 'Enter');
+  assert.equal(await editor.$eval('#label-set .label-key[data-key="1"]', (e) => e.textContent), '1keep');
+  await editor.fill('#goto', '11');
+  await editor.press('#goto', 'Enter');
+  await editor.click('#grid .row[data-row="10"]');
+  await page.keyboard.press('Shift+ArrowDown');
+  await page.keyboard.press('Shift+ArrowDown');
+  assert.equal(await editor.$eval('#selection-info', (e) => e.textContent), '3 rows selected');
+  await page.keyboard.press('1');
+  const chips = () => editor.$$eval('#grid .row .label-chip', (c) => c.map((e) => `${(e.parentElement as HTMLElement).dataset.row}:${e.textContent}`));
+  await waitFor('three rows labelled', async () => ((await chips()).length === 3 ? true : undefined), { timeoutMs: 15_000 });
+  assert.deepEqual(await chips(), ['10:keep', '11:keep', '12:keep']);
+  await page.screenshot({ path: join(results, 'newcomer-dataset-labels.png') });
+  // One step of the undo stack.
+  await editor.click('#detail-title');
+  await page.keyboard.press('Control+z');
+  await waitFor('the three labels undone', async () => ((await chips()).length === 0 ? true : undefined), { timeoutMs: 15_000 });
+  await editor.click('#detail-title');
+  await page.keyboard.press('Control+y');
+  await waitFor('the three labels redone', async () => ((await chips()).length === 3 ? true : undefined), { timeoutMs: 15_000 });
+  await page.keyboard.press('Control+s');
+  await waitFor('the labels saved', async () => ((await page.locator('.tabs-container .tab.dirty', { hasText: BIG_DATASET }).count()) === 0 ? true : undefined), { timeoutMs: 120_000 });
+  const afterLabels = await changedLines(path, bigRow);
+  // The edited line, and each labelled line as its old text with one member added at its end; nothing else moved.
+  assert.equal(afterLabels.lines, BIG_ROWS);
+  assert.deepEqual(afterLabels.changed, [
+    ...[10, 11, 12].map((i): [number, string] => [i, `${bigRow(i).slice(0, -1)},"label":"keep"}`]),
+    [39999, changed],
+  ]);
+
+  // Make a negative: an edited copy of row 6's answer, saved as the rejected side of a pair beside the file.
+  await editor.click('#grid .row[data-row="5"]');
+  await editor.click('#negative');
+  const answer = await editor.$eval('#negative-text', (e) => (e as HTMLTextAreaElement).value);
+  assert.equal(answer, JSON.parse(bigRow(5)).messages[2].content);
+  await editor.fill('#negative-text', 'The policy keeps personal data forever and shares it with anyone.');
+  await editor.click('#negative-save');
+  await waitFor('the pair written', async () => ((await editor.$eval('#notice', (e) => e.textContent ?? '')).includes('Pair written to rows.preference.jsonl at line 1') ? true : undefined), { timeoutMs: 60_000 })
+    .catch(async (e: Error) => { throw new Error(`${e.message}; the page says: ${await editor.$eval('#notice', (n) => n.textContent)}`); });
+  const pair = JSON.parse(readFileSync(join(workspace, 'rows.preference.jsonl'), 'utf8').trim()) as Record<string, unknown>;
+  assert.match(JSON.stringify(pair.chosen), /Answer 5, é€/);
+  assert.match(JSON.stringify(pair.rejected), /shares it with anyone/);
+  assert.match(JSON.stringify(pair.prompt), /Question 5\?/);
+  await page.screenshot({ path: join(results, 'newcomer-dataset-negative.png') });
+  assert.equal(await editor.$eval('body', (b) => b.dataset.cspViolations), '0');
+  await runCommand(page, 'View: Close All Editors');
+});
+
+test('a malformed line and an unknown role show as problems in the grid and the Problems panel, and are fixed in place', { timeout: 240_000 }, async () => {
+  const path = join(workspace, BROKEN_DATASET);
+  await openFile(page, BROKEN_DATASET);
+  await runCommand(page, 'Tunelab: Open in Tunelab Dataset Editor');
+  const editor = await findFrame(page, '#file-name', 'the dataset editor', 90_000, BROKEN_DATASET);
+  await waitFor('the agent\'s reading', async () => ((await editor.$eval('body', (b) => b.dataset.inspection)) === 'done' ? true : undefined), { timeoutMs: 120_000 });
+  const marked = () => editor.$$eval('#grid .row', (rows) => rows.filter((r) => /problem-/.test(r.className)).map((r) => `${Number((r as HTMLElement).dataset.row) + 1}:${Array.from(r.classList).find((c) => c.startsWith('problem-'))}`));
+  assert.deepEqual(await marked(), ['2:problem-error', '3:problem-error']);
+  // In the Problems panel too, with the file and line.
+  await page.keyboard.press('Control+Shift+M');
+  const markers = page.locator('.markers-panel .monaco-list-row');
+  await waitFor('the dataset problems listed', async () => ((await markers.allInnerTexts()).some((t) => t.includes('not valid JSON')) ? true : undefined), { timeoutMs: 30_000 });
+  const listed = (await markers.allInnerTexts()).join('\n');
+  assert.match(listed, /broken\.jsonl/);
+  assert.match(listed, /role is 'bot'[\s\S]*\[Ln 2, Col 1\]/);
+  assert.match(listed, /not valid JSON[\s\S]*\[Ln 3, Col 1\]/);
+  await page.screenshot({ path: join(results, 'newcomer-dataset-problems.png') });
+
+  // Row 2: its quick fix renames the role.
+  await editor.click('#grid .row[data-row="1"]');
+  await editor.locator('#row-problems vscode-button.fix', { hasText: 'Rename role "bot" to "assistant"' }).click();
+  await waitFor('the role renamed', async () => ((await editor.$eval('#grid .row[data-row="1"] .text', (e) => e.textContent)) === chatRow('Is 9 prime?', 'No.') ? true : undefined), { timeoutMs: 15_000 });
+  // Row 3: fixed by hand in the row's text.
+  await editor.click('#grid .row[data-row="2"]');
+  assert.match(await editor.$eval('#row-problems', (e) => e.textContent ?? ''), /not valid JSON/);
+  await page.screenshot({ path: join(results, 'newcomer-dataset-malformed.png') });
+  const fixed = chatRow('Is 7 prime?', 'Yes.');
+  await editor.fill('#row-text', fixed);
+  await editor.press('#row-text', 'Enter');
+  await waitFor('the row fixed', async () => ((await editor.$eval('#grid .row[data-row="2"] .text', (e) => e.textContent)) === fixed ? true : undefined), { timeoutMs: 15_000 });
+  await editor.click('#detail-title');
+  await page.keyboard.press('Control+s');
+  // Saved, read again by the agent: no problem left, in the grid or in Problems.
+  await waitFor('the file saved', async () => (readFileSync(path, 'utf8') === `${[BROKEN_LINES[0], chatRow('Is 9 prime?', 'No.'), fixed, BROKEN_LINES[3]].join('\n')}\n` ? true : undefined), { timeoutMs: 30_000 });
+  await waitFor('no problem left', async () => ((await editor.$eval('body', (b) => b.dataset.inspection)) === 'done' && (await marked()).length === 0 ? true : undefined), { timeoutMs: 60_000 });
+  await waitFor('Problems cleared', async () => ((await markers.allInnerTexts()).some((t) => t.includes('broken.jsonl')) ? undefined : true), { timeoutMs: 30_000 });
+  await page.screenshot({ path: join(results, 'newcomer-dataset-fixed.png') });
+  await runCommand(page, 'View: Close All Editors');
 });
 
 test('a run whose loss turns NaN notifies with its cause, and Show Log opens the run\'s log', { timeout: 240_000 }, async () => {

@@ -52,6 +52,28 @@ const statsPaneEl = $('stats-pane');
 const stats = new StatsPane(statsPaneEl, { goToLine: (line) => { showTab('row'); select(rowOfLine(line), true); grid.focus(); } });
 
 const ROW_HEIGHT = 22;
+/**
+ * Browsers cap an element's height (Chromium near 33.5 M px): 1.6 M rows of 22 px would not fit. Past this height
+ * the spacer stays this tall and the scroll position maps to a row by proportion instead of by pixels.
+ */
+const MAX_SPACER = 8_000_000;
+
+/** The scroll geometry: the spacer's height, and the (fractional) row at the top of the view. */
+function geometry(total: number): { height: number; top: number; exact: boolean } {
+  const exact = total * ROW_HEIGHT <= MAX_SPACER;
+  const height = exact ? total * ROW_HEIGHT : MAX_SPACER;
+  if (exact) return { height, top: grid.scrollTop / ROW_HEIGHT, exact };
+  const room = Math.max(1, height - grid.clientHeight);
+  return { height, top: (Math.min(grid.scrollTop, room) / room) * Math.max(0, total - grid.clientHeight / ROW_HEIGHT), exact };
+}
+
+/** Scrolls so that `row` is the row at the top of the view. */
+function scrollToRow(row: number, total: number): void {
+  const g = geometry(total);
+  if (g.exact) { grid.scrollTop = row * ROW_HEIGHT; return; }
+  const room = Math.max(1, g.height - grid.clientHeight);
+  grid.scrollTop = (row / Math.max(1, total - grid.clientHeight / ROW_HEIGHT)) * room;
+}
 const PAGE = 200;
 const MARGIN = 30;
 
@@ -105,16 +127,18 @@ function request(page: number): void {
 /** Draws the rows in view; rows whose page has not arrived yet show as loading and are drawn when it does. */
 function draw(): void {
   const total = rowCount();
-  spacer.style.height = `${total * ROW_HEIGHT}px`;
-  const first = Math.max(0, Math.floor(grid.scrollTop / ROW_HEIGHT) - MARGIN);
-  const last = Math.min(total, Math.ceil((grid.scrollTop + grid.clientHeight) / ROW_HEIGHT) + MARGIN);
+  const g = geometry(total);
+  spacer.style.height = `${g.height}px`;
+  const first = Math.max(0, Math.floor(g.top) - MARGIN);
+  const last = Math.min(total, Math.ceil(g.top + grid.clientHeight / ROW_HEIGHT) + MARGIN);
   const rows: HTMLElement[] = [];
   for (let r = first; r < last; r++) {
     const el = document.createElement('div');
     el.className = 'row';
     el.setAttribute('role', 'row');
     el.dataset.row = String(r);
-    el.style.top = `${r * ROW_HEIGHT}px`;
+    // Placed relative to the view's top row, so that the proportional mapping of a huge file keeps rows 22 px apart.
+    el.style.top = `${grid.scrollTop + (r - g.top) * ROW_HEIGHT}px`;
     if (r === selected) el.classList.add('selected');
     else if (inRange(r)) el.classList.add('in-range');
     el.setAttribute('aria-selected', String(r === selected || inRange(r)));
@@ -192,8 +216,10 @@ function select(row: number | null, scroll = false, extend = false): void {
   if (anchor === selected) anchor = null;
   if (previous !== selected) negativePane.hidden = true;
   if (selected !== null && scroll) {
-    const top = selected * ROW_HEIGHT;
-    if (top < grid.scrollTop || top > grid.scrollTop + grid.clientHeight - ROW_HEIGHT) grid.scrollTop = Math.max(0, top - grid.clientHeight / 3);
+    const total = rowCount();
+    const inView = geometry(total).top;
+    const rows = grid.clientHeight / ROW_HEIGHT;
+    if (selected < inView || selected > inView + rows - 1) scrollToRow(Math.max(0, Math.min(total - rows, selected - rows / 3)), total);
   }
   const range = selection();
   selectionInfo.textContent = range && range.to > range.from ? `${(range.to - range.from + 1).toLocaleString('en-US')} rows selected` : '';
