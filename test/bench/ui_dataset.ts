@@ -317,6 +317,16 @@ async function jump(page: Page, target: number, done: 'grid' | 'selected'): Prom
     const landed = mode === 'grid'
       ? () => Number(grid.dataset.first ?? 0) > 0 && grid.querySelector('.row') !== null && grid.querySelector('.row.loading') === null
       : () => grid.querySelector('.row.selected') !== null;
+    // Shown: the selected row is in the DOM and on screen, the topmost element at its middle (a row placed past the
+    // largest layout size the browser keeps can sit in the DOM with its number and still be out of view).
+    const onScreen = () => {
+      const sel = grid.querySelector<HTMLElement>('.row.selected');
+      if (!sel) return false;
+      const r = sel.getBoundingClientRect();
+      const g = grid.getBoundingClientRect();
+      const hit = document.elementFromPoint(r.left + Math.min(r.width / 2, 40), (r.top + r.bottom) / 2);
+      return r.height > 0 && r.top >= g.top && r.bottom <= g.bottom && hit !== null && sel.contains(hit);
+    };
     k.__jump = new Promise((resolve, reject) => {
       setTimeout(() => reject(new Error('the jump never started')), timeoutMs);
       window.addEventListener('keydown', (e) => {
@@ -327,7 +337,7 @@ async function jump(page: Page, target: number, done: 'grid' | 'selected'): Prom
           const rows = Array.from(grid.querySelectorAll<HTMLElement>('.row'));
           const nums = rows.map((r) => Number(r.dataset.row ?? Number(r.textContent!.split(' ')[0]) - 1));
           resolve({
-            dom: dom - t0, painted: painted - t0, rows: rows.length, shown: grid.querySelector('.row.selected') !== null,
+            dom: dom - t0, painted: painted - t0, rows: rows.length, shown: onScreen(),
             firstDrawn: Math.min(...nums) + 1, lastDrawn: Math.max(...nums) + 1,
             requested: k.__posted.filter((m) => m.type === 'rows').map((m) => m.start! / 200),
           });
@@ -445,6 +455,7 @@ async function main(): Promise<void> {
     let statsLast: Awaited<ReturnType<typeof statsOurs>> | undefined;
     let chartsLast: Awaited<ReturnType<typeof statsBaseline>> | undefined;
     let firstRowsInDom = 0;
+    const shown = { big: 0, reach: 0 };
     // Interleaved, so a slow spell on the machine falls on both sides of each ratio.
     for (let i = 0; i < TRIALS; i++) {
       await openOurs(page, origin, 0);
@@ -459,9 +470,11 @@ async function main(): Promise<void> {
       big = await jumpOurs(page, origin, BIG, warmBig);
       r.bigDom.push(big.dom);
       r.bigPaint.push(big.painted);
+      if (big.shown) shown.big++;
       reach = await jumpOurs(page, origin, REACHABLE, warmReach);
       r.reachDom.push(reach.dom);
       r.reachPaint.push(reach.painted);
+      if (reach.shown) shown.reach++;
       const jb = await jumpBare(page, origin, BIG, visible);
       r.jumpBareDom.push(jb.dom);
       r.jumpBarePaint.push(jb.painted);
@@ -490,17 +503,18 @@ async function main(): Promise<void> {
     console.log(line('1 first page, 200 rows: painted', r.firstPaint, r.barePaint));
     console.log(line(`2 go to row ${BIG.toLocaleString('en-US')} of 1.6 M: grid landed, DOM`, r.bigDom, r.jumpBareDom));
     console.log(line(`2 go to row ${BIG.toLocaleString('en-US')} of 1.6 M: painted`, r.bigPaint, r.jumpBarePaint));
-    console.log(line(`2 go to row ${REACHABLE.toLocaleString('en-US')} of 1.6 M: selected row, DOM`, r.reachDom, r.jumpBareDom));
+    console.log(line(`2 go to row ${REACHABLE.toLocaleString('en-US')} of 1.6 M: grid landed, DOM`, r.reachDom, r.jumpBareDom));
     console.log(line(`2 go to row ${REACHABLE.toLocaleString('en-US')} of 1.6 M: painted`, r.reachPaint, r.jumpBarePaint));
     console.log(line('3 stats pane: ready, histogram drawn', r.statsDom, r.chartsDom));
     console.log(line('3 stats pane: painted', r.statsPaint, r.chartsPaint));
     console.log(`  baselines: 1 a bare page making ${visible} divs (the rows in view) from the same init; 2 that page asking the same stub for row ${BIG.toLocaleString('en-US')}'s page and drawing ${visible} rows; 3 plain chart.js, the same 3 bar charts at the pane's sizes`);
+    console.log('  (the dataset page draws its rows in the next animation frame, so "in the DOM" includes that wait there; "painted" compares like with like)');
     const goal = median(r.firstPaint);
     console.log(`  goal: first page drawn within ${GOAL_MS} ms: ${goal <= GOAL_MS ? 'met' : 'NOT met'} (painted p50 ${ms(goal)}, p95 ${ms(quantile(r.firstPaint, 0.95))}; ${visible} rows in view, ${firstRowsInDom} rows in the DOM)`);
-    for (const [target, j] of [[BIG, big!], [REACHABLE, reach!]] as const) {
-      console.log(`  go to row ${target.toLocaleString('en-US')}: selected row ${j.shown ? 'shown' : 'NOT in the grid'}; rows ${j.firstDrawn.toLocaleString('en-US')}-${j.lastDrawn.toLocaleString('en-US')} drawn, ${j.rows} row elements in the DOM (virtualised)`);
+    for (const [target, j, n] of [[BIG, big!, shown.big], [REACHABLE, reach!, shown.reach]] as const) {
+      console.log(`  go to row ${target.toLocaleString('en-US')}: selected row on screen in ${n} of ${TRIALS} trials; last trial: rows ${j.firstDrawn.toLocaleString('en-US')}-${j.lastDrawn.toLocaleString('en-US')} drawn, ${j.rows} row elements in the DOM (virtualised)`);
     }
-    if (!big!.shown) {
+    if (shown.big < TRIALS) {
       console.log(`  (the grid is one spacer of rows x 22 px; Chromium caps a layout size at 33,554,431 px, about ${Math.floor(33_554_431 / 22).toLocaleString('en-US')} rows, so a jump past that scrolls only to the cap)`);
     }
     console.log(`  stats pane: ${statsLast!.sections} sections; blank canvases: ours ${statsLast!.blank.join(', ') || 'none'}, baseline ${chartsLast!.blank.join(', ') || 'none'}`);

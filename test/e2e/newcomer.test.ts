@@ -469,6 +469,23 @@ test('the dataset editor opens a 1 GB file at once, jumps to its last row, edits
     [39999, changed],
   ]);
 
+  // Filters stream like a search: label is "keep" shows just those three rows.
+  await editor.selectOption('#search-mode', 'label');
+  await editor.fill('#search', 'keep');
+  await editor.press('#search', 'Enter');
+  await waitFor('the label filter', async () => ((await editor.$eval('body', (b) => b.dataset.searchDone)) && (await editor.$eval('#view-info', (e) => e.textContent)) === '3 of 1,600,000 rows' ? true : undefined), { timeoutMs: 120_000 });
+  assert.deepEqual(await editor.$$eval('#grid .row', (rows) => rows.map((r) => (r as HTMLElement).dataset.row)), ['10', '11', '12']);
+  await page.screenshot({ path: join(results, 'newcomer-dataset-filter.png') });
+  // Sorted longest first, once indexed: the rows with the needle are the longest.
+  await editor.selectOption('#show', 'length');
+  await waitFor('the rows sorted', async () => ((await editor.$eval('body', (b) => b.dataset.view)) === 'length' ? true : undefined), { timeoutMs: 120_000 });
+  const top = () => editor.$eval('#grid .row[data-row] .text', (e) => e.textContent ?? '');
+  await waitFor('the longest row on top', async () => (/zebrafish/.test(await top()) ? true : undefined), { timeoutMs: 30_000 })
+    .catch(async (e: Error) => { throw new Error(`${e.message}; the top row is ${(await top()).slice(0, 120)}`); });
+  assert.equal(await editor.$$eval('#grid .row', (rows) => rows.length < 200), true, 'still virtualised');
+  await editor.selectOption('#show', 'all');
+  await editor.selectOption('#search-mode', 'text');
+
   // Make a negative: an edited copy of row 6's answer, saved as the rejected side of a pair beside the file.
   await editor.click('#grid .row[data-row="5"]');
   await editor.click('#negative');
@@ -504,6 +521,11 @@ test('a malformed line and an unknown role show as problems in the grid and the 
   assert.match(listed, /role is 'bot'[\s\S]*\[Ln 2, Col 1\]/);
   assert.match(listed, /not valid JSON[\s\S]*\[Ln 3, Col 1\]/);
   await page.screenshot({ path: join(results, 'newcomer-dataset-problems.png') });
+
+  // Only the rows with a problem, then every row again.
+  await editor.selectOption('#show', 'problems');
+  assert.deepEqual(await editor.$$eval('#grid .row', (rows) => rows.map((r) => (r as HTMLElement).dataset.row)), ['1', '2']);
+  await editor.selectOption('#show', 'all');
 
   // Row 2: its quick fix renames the role.
   await editor.click('#grid .row[data-row="1"]');

@@ -38,19 +38,23 @@ test('the page takes the host\'s state, pages and hits, and drops anything else'
 });
 
 test('labels, template views, negatives, tools and inspection reruns are taken in their exact shapes only', () => {
-  assert.deepEqual(parseWebviewMessage({ type: 'label', from: 2, to: 4, label: 'spam' }), { type: 'label', from: 2, to: 4, label: 'spam' });
-  assert.deepEqual(parseWebviewMessage({ type: 'label', from: 2, to: 2, label: null }), { type: 'label', from: 2, to: 2, label: null });
+  assert.deepEqual(parseWebviewMessage({ type: 'label', rows: [2, 3, 9], label: 'spam' }), { type: 'label', rows: [2, 3, 9], label: 'spam' });
+  assert.deepEqual(parseWebviewMessage({ type: 'label', rows: [2], label: null }), { type: 'label', rows: [2], label: null });
+  assert.deepEqual(parseWebviewMessage({ type: 'sort', id: 4, by: 'length' }), { type: 'sort', id: 4, by: 'length' });
   assert.deepEqual(parseWebviewMessage({ type: 'render', id: 1, row: 9 }), { type: 'render', id: 1, row: 9 });
   assert.deepEqual(parseWebviewMessage({ type: 'negative', row: 1, rejected: 'no', target: 'pairs' }), { type: 'negative', row: 1, rejected: 'no', target: 'pairs' });
   assert.deepEqual(parseWebviewMessage({ type: 'tool', tool: 'iob', from: null, to: null }), { type: 'tool', tool: 'iob', from: null, to: null });
   assert.deepEqual(parseWebviewMessage({ type: 'tool', tool: 'synonyms', from: 3, to: 8 }), { type: 'tool', tool: 'synonyms', from: 3, to: 8 });
   assert.deepEqual(parseWebviewMessage({ type: 'inspect' }), { type: 'inspect' });
   for (const bad of [
-    { type: 'label', from: 4, to: 2, label: 'x' },
-    { type: 'label', from: 0, to: MAX_LABEL_ROWS, label: 'x' },
-    { type: 'label', from: 0, to: 1, label: '' },
-    { type: 'label', from: 0, to: 1, label: 'a\nb' },
-    { type: 'label', from: 0, to: 1, label: 3 },
+    { type: 'label', rows: [4, 2], label: 'x' },
+    { type: 'label', rows: [1, 1], label: 'x' },
+    { type: 'label', rows: [], label: 'x' },
+    { type: 'label', rows: Array.from({ length: MAX_LABEL_ROWS + 1 }, (_, i) => i), label: 'x' },
+    { type: 'label', rows: [0], label: '' },
+    { type: 'label', rows: [0], label: 'a\nb' },
+    { type: 'label', rows: [0], label: 3 },
+    { type: 'sort', id: 1, by: 'mood' },
     { type: 'negative', row: 1, rejected: 'no', target: '/etc/passwd' },
     { type: 'tool', tool: 'rm', from: null, to: null },
     { type: 'tool', tool: 'iob', from: 1, to: null },
@@ -74,4 +78,6 @@ test('the page takes the agent\'s reading and a template view only when well for
   assert.equal(parseHostMessage({ ...render, result: { ...render.result, sequences: [{ name: 'sample', tokens: [{ text: 1, trained: true }], length: 1, trained_tokens: 1 }] } }), undefined);
   assert.deepEqual(parseHostMessage({ type: 'notice', level: 'info', text: 'ok' }), { type: 'notice', level: 'info', text: 'ok' });
   assert.equal(parseHostMessage({ type: 'notice', level: 'debug', text: 'ok' }), undefined);
+  assert.deepEqual(parseHostMessage({ type: 'order', id: 1, rows: [2, 0, 1], error: null }), { type: 'order', id: 1, rows: [2, 0, 1], error: null });
+  assert.equal(parseHostMessage({ type: 'order', id: 1, rows: [2, -1], error: null }), undefined);
 });

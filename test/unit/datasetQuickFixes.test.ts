@@ -1,9 +1,10 @@
-// The dataset editor's quick fixes (src/core/dataset/quickFixes.ts), on the agent's own diagnostic messages, and
+// The dataset editor's quick fixes (src/core/dataset/quickFixes.ts), on the agent's own diagnostic messages, its row orders (rowOrder.ts), and
 // which config a dataset belongs to (configContext.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { datasetContextOf, readingOptions } from '../../src/core/dataset/configContext';
 import { fixesFor } from '../../src/core/dataset/quickFixes';
+import { orderByLabel, orderByLength, quickLabel } from '../../src/core/dataset/rowOrder';
 
 // Messages as the agent writes them (python-agent/tunelab_agent/data/conversation.py).
 const badRole = "messages[1].role is 'bot'; expected system, user, assistant or tool";
@@ -53,4 +54,12 @@ test('a config gives its dataset the model, format, train_on and max_length; ano
   assert.equal(hub?.trainOn, 'all');
   assert.equal(hub?.maxLength, 512);
   assert.equal(datasetContextOf('model: [broken', '/w/a.tunelab.yaml', '/w/t.jsonl', () => false), undefined);
+});
+
+test('rows sort longest first and by label, both stable, unlabelled rows last', () => {
+  assert.deepEqual(orderByLength([3, 9, 3, 12, 0]), [3, 1, 0, 2, 4]);
+  assert.deepEqual(orderByLabel(['b', undefined, 'a', 'b', undefined, 'a']), [2, 5, 0, 3, 1, 4]);
+  assert.equal(quickLabel('{"messages":[],"label":"keep"}'), 'keep');
+  assert.equal(quickLabel('{"messages":[{"role":"user","content":"no label here"}]}'), undefined);
+  assert.equal(quickLabel('{"label": 3}'), '3');
 });

@@ -14,6 +14,7 @@ import { lowerBound } from '../../src/core/dataset/editLog';
 import { fixesFor } from '../../src/core/dataset/quickFixes';
 import { labelOf, promptAndAnswer, viewRow } from '../../src/core/dataset/rowView';
 import type { DatasetInspection } from '../../src/core/protocol/messages';
+import { fieldSearch, type SearchMode } from './fieldSearch';
 import { renderRow, renderTokens } from './rowRender';
 import { StatsPane } from './statsPane';
 
@@ -48,6 +49,9 @@ const negativeText = $<HTMLTextAreaElement>('negative-text');
 const negativeTarget = $<HTMLSelectElement>('negative-target');
 const inspectState = $('inspect-state');
 const rowPane = $('row-pane');
+const showEl = $<HTMLSelectElement>('show');
+const viewInfo = $('view-info');
+const searchMode = $<HTMLSelectElement>('search-mode');
 const statsPaneEl = $('stats-pane');
 const stats = new StatsPane(statsPaneEl, { goToLine: (line) => { showTab('row'); select(rowOfLine(line), true); grid.focus(); } });
 
@@ -89,8 +93,17 @@ let selected: number | null = null;
 let searchId = 0;
 let hits: number[] = [];
 let hitAt = -1;
-/** The other end of a range selection (Shift+click, Shift+arrows); null: one row. */
+/** The other end of a range selection (Shift+click, Shift+arrows), as a place in the grid; null: one row. */
 let anchor: number | null = null;
+type ViewKind = 'all' | 'matches' | 'problems' | 'length' | 'label';
+/**
+ * What the grid shows: every row in file order, or a list of rows (the search's matches, the rows with a problem,
+ * a sort's order). Selection, labels and edits name rows of the file; the grid's places map to them through this.
+ */
+let view: { kind: Exclude<ViewKind, 'all'>; rows: number[] } | null = null;
+/** For a sort's order: each row's place in it, built when first needed. */
+let placeOf: Int32Array | null = null;
+let sortId = 0;
 let context: ReadingContext | null = null;
 let inspection: DatasetInspection | null = null;
 /** The agent's problems by the row they are shown at, in row order. */
@@ -103,6 +116,35 @@ let renderId = 0;
 let renderTimer = 0;
 
 const rowCount = () => state.rowCount ?? firstRows.length;
+/** Places in the grid, and the row at a place. */
+const placeCount = () => (view ? view.rows.length : rowCount());
+const rowAtPlace = (d: number) => (view ? view.rows[d] : d);
+
+/** A row's place in the grid, or -1 when the view leaves it out. */
+function placeOfRow(row: number): number {
+  if (!view) return row;
+  if (view.kind === 'matches' || view.kind === 'problems') {
+    const i = lowerBound(view.rows, row);
+    return view.rows[i] === row ? i : -1;
+  }
+  if (!placeOf) {
+    placeOf = new Int32Array(rowCount()).fill(-1);
+    view.rows.forEach((r, d) => { if (r < placeOf!.length) placeOf![r] = d; });
+  }
+  return row < placeOf.length ? placeOf[row] : -1;
+}
+
+function setView(kind: ViewKind, rows: number[] | null): void {
+  view = kind === 'all' || !rows ? null : { kind, rows };
+  placeOf = null;
+  anchor = null;
+  showEl.value = view ? kind : 'all';
+  document.body.dataset.view = showEl.value;
+  viewInfo.textContent = view ? `${view.rows.length.toLocaleString('en-US')} of ${rowCount().toLocaleString('en-US')} rows` : '';
+  grid.scrollTop = 0;
+  if (selected !== null && placeOfRow(selected) >= 0) select(selected, true);
+  else select(view && view.rows.length ? view.rows[0] : selected === null ? null : selected, true);
+}
 
 function post(m: WebviewMessage): void {
   vscode.postMessage(m);
@@ -126,22 +168,25 @@ function request(page: number): void {
 
 /** Draws the rows in view; rows whose page has not arrived yet show as loading and are drawn when it does. */
 function draw(): void {
-  const total = rowCount();
+  const total = placeCount();
   const g = geometry(total);
   spacer.style.height = `${g.height}px`;
   const first = Math.max(0, Math.floor(g.top) - MARGIN);
   const last = Math.min(total, Math.ceil(g.top + grid.clientHeight / ROW_HEIGHT) + MARGIN);
   const rows: HTMLElement[] = [];
-  for (let r = first; r < last; r++) {
+  const range = rangePlaces();
+  for (let d = first; d < last; d++) {
+    const r = rowAtPlace(d);
     const el = document.createElement('div');
     el.className = 'row';
     el.setAttribute('role', 'row');
     el.dataset.row = String(r);
     // Placed relative to the view's top row, so that the proportional mapping of a huge file keeps rows 22 px apart.
-    el.style.top = `${grid.scrollTop + (r - g.top) * ROW_HEIGHT}px`;
+    el.style.top = `${grid.scrollTop + (d - g.top) * ROW_HEIGHT}px`;
+    const inRange = !!range && d >= range[0] && d <= range[1];
     if (r === selected) el.classList.add('selected');
-    else if (inRange(r)) el.classList.add('in-range');
-    el.setAttribute('aria-selected', String(r === selected || inRange(r)));
+    else if (inRange) el.classList.add('in-range');
+    el.setAttribute('aria-selected', String(r === selected || inRange));
     if (hits.length && hits[lowerBound(hits, r)] === r) el.classList.add('hit');
     const num = document.createElement('span');
     num.className = 'num';
@@ -185,15 +230,21 @@ function showCount(): void {
   document.body.dataset.indexed = String(n !== null);
 }
 
-function inRange(r: number): boolean {
-  if (anchor === null || selected === null) return false;
-  return r >= Math.min(anchor, selected) && r <= Math.max(anchor, selected);
+/** The range selection as places in the grid (first, last), or null for one row. */
+function rangePlaces(): [number, number] | null {
+  if (anchor === null || selected === null) return null;
+  const at = placeOfRow(selected);
+  return at < 0 ? null : [Math.min(anchor, at), Math.max(anchor, at)];
 }
 
-/** The rows a label or tool acts on: the range, or the selected row. */
-function selection(): { from: number; to: number } | null {
-  if (selected === null) return null;
-  return anchor === null ? { from: selected, to: selected } : { from: Math.min(anchor, selected), to: Math.max(anchor, selected) };
+/** The rows a label acts on, ascending: the range's rows, or the selected row. */
+function selectedRows(): number[] {
+  if (selected === null) return [];
+  const range = rangePlaces();
+  if (!range) return [selected];
+  const rows: number[] = [];
+  for (let d = range[0]; d <= range[1]; d++) rows.push(rowAtPlace(d));
+  return rows.sort((a, b) => a - b);
 }
 
 function problemsOf(row: number): RowProblem[] {
@@ -208,21 +259,24 @@ function rowOfLine(line: number): number {
   return p ? p.row : line - 1;
 }
 
+/** Selects a row of the file (extend: the range grows from where the selection was). */
 function select(row: number | null, scroll = false, extend = false): void {
   const previous = selected;
-  if (extend && previous !== null) anchor = anchor ?? previous;
+  const previousPlace = previous === null ? -1 : placeOfRow(previous);
+  if (extend && previousPlace >= 0) anchor = anchor ?? previousPlace;
   else anchor = null;
   selected = row === null ? null : Math.max(0, Math.min(rowCount() - 1, row));
-  if (anchor === selected) anchor = null;
+  const place = selected === null ? -1 : placeOfRow(selected);
+  if (anchor === place) anchor = null;
   if (previous !== selected) negativePane.hidden = true;
-  if (selected !== null && scroll) {
-    const total = rowCount();
+  if (place >= 0 && scroll) {
+    const total = placeCount();
     const inView = geometry(total).top;
     const rows = grid.clientHeight / ROW_HEIGHT;
-    if (selected < inView || selected > inView + rows - 1) scrollToRow(Math.max(0, Math.min(total - rows, selected - rows / 3)), total);
+    if (place < inView || place > inView + rows - 1) scrollToRow(Math.max(0, Math.min(total - rows, place - rows / 3)), total);
   }
-  const range = selection();
-  selectionInfo.textContent = range && range.to > range.from ? `${(range.to - range.from + 1).toLocaleString('en-US')} rows selected` : '';
+  const range = rangePlaces();
+  selectionInfo.textContent = range ? `${(range[1] - range[0] + 1).toLocaleString('en-US')} rows selected` : '';
   if (previous !== selected) requestRender();
   showDetail();
   redraw();
@@ -329,9 +383,20 @@ function showLabels(): void {
 }
 
 function labelSelection(label: string | null): void {
-  const range = selection();
-  if (!range || !editable || state.rowCount === null) return;
-  post({ type: 'label', from: range.from, to: range.to, label });
+  const rows = selectedRows();
+  if (!rows.length || !editable || state.rowCount === null) return;
+  post({ type: 'label', rows, label });
+}
+
+/** Moves the selection by places of the grid (the view's order), from the selected row's place. */
+function selectPlace(place: number, extend: boolean): void {
+  const total = placeCount();
+  if (!total) return;
+  select(rowAtPlace(Math.max(0, Math.min(total - 1, place))), true, extend);
+}
+
+function currentPlace(): number {
+  return selected === null ? -1 : placeOfRow(selected);
 }
 
 function notice(level: 'info' | 'error', text: string): void {
@@ -367,9 +432,9 @@ grid.addEventListener('click', (e) => {
 grid.addEventListener('keydown', (e) => {
   const visible = Math.max(1, Math.floor(grid.clientHeight / ROW_HEIGHT) - 1);
   const moves: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: visible, PageUp: -visible };
-  if (e.key in moves) { e.preventDefault(); select((selected ?? -1) + moves[e.key], true, e.shiftKey); }
-  else if (e.key === 'Home' && e.ctrlKey) { e.preventDefault(); select(0, true, e.shiftKey); }
-  else if (e.key === 'End' && e.ctrlKey) { e.preventDefault(); select(rowCount() - 1, true, e.shiftKey); }
+  if (e.key in moves) { e.preventDefault(); selectPlace(currentPlace() + moves[e.key], e.shiftKey); }
+  else if (e.key === 'Home' && e.ctrlKey) { e.preventDefault(); selectPlace(0, e.shiftKey); }
+  else if (e.key === 'End' && e.ctrlKey) { e.preventDefault(); selectPlace(placeCount() - 1, e.shiftKey); }
   else if (e.key === 'Enter' && selected !== null) { e.preventDefault(); rowText.focus(); }
   else if (e.key === 'Escape' && anchor !== null) { e.preventDefault(); select(selected); }
   else if (/^[0-9]$/.test(e.key) && !e.ctrlKey && !e.metaKey && !e.altKey) {
@@ -407,7 +472,8 @@ $('negative-save').addEventListener('click', () => {
 });
 $('negative-cancel').addEventListener('click', () => { negativePane.hidden = true; });
 const tool = (name: ToolName) => () => {
-  const range = selection();
+  const rows = selectedRows();
+  const range = rows.length > 1 && rows[rows.length - 1] - rows[0] === rows.length - 1 ? { from: rows[0], to: rows[rows.length - 1] } : null;
   // A range runs the tool on those rows; one row or none, on the whole file.
   post({ type: 'tool', tool: name, from: range && range.to > range.from ? range.from : null, to: range && range.to > range.from ? range.to : null });
 };
@@ -420,16 +486,42 @@ gotoEl.addEventListener('keydown', (e) => {
   if (Number.isInteger(n) && n >= 1) { select(n - 1, true); grid.focus(); }
 });
 
+function searchFor(text: string): { pattern: string; regex: boolean; caseSensitive: boolean } {
+  const mode = searchMode.value as SearchMode;
+  return mode === 'text' ? { pattern: text, regex: regexEl.checked, caseSensitive: caseEl.checked } : fieldSearch(mode, text);
+}
+
 function startSearch(): void {
   post({ type: 'cancelSearch', id: searchId });
   searchId = nextId++;
   hits = [];
   hitAt = -1;
-  const pattern = searchEl.value;
-  hitsEl.textContent = pattern ? 'searching…' : '';
-  if (pattern) post({ type: 'search', id: searchId, pattern, regex: regexEl.checked, caseSensitive: caseEl.checked });
+  const text = searchEl.value;
+  hitsEl.textContent = text ? 'searching…' : '';
+  if (text) post({ type: 'search', id: searchId, ...searchFor(text) });
+  // A field filter shows only its rows, as they are found.
+  if (text && searchMode.value !== 'text') setView('matches', hits);
+  else if (view?.kind === 'matches') setView('matches', hits);
   redraw();
 }
+
+searchMode.addEventListener('change', () => {
+  regexEl.disabled = caseEl.disabled = searchMode.value !== 'text';
+  searchEl.placeholder = searchMode.value === 'text' ? 'Search (Enter)' : searchMode.value === 'field' ? 'Key name (Enter)' : 'Value (Enter)';
+});
+
+showEl.addEventListener('change', () => {
+  const kind = showEl.value as ViewKind;
+  if (kind === 'all') setView('all', null);
+  else if (kind === 'matches') setView('matches', hits);
+  else if (kind === 'problems') setView('problems', [...new Set(problemRows)]);
+  else {
+    sortId = nextId++;
+    viewInfo.textContent = 'sorting…';
+    post({ type: 'sort', id: sortId, by: kind });
+  }
+  grid.focus();
+});
 
 function goHit(step: number): void {
   if (!hits.length) return;
@@ -462,6 +554,7 @@ function onMessage(m: HostMessage): void {
       inspection = m.result;
       problems = m.problems;
       problemRows = problems.map((p) => p.row);
+      if (view?.kind === 'problems') { view.rows = [...new Set(problemRows)]; placeOf = null; }
       inspectState.textContent = m.state === 'running' ? `agent reading${m.progress && m.progress.total ? ` ${Math.round((100 * m.progress.done) / m.progress.total)}%` : '…'}`
         : m.state === 'done' && inspection ? `${inspection.bad_rows.toLocaleString('en-US')} bad of ${inspection.rows.toLocaleString('en-US')} · ${problems.length.toLocaleString('en-US')} problems` : m.state === 'error' ? 'agent error' : '';
       document.body.dataset.inspection = m.state;
@@ -480,10 +573,17 @@ function onMessage(m: HostMessage): void {
     case 'notice':
       notice(m.level, m.text);
       return;
-    case 'state':
+    case 'state': {
+      const before = state.rowCount;
       state = m.state;
       if (m.changed) { pages = new Map(); pending.clear(); }
+      // A sort's order names every row once: rows added or removed make it wrong, so the grid goes back to file order.
+      if ((view?.kind === 'length' || view?.kind === 'label') && state.rowCount !== before) {
+        setView('all', null);
+        notice('info', 'Rows were added or removed: the grid is back in file order. Sort again to see the new order.');
+      }
       break;
+    }
     case 'rowsResult': {
       const page = requests.get(m.id);
       requests.delete(m.id);
@@ -492,9 +592,16 @@ function onMessage(m: HostMessage): void {
       if (selected !== null && Math.floor(selected / PAGE) === page) showDetail();
       break;
     }
+    case 'order':
+      if (m.id !== sortId) return;
+      if (m.error || !m.rows) { notice('error', `Sort: ${m.error ?? 'no order'}`); setView('all', null); return; }
+      noticeEl.hidden = true;
+      setView(showEl.value === 'label' ? 'label' : 'length', m.rows);
+      return;
     case 'hits':
       if (m.id !== searchId) return;
       hits = [...hits, ...m.rows].sort((a, b) => a - b);
+      if (view?.kind === 'matches') { view.rows = hits; viewInfo.textContent = `${hits.length.toLocaleString('en-US')} of ${rowCount().toLocaleString('en-US')} rows`; }
       hitsEl.dataset.query = searchEl.value;
       hitsEl.textContent = `${hits.length.toLocaleString('en-US')} found…`;
       if (hitAt < 0 && hits.length) goHit(1);

@@ -224,6 +224,23 @@ export class DatasetDocument implements vscode.CustomDocument {
     return out;
   }
 
+  /**
+   * Each row's length in bytes, for Sort by length: originals from the line index (no read), edited rows from
+   * their text. Null before the index exists.
+   */
+  rowLengths(): Float64Array | null {
+    const log = this.stack.log;
+    const index = this.index;
+    if (!log || !index) return null;
+    const out = new Float64Array(log.rowCount);
+    for (let row = 0; row < log.rowCount; row++) {
+      if (log.isClean) { out[row] = index.end(row) - index.start(row); continue; }
+      const ref = log.rowAt(row);
+      out[row] = ref.kind === 'inserted' || ref.text !== undefined ? Buffer.byteLength(ref.text ?? '') : index.end(ref.line) - index.start(ref.line);
+    }
+    return out;
+  }
+
   /** The rows shown for lines of the file as saved (1-based lines of a search or of the agent); deleted lines have none. */
   rowsOfLines(lines: number[], oneBased = false): number[] {
     const log = this.stack.log;

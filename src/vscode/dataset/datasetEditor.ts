@@ -8,8 +8,9 @@ import * as vscode from 'vscode';
 import { searchInWorker } from '../../core/dataset/indexInWorker';
 import { readingOptions } from '../../core/dataset/configContext';
 import { setLabels } from '../../core/dataset/labelEdit';
+import { orderByLabel, orderByLength, quickLabel } from '../../core/dataset/rowOrder';
 import { promptAndAnswer, viewRow } from '../../core/dataset/rowView';
-import { parseWebviewMessage, type HostMessage, type RenderedView, type RowEdit, type WebviewMessage } from '../../../webview/dataset/protocol';
+import { parseWebviewMessage, type HostMessage, type RenderedView, type RowEdit, type SortKey, type WebviewMessage } from '../../../webview/dataset/protocol';
 import { message, type AgentConnection } from '../agentConnection';
 import { appendDatasetRow } from '../appendDatasetRow';
 import { makeNonce, webviewShell } from '../webviewShell';
@@ -100,6 +101,7 @@ export class DatasetEditorProvider implements vscode.CustomEditorProvider<Datase
           const text = e instanceof Error ? e.message : String(e);
           this.log.error(`dataset editor (${basename(doc.uri.fsPath)}): ${m.type}: ${text}`);
           if (m.type === 'edit' || m.type === 'label') void vscode.window.showErrorMessage(`Tunelab: the edit was not made: ${text}`);
+          else if (m.type === 'sort') post({ type: 'order', id: m.id, rows: null, error: text });
           else if (m.type === 'render') post({ type: 'render', id: m.id, result: null, error: text });
           else if (m.type === 'negative' || m.type === 'tool') post({ type: 'notice', level: 'error', text });
         }
@@ -116,7 +118,9 @@ export class DatasetEditorProvider implements vscode.CustomEditorProvider<Datase
       case 'inspect':
         return inspector.inspect();
       case 'label':
-        return this.label(doc, m.from, m.to, m.label);
+        return this.label(doc, m.rows, m.label);
+      case 'sort':
+        return post({ type: 'order', id: m.id, ...(await this.sort(doc, m.by, post)) });
       case 'render':
         return post({ type: 'render', id: m.id, result: await this.render(doc, inspector, m.row), error: null });
       case 'negative':
@@ -160,21 +164,47 @@ export class DatasetEditorProvider implements vscode.CustomEditorProvider<Datase
     }
   }
 
-  /** Labels rows from..to (one undo step); rows that already carry the label are left as they are. */
-  private async label(doc: DatasetDocument, from: number, to: number, label: string | null): Promise<void> {
+  /** Labels rows (one undo step); rows that already carry the label are left as they are. */
+  private async label(doc: DatasetDocument, rows: number[], label: string | null): Promise<void> {
     const ops: RowOp[] = [];
-    for (let start = from; start <= to; start += PAGE) {
-      const texts = await doc.rows(start, Math.min(PAGE, to - start + 1));
+    // Runs of consecutive rows are read a page at a time.
+    for (let i = 0; i < rows.length;) {
+      let end = i + 1;
+      while (end < rows.length && end - i < PAGE && rows[end] === rows[end - 1] + 1) end++;
+      const start = rows[i];
+      const texts = await doc.rows(start, end - i);
       let labelled: string[];
       try {
         labelled = setLabels(texts, label);
       } catch (e) {
         throw new Error(`${message(e)} (rows ${start + 1}–${start + texts.length})`);
       }
-      labelled.forEach((text, i) => { if (text !== texts[i]) ops.push({ op: 'replace', row: start + i, text }); });
+      labelled.forEach((text, k) => { if (text !== texts[k]) ops.push({ op: 'replace', row: start + k, text }); });
+      i = end;
     }
-    const what = from === to ? `row ${from + 1}` : `rows ${from + 1}–${to + 1}`;
+    const what = rows.length === 1 ? `row ${rows[0] + 1}` : rows[rows.length - 1] - rows[0] === rows.length - 1 ? `rows ${rows[0] + 1}–${rows[rows.length - 1] + 1}` : `${rows.length} rows`;
     await doc.edit(ops, label === null ? `Remove the label of ${what}` : `Label ${what} "${label}"`);
+  }
+
+  /** The rows in a sort's order; by label reads every row (a page at a time, with progress on the page). */
+  private async sort(doc: DatasetDocument, by: SortKey, post: (m: HostMessage) => void): Promise<{ rows: number[] | null; error: string | null }> {
+    const count = doc.state.rowCount;
+    if (count === null) return { rows: null, error: 'the file is still being indexed; sort once its row count shows' };
+    if (by === 'length') {
+      const lengths = doc.rowLengths();
+      if (lengths) return { rows: orderByLength(lengths), error: null };
+      // A read-only table (JSON, CSV, Parquet) has no line index: its rows are measured as read.
+    }
+    const values: Array<string | undefined> = new Array(count);
+    const lengths = new Float64Array(count);
+    let shown = 0;
+    for (let start = 0; start < count; start += PAGE) {
+      const texts = await doc.rows(start, Math.min(PAGE, count - start));
+      texts.forEach((t, i) => { if (by === 'label') values[start + i] = quickLabel(t); else lengths[start + i] = t.length; });
+      const pct = Math.floor((100 * (start + texts.length)) / count);
+      if (pct >= shown + 10) { shown = pct; post({ type: 'notice', level: 'info', text: `Sorting by ${by}: ${pct}% of the rows read…` }); }
+    }
+    return { rows: by === 'label' ? orderByLabel(values) : orderByLength(lengths), error: null };
   }
 
   /** What the trainer sees of a row: the text after the chat template, token by token, trained or not. */
@@ -270,6 +300,12 @@ const DATASET_BODY = `  <header class="toolbar">
     <span class="context" id="context" title="The run config this file is read for"></span>
     <span class="spacer"></span>
     <label>Go to row <input id="goto" type="number" min="1" step="1" size="8"></label>
+    <select id="search-mode" aria-label="What to search for">
+      <option value="text">Text</option>
+      <option value="label">Label is</option>
+      <option value="role">Role is</option>
+      <option value="field">Has field</option>
+    </select>
     <input id="search" type="search" placeholder="Search (Enter)" aria-label="Search the rows">
     <label><input id="regex" type="checkbox"> regex</label>
     <label><input id="case" type="checkbox"> match case</label>
@@ -283,6 +319,14 @@ const DATASET_BODY = `  <header class="toolbar">
     <input id="new-label" type="text" placeholder="New label (Enter)" aria-label="Add a label to the set" size="14">
     <span class="selection" id="selection-info" role="status"></span>
     <span class="spacer"></span>
+    <label>Show <select id="show" aria-label="Which rows the grid shows, in which order">
+      <option value="all">All rows</option>
+      <option value="matches">Search matches only</option>
+      <option value="problems">Rows with a problem</option>
+      <option value="length">Longest first</option>
+      <option value="label">By label</option>
+    </select></label>
+    <span class="selection" id="view-info" role="status"></span>
     <span class="bar-title">Data tools</span>
     <vscode-button id="tool-synonyms" appearance="secondary" title="New rows with words replaced by synonyms from a YAML or JSON file (seeded)">Synonyms…</vscode-button>
     <vscode-button id="tool-perturb" appearance="secondary" title="New rows whose label flips when an entity is swapped (seeded)">Perturb…</vscode-button>
