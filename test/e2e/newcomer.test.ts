@@ -4,7 +4,7 @@
 // a 1 GB file. Everything is real: the agent, torch on the tiny model, the notifications. One code-server session
 // for the whole file.
 import assert from 'node:assert/strict';
-import { closeSync, cpSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, cpSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -12,7 +12,7 @@ import type { Locator, Page } from 'playwright-core';
 import { makeTinyModel, runConfig, writeDataset } from '../support/trainingFixture';
 import { openSession, python, repo, results, type Session } from './session';
 import { waitFor } from './waitFor';
-import { clearNotifications, describeWorkbench, findFrame, openFile, pickItem, recordErrorToasts, runCommand, takeErrorToasts } from './workbench';
+import { answerInput, clearNotifications, describeWorkbench, findFrame, openFile, pickItem, recordErrorToasts, runCommand, takeErrorToasts } from './workbench';
 
 const NAN_RUN = 'newcomer-nan';
 const OUTSIDE_RUN = 'newcomer-outside';
@@ -102,6 +102,7 @@ function prepare(dir: string): void {
   writeFileSync(join(dir, CONFIGS.form), FORM_CONFIG);
   writeBigDataset(join(dir, BIG_DATASET));
   writeFileSync(join(dir, BROKEN_DATASET), `${BROKEN_LINES.join('\n')}\n`);
+  writeFileSync(join(dir, 'synonyms.yaml'), '# words the augmentation may swap\nprime: [primal]\n');
   writeFileSync(join(dir, CONFIGS.quantized), short('quantized').replace('model: model', 'model:\n  name: model\n  quantization: 4bit'));
   cpSync(join(dir, 'model'), outsideModel(dir), { recursive: true });
   writeFileSync(join(dir, CONFIGS.outside), short(OUTSIDE_RUN).replace('model: model', `model: ${outsideModel(dir)}`));
@@ -546,6 +547,46 @@ test('a malformed line and an unknown role show as problems in the grid and the 
   await waitFor('no problem left', async () => ((await editor.$eval('body', (b) => b.dataset.inspection)) === 'done' && (await marked()).length === 0 ? true : undefined), { timeoutMs: 60_000 });
   await waitFor('Problems cleared', async () => ((await markers.allInnerTexts()).some((t) => t.includes('broken.jsonl')) ? undefined : true), { timeoutMs: 30_000 });
   await page.screenshot({ path: join(results, 'newcomer-dataset-fixed.png') });
+  const rowCountIs = (n: number) => async () => ((await editor.$eval('#row-count', (e) => e.textContent)) === `${n} rows` ? true : undefined);
+  const dirty = () => page.locator('.tabs-container .tab.dirty', { hasText: BROKEN_DATASET }).count();
+
+  // The IOB check finds no tagged rows here, and says so.
+  await editor.click('#tool-iob');
+  await waitFor('the IOB check', async () => ((await editor.$eval('#notice', (e) => e.textContent ?? '')).includes('IOB check: no row') ? true : undefined), { timeoutMs: 15_000 });
+
+  // Synonym augmentation: from a synonyms file, every chance taken (p = 1), previewed as a diff, applied as one step.
+  await editor.click('#tool-synonyms');
+  await pickItem(page, 'synonyms.yaml');
+  await answerInput(page, '0.7', '1');
+  await answerInput(page, '42', '42');
+  const apply = toast('Synonym augmentation (p=1): 4 new rows (seed 42)');
+  await apply.waitFor({ timeout: 30_000 });
+  await page.locator('.tabs-container .tab', { hasText: 'preview' }).first().waitFor({ timeout: 15_000 });
+  await page.screenshot({ path: join(results, 'newcomer-dataset-tool-preview.png') });
+  await toastButton(apply, 'Apply').click();
+  await waitFor('the new rows', rowCountIs(8), { timeoutMs: 15_000 });
+  // Each new row right below its source row, marked as augmented.
+  const second = () => editor.$eval('#grid .row[data-row="1"] .text', (e) => e.textContent ?? '');
+  await waitFor('the augmented row below its source', async () => (/Is 2 primal\?.*"augmented":"synonyms"/.test(await second()) ? true : undefined), { timeoutMs: 15_000 })
+    .catch(async (e: Error) => { throw new Error(`${e.message}; row 2 is ${await second()}`); });
+  await editor.click('#detail-title');
+  await page.keyboard.press('Control+z');
+  await waitFor('the new rows undone as one step', rowCountIs(4), { timeoutMs: 15_000 });
+  await waitFor('the tab clean', async () => ((await dirty()) === 0 ? true : undefined), { timeoutMs: 15_000 });
+
+  // Changed on disk while clean: the editor reads the file again.
+  appendFileSync(path, `${chatRow('Is 11 prime?', 'Yes.')}\n`);
+  await waitFor('the file read again', rowCountIs(5), { timeoutMs: 30_000 });
+  // While dirty: it asks, and Reload drops the edits for the file as it is on disk.
+  await editor.click('#grid .row[data-row="0"]');
+  await editor.click('#duplicate');
+  await waitFor('the tab dirty', async () => ((await dirty()) === 1 ? true : undefined), { timeoutMs: 15_000 });
+  appendFileSync(path, `${chatRow('Is 13 prime?', 'Yes.')}\n`);
+  const ask = toast('changed on disk while you have unsaved edits');
+  await ask.waitFor({ timeout: 30_000 });
+  await toastButton(ask, 'Reload (drop my edits)').click();
+  await waitFor('the file on disk, without the edit', async () => ((await dirty()) === 0 && (await rowCountIs(6)()) ? true : undefined), { timeoutMs: 30_000 });
+  assert.equal(await editor.$eval('#grid .row[data-row="5"] .text', (e) => e.textContent), chatRow('Is 13 prime?', 'Yes.'));
   await runCommand(page, 'View: Close All Editors');
 });
 

@@ -41,6 +41,17 @@ export async function pickItem(page: Page, filter: string, rowText = filter): Pr
   await quickInput(page, filter, rowText);
 }
 
+/**
+ * An input box (showInputBox) that opens holding `shown`: replace it with `value` and press Enter. Waiting for
+ * the box's own text tells it from the quick pick that closed just before it.
+ */
+export async function answerInput(page: Page, shown: string, value: string): Promise<void> {
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await waitFor(`an input box holding "${shown}"`, async () => ((await input.isVisible()) && (await input.inputValue()) === shown ? true : undefined), { timeoutMs: 30_000 });
+  await input.fill(value);
+  await input.press('Enter');
+}
+
 /** F1, the command's title, Enter: what a person does. */
 export async function runCommand(page: Page, title: string): Promise<void> {
   await quickInput(page, `>${title}`, title, () => page.keyboard.press('F1'));

@@ -174,6 +174,8 @@ export class DatasetDocument implements vscode.CustomDocument {
       `Tunelab: ${name} changed on disk while you have unsaved edits in the dataset editor. Your edits name rows of the file as it was, so they cannot be saved over the new one.`,
       { modal: false }, reload, 'Keep my edits for now');
     if (choice === reload) {
+      // Revert through VS Code, so that its undo stack and dirty state are dropped with the edits: on this editor.
+      await vscode.commands.executeCommand('vscode.openWith', this.uri, 'tunelab.datasetEditor');
       await vscode.commands.executeCommand('workbench.action.files.revert');
     }
   }

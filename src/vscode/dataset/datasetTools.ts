@@ -136,6 +136,10 @@ async function preview(doc: DatasetDocument, rows: ToolRow[], added: AddedRow[],
   previews.set(rightUri, right);
   await vscode.commands.executeCommand('vscode.diff', leftUri, rightUri, `${title} — preview`, { preview: true, viewColumn: vscode.ViewColumn.Beside });
   const choice = await vscode.window.showInformationMessage(`Tunelab: ${title}. Apply them to ${name}? The diff beside shows them.`, APPLY, 'Discard');
+  // The preview has served once answered: its tab closes, and the dataset editor is the one in front again.
+  const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputTextDiff && t.input.modified.toString() === rightUri.toString());
+  await vscode.window.tabGroups.close(tabs).then(undefined, () => undefined);
+  await vscode.commands.executeCommand('vscode.openWith', doc.uri, 'tunelab.datasetEditor');
   return choice === APPLY;
 }
 
