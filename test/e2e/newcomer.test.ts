@@ -507,9 +507,11 @@ test('the dataset editor opens a 1 GB file at once, jumps to its last row, edits
 
 test('a malformed line and an unknown role show as problems in the grid and the Problems panel, and are fixed in place', { timeout: 240_000 }, async () => {
   const path = join(workspace, BROKEN_DATASET);
+  const dirty = () => page.locator('.tabs-container .tab.dirty', { hasText: BROKEN_DATASET }).count();
   await openFile(page, BROKEN_DATASET);
   await runCommand(page, 'Tunelab: Open in Tunelab Dataset Editor');
   const editor = await findFrame(page, '#file-name', 'the dataset editor', 90_000, BROKEN_DATASET);
+  const rowCountIs = (n: number) => async () => ((await editor.$eval('#row-count', (e) => e.textContent)) === `${n} rows` ? true : undefined);
   await waitFor('the agent\'s reading', async () => ((await editor.$eval('body', (b) => b.dataset.inspection)) === 'done' ? true : undefined), { timeoutMs: 120_000 });
   const marked = () => editor.$$eval('#grid .row', (rows) => rows.filter((r) => /problem-/.test(r.className)).map((r) => `${Number((r as HTMLElement).dataset.row) + 1}:${Array.from(r.classList).find((c) => c.startsWith('problem-'))}`));
   assert.deepEqual(await marked(), ['2:problem-error', '3:problem-error']);
@@ -547,8 +549,22 @@ test('a malformed line and an unknown role show as problems in the grid and the 
   await waitFor('no problem left', async () => ((await editor.$eval('body', (b) => b.dataset.inspection)) === 'done' && (await marked()).length === 0 ? true : undefined), { timeoutMs: 60_000 });
   await waitFor('Problems cleared', async () => ((await markers.allInnerTexts()).some((t) => t.includes('broken.jsonl')) ? undefined : true), { timeoutMs: 30_000 });
   await page.screenshot({ path: join(results, 'newcomer-dataset-fixed.png') });
-  const rowCountIs = (n: number) => async () => ((await editor.$eval('#row-count', (e) => e.textContent)) === `${n} rows` ? true : undefined);
-  const dirty = () => page.locator('.tabs-container .tab.dirty', { hasText: BROKEN_DATASET }).count();
+
+  // A field edited in place in the formatted view: Tab applies it as one edit of the row's line; undo takes it back.
+  await editor.click('#grid .row[data-row="0"]');
+  // fill, not Ctrl+A and typing: a webview's select-all goes to the workbench and back, after the typed keys.
+  const answerField = editor.locator(`#formatted .editable[data-path='["messages",1,"content"]']`);
+  await answerField.fill('Yes: 2 is prime.');
+  await answerField.press('Tab');
+  const first = () => editor.$eval('#grid .row[data-row="0"] .text', (e) => e.textContent);
+  await waitFor('the field applied to the row', async () => ((await first()) === chatRow('Is 2 prime?', 'Yes: 2 is prime.') ? true : undefined), { timeoutMs: 15_000 })
+    .catch(async (e: Error) => { throw new Error(`${e.message}; row 1 is ${await first()}`); });
+  // The row's line box (where Tab went) shows the new line, not the one before the field's edit.
+  await waitFor('the line box updated', async () => ((await editor.$eval('#row-text', (e) => (e as HTMLTextAreaElement).value)) === chatRow('Is 2 prime?', 'Yes: 2 is prime.') ? true : undefined), { timeoutMs: 15_000 });
+  await page.screenshot({ path: join(results, 'newcomer-dataset-field-edit.png') });
+  await editor.click('#detail-title');
+  await page.keyboard.press('Control+z');
+  await waitFor('the field edit undone', async () => ((await first()) === BROKEN_LINES[0] && (await dirty()) === 0 ? true : undefined), { timeoutMs: 15_000 });
 
   // The IOB check finds no tagged rows here, and says so.
   await editor.click('#tool-iob');
@@ -681,6 +697,13 @@ test('runs are told apart by start time and short id, and the Show Metrics picke
   await page.keyboard.press('Enter');
   await findFrame(page, '#run-name', 'the picked run\'s panel', 60_000, 'smoke');
   await page.locator('.tabs-container .tab', { hasText: /Metrics: smoke \(\d\d:\d\d · [0-9a-f]{4}\)/ }).first().waitFor({ timeout: 10_000 });
+  // Show Training Data: the run's config's dataset.train in the dataset editor, read as that config reads it.
+  await runCommand(page, 'Tunelab: Show Training Data');
+  await page.locator('.quick-input-widget .quick-input-box input').fill(OUTSIDE_RUN);
+  await waitFor('one match for the outside run', async () => ((await picked.count()) === 1 ? true : undefined), { timeoutMs: 10_000 });
+  await page.keyboard.press('Enter');
+  const data = await findFrame(page, '#file-name', 'the run\'s training data', 60_000, 'train.jsonl');
+  await waitFor('the config it is read for', async () => (/read for outside\.tunelab\.yaml/.test(await data.$eval('#context', (e) => e.textContent ?? '')) ? true : undefined), { timeoutMs: 30_000 });
   assert.deepEqual(await takeErrorToasts(page), [], 'no error notification on this healthy path');
   assert.equal(readdirSync(join(session!.agentRoot, 'runs')).length, 3, 'nan, outside and smoke: the refused configs made no run');
 });

@@ -11,11 +11,12 @@ import {
 } from './protocol';
 import type { Button } from './toolkit';
 import { lowerBound } from '../../src/core/dataset/editLog';
+import { setField } from '../../src/core/dataset/fieldEdit';
 import { fixesFor } from '../../src/core/dataset/quickFixes';
 import { labelOf, promptAndAnswer, viewRow } from '../../src/core/dataset/rowView';
 import type { DatasetInspection } from '../../src/core/protocol/messages';
 import { fieldSearch, type SearchMode } from './fieldSearch';
-import { renderRow, renderTokens } from './rowRender';
+import { renderTokens, showRow } from './rowRender';
 import { StatsPane } from './statsPane';
 
 declare function acquireVsCodeApi(): { postMessage(message: WebviewMessage): void };
@@ -283,6 +284,8 @@ function select(row: number | null, scroll = false, extend = false): void {
 }
 
 let shownText: string | undefined;
+/** The row text last put in the line box. */
+let rowTextShown: string | undefined;
 let shownRow: number | null = null;
 
 function showDetail(): void {
@@ -302,13 +305,29 @@ function showDetail(): void {
   detailTitle.textContent = `Row ${selected + 1}`;
   const t = textOf(selected);
   if (t === undefined) { pretty.textContent = '…'; return; }
-  if (document.activeElement !== rowText) rowText.value = t;
+  // The line box follows the row unless the person is typing in it: a focused box they have not changed still
+  // follows (a field edited above, then Tab into the box, must not leave the old line there to be applied).
+  if (document.activeElement !== rowText || rowText.value === rowTextShown) rowText.value = t;
+  rowTextShown = t;
   showProblems(selected, t);
   // The formatted view is rebuilt only when the row or its text changed: a redraw must not reset its scroll.
   if (t === shownText && selected === shownRow) return;
   shownText = t;
   shownRow = selected;
-  formatted.replaceChildren(renderRow(viewRow(t)));
+  // Fields committed before the row's new text comes back (Tab, type, Tab) build on each other, not on `t`.
+  let base = t;
+  showRow(formatted, viewRow(t, { paths: editable }), selected, editable ? {
+    onEdit: (path, value) => {
+      if (selected === null) return;
+      try {
+        const next = setField(base, path, value);
+        if (next !== base) { base = next; edit({ kind: 'replace', row: selected, text: next }); }
+      } catch (e) {
+        rowProblem.hidden = false;
+        rowProblem.textContent = e instanceof Error ? e.message : String(e);
+      }
+    },
+  } : undefined);
   try {
     pretty.textContent = t.trim() ? JSON.stringify(JSON.parse(t), null, 2) : '(empty line)';
     pretty.classList.remove('not-json');
@@ -543,6 +562,8 @@ function onMessage(m: HostMessage): void {
       state = m.state;
       pages = new Map();
       pending.clear();
+      // An answer to a request made before this is about rows that may have moved: its id is forgotten.
+      requests.clear();
       context = m.context;
       $('context').textContent = context ? `read for ${context.config}${context.model ? ` · ${context.model}` : ''}${context.maxLength ? ` · max_length ${context.maxLength}` : ''}` : 'no run config names this file';
       $('readonly').hidden = !m.readOnly;
@@ -576,7 +597,7 @@ function onMessage(m: HostMessage): void {
     case 'state': {
       const before = state.rowCount;
       state = m.state;
-      if (m.changed) { pages = new Map(); pending.clear(); }
+      if (m.changed) { pages = new Map(); pending.clear(); requests.clear(); }
       // A sort's order names every row once: rows added or removed make it wrong, so the grid goes back to file order.
       if ((view?.kind === 'length' || view?.kind === 'label') && state.rowCount !== before) {
         setView('all', null);

@@ -3,20 +3,33 @@
 // (its format, whether it is bad), so this guesses generously and never rejects. Rows come from untrusted files
 // of any shape, so every reader here takes `unknown` and falls back rather than throwing.
 
+/** Where one value sits in a row: object keys and array indexes from the top, as JSON.parse reads the row. */
+export type JsonPath = Array<string | number>;
+
+/**
+ * A path is set only where the text shown is exactly one JSON string of the row, so that writing the shown text
+ * back to that path is an edit of that string alone; joined, converted or made-up text has none.
+ */
+export type ToolCall = { id?: string; name: string; arguments: string; argumentsPath?: JsonPath };
+
 export type Turn = {
   role: string;
   content: string;
+  /** Where `content` comes from; see ToolCall. */
+  path?: JsonPath;
   name?: string;
-  toolCalls?: Array<{ id?: string; name: string; arguments: string }>;
+  toolCalls?: ToolCall[];
   toolCallId?: string;
 };
 
+export type AlpacaField = 'system' | 'instruction' | 'input' | 'output';
+
 export type RowView =
-  | { kind: 'alpaca'; system?: string; instruction: string; input?: string; output: string }
-  | { kind: 'chat'; system?: string; turns: Turn[] }
+  | { kind: 'alpaca'; system?: string; instruction: string; input?: string; output: string; paths?: Partial<Record<AlpacaField, JsonPath>> }
+  | { kind: 'chat'; system?: string; systemPath?: JsonPath; turns: Turn[] }
   | { kind: 'preference'; prompt: Turn[]; chosen: Turn[]; rejected: Turn[] }
   | { kind: 'kto'; prompt: Turn[]; completion: Turn[]; desirable: boolean }
-  | { kind: 'text'; text: string }
+  | { kind: 'text'; text: string; path?: JsonPath }
   | { kind: 'other'; value: unknown }
   | { kind: 'empty' }
   | { kind: 'invalid'; error: string };
@@ -37,6 +50,17 @@ function isObj(x: unknown): x is Obj {
 
 function has(o: Obj, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(o, key);
+}
+
+/** How a path reads to a person and to a screen reader: messages[2].content, meta["a b"]. */
+export function pathLabel(path: JsonPath): string {
+  return path
+    .map((seg, i) => {
+      if (typeof seg === 'number') return `[${seg}]`;
+      if (/^[A-Za-z_$][\w$]*$/.test(seg)) return i === 0 ? seg : `.${seg}`;
+      return `[${JSON.stringify(seg)}]`;
+    })
+    .join('');
 }
 
 /** Any value as text a person can read: strings as they are, nothing as '', the rest as JSON. */
@@ -70,63 +94,93 @@ function contentOf(x: unknown): string {
 
 const SHAREGPT_ROLES: Record<string, string> = { human: 'user', gpt: 'assistant' };
 
-function toolCallsOf(x: unknown): Turn['toolCalls'] {
+/**
+ * The one string that contentOf shows for `x`, if there is one: the string itself, or a list holding a single
+ * text part. Parts joined or shown as markers are not one value, so they get no path.
+ */
+function contentPath(x: unknown, at: JsonPath): JsonPath | undefined {
+  if (typeof x === 'string') return at;
+  if (!Array.isArray(x) || x.length !== 1) return undefined;
+  const part = x[0];
+  if (typeof part === 'string') return [...at, 0];
+  if (isObj(part) && (part.type === 'text' || part.type === undefined) && typeof part.text === 'string') return [...at, 0, 'text'];
+  return undefined;
+}
+
+function toolCallsOf(x: unknown, at: JsonPath): Turn['toolCalls'] {
   if (!Array.isArray(x) || x.length === 0) return undefined;
-  return x.map((call) => {
+  return x.map((call, j) => {
     if (!isObj(call)) return { name: '?', arguments: textOf(call) };
     // Most rows wrap name/arguments in `function`; some writers put them on the call itself.
-    const fn = isObj(call.function) ? call.function : call;
-    const out: { id?: string; name: string; arguments: string } = {
+    const wrapped = isObj(call.function);
+    const fn = wrapped ? (call.function as Obj) : call;
+    const out: ToolCall = {
       name: typeof fn.name === 'string' ? fn.name : '?',
       arguments: textOf(fn.arguments),
     };
+    // Arguments given as an object are shown as JSON made here; only a string is the row's own text.
+    if (typeof fn.arguments === 'string') out.argumentsPath = wrapped ? [...at, j, 'function', 'arguments'] : [...at, j, 'arguments'];
     if (typeof call.id === 'string') out.id = call.id;
     return out;
   });
 }
 
 /** One message of either dialect (OpenAI role/content or ShareGPT from/value), or a best guess at junk. */
-function toTurn(x: unknown): Turn {
-  if (!isObj(x)) return { role: 'unknown', content: textOf(x) };
+function toTurn(x: unknown, at: JsonPath): Turn {
+  if (!isObj(x)) {
+    const turn: Turn = { role: 'unknown', content: textOf(x) };
+    if (typeof x === 'string') turn.path = at;
+    return turn;
+  }
   let role: string;
   let content: string;
+  let path: JsonPath | undefined;
   if (!has(x, 'role') && has(x, 'from')) {
     const from = typeof x.from === 'string' ? x.from : 'unknown';
     role = SHAREGPT_ROLES[from] ?? from;
     content = contentOf(x.value);
+    path = has(x, 'value') ? contentPath(x.value, [...at, 'value']) : undefined;
   } else {
     role = typeof x.role === 'string' ? x.role : 'unknown';
     content = contentOf(x.content);
+    path = has(x, 'content') ? contentPath(x.content, [...at, 'content']) : undefined;
   }
   const turn: Turn = { role, content };
+  if (path) turn.path = path;
   if (typeof x.name === 'string') turn.name = x.name;
-  const calls = toolCallsOf(x.tool_calls);
+  const calls = toolCallsOf(x.tool_calls, [...at, 'tool_calls']);
   if (calls) turn.toolCalls = calls;
   if (typeof x.tool_call_id === 'string') turn.toolCallId = x.tool_call_id;
   return turn;
 }
 
-function turnsOf(x: unknown[]): Turn[] {
-  return x.map(toTurn);
+function turnsOf(x: unknown[], key: string): Turn[] {
+  return x.map((t, i) => toTurn(t, [key, i]));
 }
 
 /** A preference/KTO field: a string is one turn of `role`, a list is a conversation. */
-function sideOf(x: unknown, role: string): Turn[] {
-  if (Array.isArray(x)) return turnsOf(x);
-  return [{ role, content: textOf(x) }];
+function sideOf(o: Obj, key: string, role: string): Turn[] {
+  const x = o[key];
+  if (Array.isArray(x)) return turnsOf(x, key);
+  const turn: Turn = { role, content: textOf(x) };
+  if (typeof x === 'string') turn.path = [key];
+  return [turn];
 }
 
 function isSide(x: unknown): boolean {
   return typeof x === 'string' || Array.isArray(x);
 }
 
+/** Whether two turns read the same; where they come from in the row does not count. */
 function sameTurn(a: Turn, b: Turn): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  const bare = (t: Turn) => JSON.stringify(t, (k, v) => (k === 'path' || k === 'argumentsPath' ? undefined : v));
+  return bare(a) === bare(b);
 }
 
 /**
  * Chosen and rejected written as whole conversations repeat the prompt in both; the shared leading turns are
  * shown once as the prompt (as TRL extracts an implicit prompt), and each side keeps at least its last turn.
+ * The shared turns keep their paths into `chosen`: an edit there changes chosen's copy only.
  */
 function splitImplicitPrompt(chosen: Turn[], rejected: Turn[]): { prompt: Turn[]; chosen: Turn[]; rejected: Turn[] } {
   let n = 0;
@@ -152,24 +206,27 @@ function optionalText(o: Obj, key: string): string | undefined {
 
 function classify(o: Obj): RowView {
   if (has(o, 'chosen') && has(o, 'rejected') && isSide(o.chosen) && isSide(o.rejected)) {
-    const chosen = sideOf(o.chosen, 'assistant');
-    const rejected = sideOf(o.rejected, 'assistant');
-    if (has(o, 'prompt') && isSide(o.prompt)) return { kind: 'preference', prompt: sideOf(o.prompt, 'user'), chosen, rejected };
+    const chosen = sideOf(o, 'chosen', 'assistant');
+    const rejected = sideOf(o, 'rejected', 'assistant');
+    if (has(o, 'prompt') && isSide(o.prompt)) return { kind: 'preference', prompt: sideOf(o, 'prompt', 'user'), chosen, rejected };
     return { kind: 'preference', ...splitImplicitPrompt(chosen, rejected) };
   }
   if (typeof o[LABEL_KEY] === 'boolean' && isSide(o.prompt) && isSide(o.completion)) {
     return {
       kind: 'kto',
-      prompt: sideOf(o.prompt, 'user'),
-      completion: sideOf(o.completion, 'assistant'),
+      prompt: sideOf(o, 'prompt', 'user'),
+      completion: sideOf(o, 'completion', 'assistant'),
       desirable: o[LABEL_KEY] as boolean,
     };
   }
   const system = typeof o.system === 'string' ? o.system : undefined;
   for (const key of ['messages', 'conversations']) {
     if (Array.isArray(o[key])) {
-      const view: RowView = { kind: 'chat', turns: turnsOf(o[key] as unknown[]) };
-      if (system !== undefined) view.system = system;
+      const view: RowView = { kind: 'chat', turns: turnsOf(o[key] as unknown[], key) };
+      if (system !== undefined) {
+        view.system = system;
+        view.systemPath = ['system'];
+      }
       return view;
     }
   }
@@ -179,14 +236,52 @@ function classify(o: Obj): RowView {
     if (input !== undefined) view.input = input;
     const sys = optionalText(o, 'system');
     if (sys !== undefined) view.system = sys;
+    const paths: Partial<Record<AlpacaField, JsonPath>> = {};
+    for (const key of ['system', 'instruction', 'input', 'output'] as const) if (typeof o[key] === 'string') paths[key] = [key];
+    view.paths = paths;
     return view;
   }
-  if (typeof o.text === 'string') return { kind: 'text', text: o.text };
+  if (typeof o.text === 'string') return { kind: 'text', text: o.text, path: ['text'] };
   return { kind: 'other', value: o };
 }
 
+function withoutPath(t: Turn): Turn {
+  const { path: _path, ...turn } = t;
+  if (turn.toolCalls) turn.toolCalls = turn.toolCalls.map(({ argumentsPath: _a, ...call }) => call);
+  return turn;
+}
+
+/** The view as it reads, with every path taken off (for callers and tests that compare views whole). */
+function withoutPaths(v: RowView): RowView {
+  switch (v.kind) {
+    case 'alpaca': {
+      const { paths: _p, ...rest } = v;
+      return rest;
+    }
+    case 'chat': {
+      const { systemPath: _s, ...rest } = v;
+      return { ...rest, turns: v.turns.map(withoutPath) };
+    }
+    case 'preference':
+      return { ...v, prompt: v.prompt.map(withoutPath), chosen: v.chosen.map(withoutPath), rejected: v.rejected.map(withoutPath) };
+    case 'kto':
+      return { ...v, prompt: v.prompt.map(withoutPath), completion: v.completion.map(withoutPath) };
+    case 'text': {
+      const { path: _p, ...rest } = v;
+      return rest;
+    }
+    default:
+      return v;
+  }
+}
+
+export type ViewRowOptions = {
+  /** Mark each shown string that is one JSON string of the row with its path (for editing in place). */
+  paths?: boolean;
+};
+
 /** Classifies one JSONL line (without its line ending) for display. Never throws. */
-export function viewRow(text: string): ViewedRow {
+export function viewRow(text: string, options: ViewRowOptions = {}): ViewedRow {
   if (typeof text !== 'string' || text.trim() === '') return { kind: 'empty', labels: [] };
   let value: unknown;
   try {
@@ -196,7 +291,8 @@ export function viewRow(text: string): ViewedRow {
   }
   if (!isObj(value)) return { kind: 'other', value, labels: [] };
   try {
-    return { ...classify(value), labels: labelsOf(value) };
+    const view = classify(value);
+    return { ...(options.paths ? view : withoutPaths(view)), labels: labelsOf(value) };
   } catch {
     // Belt and braces: a row shape nobody thought of still shows, as its JSON.
     return { kind: 'other', value, labels: [] };
