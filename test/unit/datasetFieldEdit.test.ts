@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pathLabel, viewRow, type JsonPath, type Turn, type ViewedRow } from '../../src/core/dataset/rowView';
 import { setField } from '../../src/core/dataset/fieldEdit';
+import { dumps } from '../support/jsonStyles';
 import { prng } from '../support/prng';
 
 const row = (x: unknown) => JSON.stringify(x);
@@ -234,20 +235,6 @@ test('setField says which path it could not set, and why', () => {
   assert.equal(setField(' "s" ', [], 't'), ' "t" ');
 });
 
-/** Serialises like the writers datasets come from: compact, Python's default spacing, or escaped to ASCII. */
-function dumps(value: unknown, style: { colon: string; comma: string; ascii: boolean }): string {
-  const str = (s: string) => {
-    const j = JSON.stringify(s);
-    return style.ascii ? j.replace(/[\u0080-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')) : j;
-  };
-  const go = (v: unknown): string => {
-    if (typeof v === 'string') return str(v);
-    if (Array.isArray(v)) return '[' + v.map(go).join(style.comma) + ']';
-    if (v && typeof v === 'object') return '{' + Object.entries(v).map(([k, x]) => str(k) + style.colon + go(x)).join(style.comma) + '}';
-    return JSON.stringify(v);
-  };
-  return go(value);
-}
 
 /** Every path to a string in `value`. */
 function stringPaths(value: unknown, at: JsonPath = []): JsonPath[] {

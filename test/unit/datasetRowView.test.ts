@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LABEL_KEY, labelOf, promptAndAnswer, viewRow, type ViewedRow } from '../../src/core/dataset/rowView';
 import { setLabel, setLabels } from '../../src/core/dataset/labelEdit';
+import { dumps } from '../support/jsonStyles';
 import { prng } from '../support/prng';
 
 const row = (x: unknown) => JSON.stringify(x);
@@ -321,20 +322,6 @@ test('setLabel refuses rows that are not JSON objects', () => {
   assert.deepEqual(setLabels(['{"a":1}', '{"label":"q"}'], null), ['{"a":1}', '{}']);
 });
 
-/** Serialises like the writers datasets come from: compact, Python's default spacing, or escaped to ASCII. */
-function dumps(value: unknown, style: { colon: string; comma: string; ascii: boolean }): string {
-  const str = (s: string) => {
-    const j = JSON.stringify(s);
-    return style.ascii ? j.replace(/[\u0080-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')) : j;
-  };
-  const go = (v: unknown): string => {
-    if (typeof v === 'string') return str(v);
-    if (Array.isArray(v)) return '[' + v.map(go).join(style.comma) + ']';
-    if (v && typeof v === 'object') return '{' + Object.entries(v).map(([k, x]) => str(k) + style.colon + go(x)).join(style.comma) + '}';
-    return JSON.stringify(v);
-  };
-  return go(value);
-}
 
 test('setLabel on 300 random rows: only the label changes, and the row stays one line', () => {
   const rand = prng(20240611);
