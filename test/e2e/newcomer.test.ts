@@ -560,7 +560,9 @@ test('a malformed line and an unknown role show as problems in the grid and the 
   await waitFor('the field applied to the row', async () => ((await first()) === chatRow('Is 2 prime?', 'Yes: 2 is prime.') ? true : undefined), { timeoutMs: 15_000 })
     .catch(async (e: Error) => { throw new Error(`${e.message}; row 1 is ${await first()}`); });
   // The row's line box (where Tab went) shows the new line, not the one before the field's edit.
-  await waitFor('the line box updated', async () => ((await editor.$eval('#row-text', (e) => (e as HTMLTextAreaElement).value)) === chatRow('Is 2 prime?', 'Yes: 2 is prime.') ? true : undefined), { timeoutMs: 15_000 });
+  const lineBox = () => editor.$eval('#row-text', (e) => ({ value: (e as HTMLTextAreaElement).value, focus: document.activeElement?.id || document.activeElement?.className }));
+  await waitFor('the line box updated', async () => ((await lineBox()).value === chatRow('Is 2 prime?', 'Yes: 2 is prime.') ? true : undefined), { timeoutMs: 15_000 })
+    .catch(async (e: Error) => { throw new Error(`${e.message}; the line box: ${JSON.stringify(await lineBox())}`); });
   await page.screenshot({ path: join(results, 'newcomer-dataset-field-edit.png') });
   await editor.click('#detail-title');
   await page.keyboard.press('Control+z');

@@ -115,6 +115,8 @@ let labelSet: string[] = [];
 const addedLabels: string[] = [];
 let renderId = 0;
 let renderTimer = 0;
+/** The person typed in the line box since it was last filled from the row. */
+let rowTextTyped = false;
 
 const rowCount = () => state.rowCount ?? firstRows.length;
 /** Places in the grid, and the row at a place. */
@@ -269,7 +271,7 @@ function select(row: number | null, scroll = false, extend = false): void {
   selected = row === null ? null : Math.max(0, Math.min(rowCount() - 1, row));
   const place = selected === null ? -1 : placeOfRow(selected);
   if (anchor === place) anchor = null;
-  if (previous !== selected) negativePane.hidden = true;
+  if (previous !== selected) { negativePane.hidden = true; rowTextTyped = false; }
   if (place >= 0 && scroll) {
     const total = placeCount();
     const inView = geometry(total).top;
@@ -284,8 +286,6 @@ function select(row: number | null, scroll = false, extend = false): void {
 }
 
 let shownText: string | undefined;
-/** The row text last put in the line box. */
-let rowTextShown: string | undefined;
 let shownRow: number | null = null;
 
 function showDetail(): void {
@@ -307,8 +307,7 @@ function showDetail(): void {
   if (t === undefined) { pretty.textContent = '…'; return; }
   // The line box follows the row unless the person is typing in it: a focused box they have not changed still
   // follows (a field edited above, then Tab into the box, must not leave the old line there to be applied).
-  if (document.activeElement !== rowText || rowText.value === rowTextShown) rowText.value = t;
-  rowTextShown = t;
+  if (document.activeElement !== rowText || !rowTextTyped) { rowText.value = t; rowTextTyped = false; }
   showProblems(selected, t);
   // The formatted view is rebuilt only when the row or its text changed: a redraw must not reset its scroll.
   if (t === shownText && selected === shownRow) return;
@@ -431,15 +430,18 @@ function edit(e: RowEdit): void {
 buttons.apply.addEventListener('click', () => {
   if (selected === null) return;
   const text = rowText.value.replace(/\r?\n/g, ' ');
+  // Applied: from now on the box follows the row again.
+  rowTextTyped = false;
   edit({ kind: 'replace', row: selected, text });
 });
 buttons.duplicate.addEventListener('click', () => { if (selected !== null) edit({ kind: 'duplicate', row: selected }); });
 buttons.insert.addEventListener('click', () => { if (selected !== null) edit({ kind: 'insert', row: selected + 1, text: '{}' }); });
 buttons.delete.addEventListener('click', () => { if (selected !== null) edit({ kind: 'delete', row: selected }); });
+rowText.addEventListener('input', () => { rowTextTyped = true; });
 rowText.addEventListener('keydown', (e) => {
   // Enter applies (a row is one line); Escape puts the row's text back.
   if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); buttons.apply.click(); }
-  if (e.key === 'Escape' && selected !== null) rowText.value = textOf(selected) ?? rowText.value;
+  if (e.key === 'Escape' && selected !== null) { rowText.value = textOf(selected) ?? rowText.value; rowTextTyped = false; }
 });
 
 grid.addEventListener('scroll', redraw);
