@@ -109,7 +109,7 @@ function pageKit(this: void, timeoutMs: number): void {
       if (m.type !== 'rows' || !w.__rowTotal) return;
       const cached = m.start % 200 === 0 && m.count === 200 ? cache.get(m.start / 200) : undefined;
       // As the host does: the answer arrives as a message event, after the page's request returns.
-      window.postMessage({ type: 'rowsResult', id: m.id, start: m.start, texts: cached ?? pageOf(m.start, m.count) }, '*');
+      window.postMessage({ type: 'rowsResult', id: m.id, start: m.start, version: 0, texts: cached ?? pageOf(m.start, m.count) }, '*');
     },
   });
   w.__until = (cond, root) => new Promise((resolve, reject) => {
@@ -227,7 +227,7 @@ const initMessage = (rowCount: number | null): HostMessage => ({
   type: 'init', fileName: 'chat_1600k.jsonl', firstRows,
   // Before the index: nothing counted yet of a file too big to guess; after: done.
   state: rowCount === null ? { rowCount: null, done: 0, total: 1e9, error: null } : { rowCount, done: 1_040_000_000, total: 1_040_000_000, error: null },
-  dirty: false, editable: true, readOnly: null, context: null,
+  dirty: false, editable: true, readOnly: null, context: null, version: 0,
 });
 
 /** What the agent sends for a 1.6 M-row chat file: 40 bins, 4 roles, 12 labels, a few groups, diagnostics. */

@@ -604,7 +604,9 @@ test('a malformed line and an unknown role show as problems in the grid and the 
   await ask.waitFor({ timeout: 30_000 });
   await toastButton(ask, 'Reload (drop my edits)').click();
   await waitFor('the file on disk, without the edit', async () => ((await dirty()) === 0 && (await rowCountIs(6)()) ? true : undefined), { timeoutMs: 30_000 });
-  assert.equal(await editor.$eval('#grid .row[data-row="5"] .text', (e) => e.textContent), chatRow('Is 13 prime?', 'Yes.'));
+  const sixth = () => editor.$eval('#grid .row[data-row="5"] .text', (e) => e.textContent);
+  await waitFor('row 6 read from the file on disk', async () => ((await sixth()) === chatRow('Is 13 prime?', 'Yes.') ? true : undefined), { timeoutMs: 15_000 })
+    .catch(async (e: Error) => { throw new Error(`${e.message}; row 6 shows ${await sixth()}`); });
   await runCommand(page, 'View: Close All Editors');
 });
 

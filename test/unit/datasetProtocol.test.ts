@@ -26,12 +26,15 @@ test('the host takes page requests, row edits and searches in their exact shapes
 
 test('the page takes the host\'s state, pages and hits, and drops anything else', () => {
   const state = { rowCount: null, done: 10, total: 100, error: null };
-  const init = { type: 'init', fileName: 'a.jsonl', firstRows: ['{}'], state, dirty: false, editable: true, readOnly: null, context: { config: 'a.tunelab.yaml', model: 'm', maxLength: 512 } };
+  const init = { type: 'init', fileName: 'a.jsonl', firstRows: ['{}'], state, dirty: false, editable: true, readOnly: null, context: { config: 'a.tunelab.yaml', model: 'm', maxLength: 512 }, version: 3 };
   assert.deepEqual(parseHostMessage(init), init);
   assert.deepEqual(parseHostMessage({ type: 'hits', id: 2, rows: [1, 5] }), { type: 'hits', id: 2, rows: [1, 5] });
   assert.equal(parseHostMessage({ ...init, firstRows: [1] }), undefined);
   assert.equal(parseHostMessage({ ...init, state: { ...state, rowCount: -1 } }), undefined);
-  assert.equal(parseHostMessage({ type: 'rowsResult', id: 1, start: 0, texts: new Array(MAX_PAGE + 1).fill('') }), undefined);
+  assert.equal(parseHostMessage({ type: 'rowsResult', id: 1, start: 0, version: 1, texts: new Array(MAX_PAGE + 1).fill('') }), undefined);
+  assert.deepEqual(parseHostMessage({ type: 'rowsResult', id: 1, start: 0, version: 1, texts: ['{}'] }), { type: 'rowsResult', id: 1, start: 0, version: 1, texts: ['{}'] });
+  assert.equal(parseHostMessage({ type: 'rowsResult', id: 1, start: 0, texts: ['{}'] }), undefined, 'a page without the version it was read at');
+  assert.equal(parseHostMessage({ type: 'state', state, dirty: false, changed: true }), undefined);
   assert.equal(parseHostMessage({ type: 'searchDone', id: 1, total: 3 }), undefined);
   assert.equal(parseHostMessage({ ...init, context: { config: 'a', model: 3, maxLength: null } }), undefined);
   assert.equal(parseHostMessage({ ...init, readOnly: 5 }), undefined);

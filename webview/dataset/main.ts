@@ -115,6 +115,8 @@ let labelSet: string[] = [];
 const addedLabels: string[] = [];
 let renderId = 0;
 let renderTimer = 0;
+/** The rows' version the page shows (datasetDocument.ts): pages read at another are dropped. */
+let rowsVersion = 0;
 /** The person typed in the line box since it was last filled from the row. */
 let rowTextTyped = false;
 
@@ -566,6 +568,7 @@ function onMessage(m: HostMessage): void {
       pending.clear();
       // An answer to a request made before this is about rows that may have moved: its id is forgotten.
       requests.clear();
+      rowsVersion = m.version;
       context = m.context;
       $('context').textContent = context ? `read for ${context.config}${context.model ? ` · ${context.model}` : ''}${context.maxLength ? ` · max_length ${context.maxLength}` : ''}` : 'no run config names this file';
       $('readonly').hidden = !m.readOnly;
@@ -599,6 +602,7 @@ function onMessage(m: HostMessage): void {
     case 'state': {
       const before = state.rowCount;
       state = m.state;
+      rowsVersion = m.version;
       if (m.changed) { pages = new Map(); pending.clear(); requests.clear(); }
       // A sort's order names every row once: rows added or removed make it wrong, so the grid goes back to file order.
       if ((view?.kind === 'length' || view?.kind === 'label') && state.rowCount !== before) {
@@ -611,6 +615,8 @@ function onMessage(m: HostMessage): void {
       const page = requests.get(m.id);
       requests.delete(m.id);
       if (page === undefined || !pending.delete(page)) return; // an answer about rows that have moved since
+      // Read before the rows last changed: asked again when next drawn.
+      if (m.version !== rowsVersion) { redraw(); return; }
       pages.set(page, m.texts);
       if (selected !== null && Math.floor(selected / PAGE) === page) showDetail();
       break;

@@ -33,14 +33,15 @@ export type ToolName = 'synonyms' | 'perturb' | 'iob';
 export type SortKey = 'length' | 'label';
 
 export type HostMessage =
-  | { type: 'init'; fileName: string; firstRows: string[]; state: IndexState; dirty: boolean; editable: boolean; readOnly: string | null; context: ReadingContext | null }
+  | { type: 'init'; fileName: string; firstRows: string[]; state: IndexState; dirty: boolean; editable: boolean; readOnly: string | null; context: ReadingContext | null; version: number }
   | { type: 'inspection'; state: InspectionState; message: string | null; progress: { done: number; total: number } | null; result: DatasetInspection | null; problems: RowProblem[] }
   | { type: 'render'; id: number; result: RenderedView | null; error: string | null }
   | { type: 'notice'; level: 'info' | 'error'; text: string }
   /** A sort's order of the rows (every row once), or why there is none. */
   | { type: 'order'; id: number; rows: number[] | null; error: string | null }
-  | { type: 'state'; state: IndexState; dirty: boolean; /** Rows may have moved: cached pages are stale. */ changed: boolean }
-  | { type: 'rowsResult'; id: number; start: number; texts: string[] }
+  /** `version`: the rows' version (datasetDocument.ts); a page read at another one is stale. */
+  | { type: 'state'; state: IndexState; dirty: boolean; /** Rows may have moved: cached pages are stale. */ changed: boolean; version: number }
+  | { type: 'rowsResult'; id: number; start: number; version: number; texts: string[] }
   | { type: 'hits'; id: number; rows: number[] }
   | { type: 'searchDone'; id: number; total: number; error: string | null };
 
@@ -161,10 +162,10 @@ export function parseHostMessage(v: unknown): HostMessage | undefined {
   if (!isObj(v)) return undefined;
   switch (v.type) {
     case 'init':
-      return hasKeys(v, 'type', 'fileName', 'firstRows', 'state', 'dirty', 'editable', 'readOnly', 'context') && typeof v.fileName === 'string' && isTexts(v.firstRows)
+      return hasKeys(v, 'type', 'fileName', 'firstRows', 'state', 'dirty', 'editable', 'readOnly', 'context', 'version') && typeof v.fileName === 'string' && isTexts(v.firstRows)
         && isState(v.state) && typeof v.dirty === 'boolean' && typeof v.editable === 'boolean' && (v.readOnly === null || typeof v.readOnly === 'string')
-        && (v.context === null || isContext(v.context))
-        ? { type: 'init', fileName: v.fileName, firstRows: v.firstRows, state: v.state, dirty: v.dirty, editable: v.editable, readOnly: v.readOnly, context: v.context } : undefined;
+        && (v.context === null || isContext(v.context)) && isCount(v.version)
+        ? { type: 'init', fileName: v.fileName, firstRows: v.firstRows, state: v.state, dirty: v.dirty, editable: v.editable, readOnly: v.readOnly, context: v.context, version: v.version } : undefined;
     case 'inspection': {
       if (!hasKeys(v, 'type', 'state', 'message', 'progress', 'result', 'problems')) return undefined;
       const result = v.result === null ? null : parseInspection(v.result);
@@ -185,11 +186,11 @@ export function parseHostMessage(v: unknown): HostMessage | undefined {
       return hasKeys(v, 'type', 'level', 'text') && (v.level === 'info' || v.level === 'error') && typeof v.text === 'string'
         ? { type: 'notice', level: v.level, text: v.text } : undefined;
     case 'state':
-      return hasKeys(v, 'type', 'state', 'dirty', 'changed') && isState(v.state) && typeof v.dirty === 'boolean' && typeof v.changed === 'boolean'
-        ? { type: 'state', state: v.state, dirty: v.dirty, changed: v.changed } : undefined;
+      return hasKeys(v, 'type', 'state', 'dirty', 'changed', 'version') && isState(v.state) && typeof v.dirty === 'boolean' && typeof v.changed === 'boolean' && isCount(v.version)
+        ? { type: 'state', state: v.state, dirty: v.dirty, changed: v.changed, version: v.version } : undefined;
     case 'rowsResult':
-      return hasKeys(v, 'type', 'id', 'start', 'texts') && isCount(v.id) && isCount(v.start) && isTexts(v.texts)
-        ? { type: 'rowsResult', id: v.id, start: v.start, texts: v.texts } : undefined;
+      return hasKeys(v, 'type', 'id', 'start', 'version', 'texts') && isCount(v.id) && isCount(v.start) && isCount(v.version) && isTexts(v.texts)
+        ? { type: 'rowsResult', id: v.id, start: v.start, version: v.version, texts: v.texts } : undefined;
     case 'hits':
       return hasKeys(v, 'type', 'id', 'rows') && isCount(v.id) && Array.isArray(v.rows) && v.rows.length <= 100_000 && v.rows.every((r) => isCount(r))
         ? { type: 'hits', id: v.id, rows: v.rows } : undefined;

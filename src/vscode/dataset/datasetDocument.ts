@@ -48,6 +48,7 @@ export class DatasetDocument implements vscode.CustomDocument {
   /** A VS Code edit event per change: the editor's undo stack, dirty state and hot exit follow it. */
   readonly onDidEdit = this.edited.event;
   private readonly changed = new vscode.EventEmitter<void>();
+  private generation = 0;
   /** The rows or the index changed (an edit, undo, save, revert, progress): the panels redraw. */
   readonly onDidChange = this.changed.event;
   private readonly saved = new vscode.EventEmitter<void>();
@@ -59,7 +60,7 @@ export class DatasetDocument implements vscode.CustomDocument {
   readonly readOnlyReason: string | null;
 
   private constructor(readonly uri: vscode.Uri, private readonly workerFile: string, private readonly log_: vscode.LogOutputChannel) {
-    this.stack = new EditStack(() => this.changed.fire());
+    this.stack = new EditStack(() => this.bump());
     const format = tableFormatOf(uri.fsPath);
     this.readOnlyReason = format
       ? `${basename(uri.fsPath)} is ${format === 'json' ? 'a JSON array' : format.toUpperCase()}: rows are shown, not edited here (a row written back would rewrite the whole file). Edit a JSONL copy.`
@@ -75,6 +76,19 @@ export class DatasetDocument implements vscode.CustomDocument {
     if (!doc.readOnlyReason) doc.firstRows = await readFirstLines(uri.fsPath, FIRST_BYTES, FIRST_LINES);
     void doc.reindex(backupId);
     return doc;
+  }
+
+  /**
+   * Goes up with every change of the rows or the index. A page read at one version is stale once it moved: the
+   * page drops it (an answer can arrive after the change that made it wrong).
+   */
+  get version(): number {
+    return this.generation;
+  }
+
+  private bump(): void {
+    this.generation++;
+    this.changed.fire();
   }
 
   get state(): IndexState {
@@ -107,7 +121,7 @@ export class DatasetDocument implements vscode.CustomDocument {
     // the old file, which with the log's edits is exactly the new one. What changes meanwhile is replayed on the new log.
     this.stack.beginSwap();
     this.indexError = null;
-    const onProgress = (done: number, total: number) => { this.progress = { done, total }; if (!this.stack.log && !this.table) this.changed.fire(); };
+    const onProgress = (done: number, total: number) => { this.progress = { done, total }; if (!this.stack.log && !this.table) this.bump(); };
     try {
       const signature = await this.signature();
       if (this.readOnlyReason) {
@@ -139,7 +153,7 @@ export class DatasetDocument implements vscode.CustomDocument {
       this.log_.error(`dataset editor: could not read ${this.uri.fsPath}: ${this.indexError}`);
     }
     if (this.indexing === controller) this.indexing = undefined;
-    this.changed.fire();
+    this.bump();
   }
 
   private async signature(): Promise<Signature> {

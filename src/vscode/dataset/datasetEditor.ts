@@ -77,7 +77,7 @@ export class DatasetEditorProvider implements vscode.CustomEditorProvider<Datase
       type: 'inspection', state: inspector.state, message: inspector.message, progress: inspector.progress, result: inspector.result, problems: inspector.rowProblems(),
     });
     const subscriptions = [
-      doc.onDidChange(() => { post({ type: 'state', state: doc.state, dirty: doc.isDirty, changed: true }); postInspection(); }),
+      doc.onDidChange(() => { post({ type: 'state', state: doc.state, dirty: doc.isDirty, changed: true, version: doc.version }); postInspection(); }),
       inspector.onDidChange(postInspection),
       panel.onDidChangeViewState(() => { if (!panel.visible) ready = false; }),
       webview.onDidReceiveMessage(async (raw: unknown) => {
@@ -92,7 +92,7 @@ export class DatasetEditorProvider implements vscode.CustomEditorProvider<Datase
             const editable = doc.editable && vscode.workspace.fs.isWritableFileSystem(doc.uri.scheme) !== false;
             const c = inspector.context;
             post({
-              type: 'init', fileName: basename(doc.uri.fsPath), firstRows: doc.firstRows, state: doc.state, dirty: doc.isDirty, editable, readOnly: doc.readOnlyReason,
+              type: 'init', fileName: basename(doc.uri.fsPath), firstRows: doc.firstRows, state: doc.state, dirty: doc.isDirty, editable, readOnly: doc.readOnlyReason, version: doc.version,
               context: c ? { config: vscode.workspace.asRelativePath(c.configPath), model: c.modelName, maxLength: c.maxLength } : null,
             });
             postInspection();
@@ -132,8 +132,10 @@ export class DatasetEditorProvider implements vscode.CustomEditorProvider<Datase
       }
       case 'error':
         return this.log.error(`dataset editor page: ${m.message}`);
-      case 'rows':
-        return post({ type: 'rowsResult', id: m.id, start: m.start, texts: await doc.rows(m.start, m.count) });
+      case 'rows': {
+        const version = doc.version;
+        return post({ type: 'rowsResult', id: m.id, start: m.start, version, texts: await doc.rows(m.start, m.count) });
+      }
       case 'edit': {
         const [op, label] = await editOp(m.edit, doc);
         return doc.edit([op], label);
