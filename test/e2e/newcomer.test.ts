@@ -384,6 +384,10 @@ test('the dataset editor opens a 1 GB file at once, jumps to its last row, edits
   await page.screenshot({ path: join(results, 'newcomer-dataset-first-page.png') });
   await waitFor('the index', async () => ((await editor.$eval('body', (b) => b.dataset.indexed)) === 'true' ? true : undefined), { timeoutMs: 120_000 });
   assert.equal(await editor.$eval('#row-count', (e) => e.textContent), '1,600,000 rows');
+  // A file this big is read by the agent only when asked (tens of seconds of a core): the Stats tab offers it.
+  await waitFor('the offer to read the file', async () => ((await editor.$eval('body', (b) => b.dataset.inspection)) === 'idle' ? true : undefined), { timeoutMs: 30_000 });
+  assert.equal(await editor.$eval('#inspect-now', (b) => (b as HTMLElement).hidden), false);
+  assert.match(await editor.$eval('#stats-pane', (e) => e.textContent ?? ''), /is 0\.\d\d GB: the agent reads it when asked/);
   // Virtualised: a window of rows is in the page, not 1.6 million.
   const drawn = await editor.$$eval('#grid .row', (rows) => rows.length);
   assert.ok(drawn > 10 && drawn < 200, `${drawn} rows in the page`);

@@ -71,6 +71,7 @@ test('the page takes the agent\'s reading and a template view only when well for
   const running = { type: 'inspection', state: 'running', message: 'reading', progress: { done: 1, total: 10 }, result: null, problems };
   assert.deepEqual(parseHostMessage(running), running);
   assert.equal(parseHostMessage({ ...running, state: 'weird' }), undefined);
+  assert.deepEqual(parseHostMessage({ ...running, state: 'idle', progress: null }), { ...running, state: 'idle', progress: null });
   assert.equal(parseHostMessage({ ...running, problems: [{ ...problems[0], severity: 'fatal' }] }), undefined);
   assert.equal(parseHostMessage({ ...running, result: { rows: 1 } }), undefined, 'a result that is not a whole inspection');
   const token = { id: 5, text: 'hi', start: 0, end: 2, trained: true };

@@ -49,6 +49,8 @@ const negativePane = $('negative-pane');
 const negativeText = $<HTMLTextAreaElement>('negative-text');
 const negativeTarget = $<HTMLSelectElement>('negative-target');
 const inspectState = $('inspect-state');
+const inspectNow = $<Button>('inspect-now');
+inspectNow.addEventListener('click', () => { inspectNow.hidden = true; post({ type: 'inspect' }); });
 const rowPane = $('row-pane');
 const showEl = $<HTMLSelectElement>('show');
 const viewInfo = $('view-info');
@@ -584,7 +586,10 @@ function onMessage(m: HostMessage): void {
       inspectState.textContent = m.state === 'running' ? `agent reading${m.progress && m.progress.total ? ` ${Math.round((100 * m.progress.done) / m.progress.total)}%` : '…'}`
         : m.state === 'done' && inspection ? `${inspection.bad_rows.toLocaleString('en-US')} bad of ${inspection.rows.toLocaleString('en-US')} · ${problems.length.toLocaleString('en-US')} problems` : m.state === 'error' ? 'agent error' : '';
       document.body.dataset.inspection = m.state;
+      inspectNow.hidden = m.state === 'running' || m.state === 'unavailable';
+      inspectNow.textContent = m.state === 'idle' ? 'Read with the agent' : 'Read again';
       if (m.state === 'done' && inspection) stats.show(inspection, { model: context?.model ?? null, maxLength: context?.maxLength ?? null });
+      else if (m.state === 'idle') { stats.showNote(m.message ?? 'Not read yet.'); inspectState.textContent = 'not read yet'; }
       else if (m.state === 'running') stats.showLoading(m.message ?? 'The agent is reading the file…', m.progress ?? undefined);
       else stats.showError(m.message ?? 'No stats');
       showLabels();

@@ -21,7 +21,8 @@ export interface ReadingContext { config: string; model: string | null; maxLengt
 /** One of the agent's diagnostics, on the row it is now shown at. */
 export interface RowProblem { row: number; line: number; severity: 'error' | 'warning' | 'info'; code: string; message: string }
 
-export type InspectionState = 'running' | 'done' | 'error' | 'unavailable';
+/** `idle`: not read yet (a file too big to read unasked); the page offers to. */
+export type InspectionState = 'idle' | 'running' | 'done' | 'error' | 'unavailable';
 
 export interface RenderedView {
   sequences: Array<{ name: string; tokens: Array<{ text: string; trained: boolean }>; length: number; trained_tokens: number }>;
@@ -171,7 +172,7 @@ export function parseHostMessage(v: unknown): HostMessage | undefined {
       const result = v.result === null ? null : parseInspection(v.result);
       const progress = v.progress;
       const okProgress = progress === null || (isObj(progress) && hasKeys(progress, 'done', 'total') && isCount(progress.done) && isCount(progress.total));
-      return (v.state === 'running' || v.state === 'done' || v.state === 'error' || v.state === 'unavailable') && (v.message === null || typeof v.message === 'string')
+      return (v.state === 'idle' || v.state === 'running' || v.state === 'done' || v.state === 'error' || v.state === 'unavailable') && (v.message === null || typeof v.message === 'string')
         && okProgress && result !== undefined && Array.isArray(v.problems) && v.problems.length <= MAX_PROBLEMS && v.problems.every(isProblem)
         ? { type: 'inspection', state: v.state, message: v.message, progress: progress as { done: number; total: number } | null, result, problems: v.problems } : undefined;
     }

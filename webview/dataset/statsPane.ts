@@ -156,6 +156,15 @@ export class StatsPane {
     this.container.append(box);
   }
 
+  /** Nothing read yet, and why (a big file waits to be asked for). */
+  showNote(message: string): void {
+    this.reset('idle');
+    const box = el('div', 'stats-status', message);
+    box.dataset.testid = 'stats-note';
+    box.setAttribute('role', 'status');
+    this.container.append(box);
+  }
+
   showError(message: string): void {
     this.reset('error');
     const box = el('div', 'stats-status stats-error', message);
@@ -194,7 +203,7 @@ export class StatsPane {
 
   // ---- sections -------------------------------------------------------------------------------
 
-  private reset(state: 'loading' | 'error' | 'ready' | null): void {
+  private reset(state: 'idle' | 'loading' | 'error' | 'ready' | null): void {
     for (const chart of this.charts) chart.destroy();
     this.charts = [];
     this.container.replaceChildren();

@@ -54,7 +54,7 @@ export class DatasetEditorProvider implements vscode.CustomEditorProvider<Datase
     const inspector = new DatasetInspector(doc, await this.deps.contexts.contextOf(uri), this.deps.connection, this.deps.problems, this.log);
     this.inspectors.set(doc, inspector);
     doc.owned.push(inspector, { dispose: () => this.inspectors.delete(doc) });
-    void inspector.inspect();
+    inspector.start();
     return doc;
   }
 
@@ -116,7 +116,7 @@ export class DatasetEditorProvider implements vscode.CustomEditorProvider<Datase
   private async handle(m: WebviewMessage, doc: DatasetDocument, inspector: DatasetInspector, post: (m: HostMessage) => void, searches: Map<number, AbortController>): Promise<void> {
     switch (m.type) {
       case 'inspect':
-        return inspector.inspect();
+        return inspector.inspect(true);
       case 'label':
         return this.label(doc, m.rows, m.label);
       case 'sort':
@@ -346,6 +346,7 @@ const DATASET_BODY = `  <header class="toolbar">
         <button class="tab" id="tab-stats" role="tab" aria-selected="false">Stats</button>
         <span class="spacer"></span>
         <span class="inspect-state" id="inspect-state" role="status"></span>
+        <vscode-button id="inspect-now" appearance="secondary" hidden title="Have the agent read the whole file: the stats and each row's problems">Read with the agent</vscode-button>
       </div>
       <section id="row-pane" role="tabpanel">
         <div class="detail-head"><span id="detail-title">No row selected</span>

@@ -2,6 +2,7 @@
 // problems: run when the file opens and again whenever its content on disk changes (a save, a reload). The file
 // is read as the run config it belongs to would read it (its model's tokenizer and template, max_length); without
 // a config, token counts are the agent's approximation and say so. The diagnostics go to the Problems panel.
+import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { readingOptions, type DatasetContext } from '../../core/dataset/configContext';
@@ -12,13 +13,20 @@ import type { DatasetDocument } from './datasetDocument';
 import type { DatasetProblems } from './datasetProblems';
 
 const TIMEOUT_MS = 3_600_000;
+/**
+ * Files up to this size are read by the agent as they open and after each save. A bigger one costs a core for
+ * tens of seconds (a 1 GB file about 35 s), so the agent reads it when asked, and again after a save once asked.
+ */
+export const AUTO_INSPECT_BYTES = 256 * 1024 * 1024;
 
 export class DatasetInspector implements vscode.Disposable {
-  state: InspectionState = 'running';
+  state: InspectionState = 'idle';
   message: string | null = 'Waiting for the agent…';
   progress: { done: number; total: number } | null = null;
   result: DatasetInspection | null = null;
   private run = 0;
+  /** The person asked for a reading (a big file): later changes are read again unasked. */
+  private asked = false;
   private cancel: (() => void) | undefined;
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
@@ -31,7 +39,7 @@ export class DatasetInspector implements vscode.Disposable {
     private readonly problems: DatasetProblems,
     private readonly log: vscode.LogOutputChannel,
   ) {
-    this.subscription = doc.onDidChangeOnDisk(() => { this.toolProblems = []; void this.inspect(); });
+    this.subscription = doc.onDidChangeOnDisk(() => { this.toolProblems = []; if (this.asked || this.small()) void this.inspect(); });
   }
 
   /** Problems a data tool found (the IOB check), by row; they stand until the tool runs again or the file changes. */
@@ -53,7 +61,25 @@ export class DatasetInspector implements vscode.Disposable {
     return out;
   }
 
-  async inspect(): Promise<void> {
+  private small(): boolean {
+    try {
+      return statSync(this.doc.uri.fsPath).size <= AUTO_INSPECT_BYTES;
+    } catch {
+      return true; // gone or unreadable: the agent's own message says so
+    }
+  }
+
+  /** Reads the file now if it is small enough to read unasked; else says what reading it would take. */
+  start(): void {
+    if (this.small()) { void this.inspect(); return; }
+    const size = (statSync(this.doc.uri.fsPath).size / 1024 ** 3).toFixed(2);
+    this.state = 'idle';
+    this.message = `${basename(this.doc.uri.fsPath)} is ${size} GB: the agent reads it when asked (about 35 s a GB, one core), for the stats and each row's problems.`;
+    this.changed.fire();
+  }
+
+  async inspect(asked = false): Promise<void> {
+    this.asked ||= asked;
     const run = ++this.run;
     this.cancel?.();
     const path = this.doc.uri.fsPath;
