@@ -25,7 +25,7 @@ test('the .vsix packages with the package script\'s flags and holds the code, th
     const files = listed.stdout.split('\n').filter(Boolean);
     for (const needed of ['extension/package.json', 'extension/dist/extension.js', 'extension/dist/webview/metrics.js', 'extension/dist/webview/chat.js',
       'extension/dist/webview/configForm.js', 'extension/dist/webview/dataset.js', 'extension/dist/workers/datasetIndex.js', 'extension/dist/workers/datasetSearch.js',
-      'extension/media/configForm.css', 'extension/media/dataset.css', 'extension/media/datasetRows.css', 'extension/media/datasetStats.css',
+      'extension/media/configForm.css', 'extension/media/base.css', 'extension/media/dataset.css', 'extension/media/datasetRows.css', 'extension/media/datasetStats.css',
       'extension/python-agent/tunelab_agent/serving/server.py', 'extension/media/icon.png', 'extension/docs/images/dashboard.png',
       'extension/presets/classification.tunelab.yaml', 'extension/presets/data/tickets.train.jsonl']) {
       assert.ok(files.includes(needed), `${needed} is in the .vsix`);

@@ -1,6 +1,6 @@
 // The row pane's formatted view of one row, and the token view of what the trainer makes of it. Every string
-// here comes from a dataset file or the agent, so it only ever reaches the page as textContent: no innerHTML,
-// no attributes built from row text other than sanitised class names and titles. With an editor, each shown
+// here comes from a dataset file or the agent, so it only ever reaches the page as textContent, never parsed as
+// markup; no attribute is built from row text but sanitised class names and titles. With an editor, each shown
 // string that is one JSON string of the row (it has a path) is a plain-text field edited in place; the page
 // turns a field's new text into a row edit (src/core/dataset/fieldEdit.ts).
 import { pathLabel, type JsonPath, type RowView, type Turn, type ViewedRow } from '../../src/core/dataset/rowView';
@@ -43,8 +43,8 @@ const lives = new WeakMap<HTMLElement, Life>();
 
 /**
  * A field's text in the page is its value plus one '\n' when the value ends in one. Chromium draws no line for a
- * text's last '\n', and when a person ends a field with Enter it adds a '\n' (or, after a Backspace, a <br>) of
- * its own to hold the new line open; with the extra '\n' the last line shows, and reading drops it again.
+ * text's last '\n', and when a person ends a field with Enter it adds a '\n' (or, after a Backspace, a line-break
+ * element) of its own to hold the new line open; with the extra '\n' the last line shows, and reading drops it.
  */
 function putText(e: HTMLElement, value: string): void {
   e.textContent = value.endsWith('\n') ? value + '\n' : value;

@@ -7,6 +7,7 @@ import {
   type ChartConfiguration, type Plugin,
 } from 'chart.js';
 import type { DatasetInspection } from '../../src/core/protocol/messages';
+import { strokeVertical } from '../metrics/chartPlugins';
 import { readThemeColors, withAlpha, type ChartColors } from '../metrics/theme';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip);
@@ -75,15 +76,8 @@ function maxLengthPlugin(bins: Bin[], maxLength: number, colors: ChartColors): P
       if (px === null) return;
       const { top, bottom, left, right } = chart.chartArea;
       const ctx = chart.ctx;
+      strokeVertical(ctx, px, top, bottom, { color: colors.warning, width: 1.5, dash: [4, 3] });
       ctx.save();
-      ctx.strokeStyle = colors.warning;
-      ctx.lineWidth = 1.5;
-      ctx.setLineDash([4, 3]);
-      ctx.beginPath();
-      ctx.moveTo(px, top);
-      ctx.lineTo(px, bottom);
-      ctx.stroke();
-      ctx.setLineDash([]);
       // Past the last bin the line sits on the right edge; the arrow says the value lies beyond the axis.
       const beyond = maxLength >= bins[bins.length - 1].end;
       const text = `max_length ${fmt(maxLength)}${beyond ? ' →' : ''}`;

@@ -57,16 +57,9 @@ export const markersPlugin: Plugin<'line'> = {
     for (const m of items) {
       const px = x.getPixelForValue(m.step);
       if (px < left - 0.5 || px > right + 0.5) continue;
-      ctx.strokeStyle = m.color;
-      ctx.fillStyle = m.color;
-      ctx.lineWidth = 1.5;
-      ctx.setLineDash(m.dashed ? [3, 3] : []);
-      ctx.beginPath();
-      ctx.moveTo(px, top);
-      ctx.lineTo(px, bottom);
-      ctx.stroke();
+      strokeVertical(ctx, px, top, bottom, { color: m.color, width: 1.5, dash: m.dashed ? [3, 3] : [] });
       // A small flag at the top: what a person clicks (checkpoints) or hovers (everything).
-      ctx.setLineDash([]);
+      ctx.fillStyle = m.color;
       ctx.beginPath();
       ctx.moveTo(px, top);
       ctx.lineTo(px + 6, top + 4);
@@ -78,6 +71,19 @@ export const markersPlugin: Plugin<'line'> = {
   },
 };
 
+/** A vertical line across the plot at x (a marker, the crosshair, a limit); the canvas state is left as it was. */
+export function strokeVertical(ctx: CanvasRenderingContext2D, x: number, top: number, bottom: number, style: { color: string; width: number; dash: number[] }): void {
+  ctx.save();
+  ctx.strokeStyle = style.color;
+  ctx.lineWidth = style.width;
+  ctx.setLineDash(style.dash);
+  ctx.beginPath();
+  ctx.moveTo(x, top);
+  ctx.lineTo(x, bottom);
+  ctx.stroke();
+  ctx.restore();
+}
+
 export const crosshairPlugin: Plugin<'line'> = {
   id: 'crosshair',
   afterDraw(chart: Chart) {
@@ -87,16 +93,7 @@ export const crosshairPlugin: Plugin<'line'> = {
     const px = x.getPixelForValue(opts.step);
     const { left, right, top, bottom } = chart.chartArea;
     if (px < left || px > right) return;
-    const ctx = chart.ctx;
-    ctx.save();
-    ctx.strokeStyle = opts.color;
-    ctx.lineWidth = 1;
-    ctx.setLineDash([2, 2]);
-    ctx.beginPath();
-    ctx.moveTo(px, top);
-    ctx.lineTo(px, bottom);
-    ctx.stroke();
-    ctx.restore();
+    strokeVertical(chart.ctx, px, top, bottom, { color: opts.color, width: 1, dash: [2, 2] });
   },
 };
 

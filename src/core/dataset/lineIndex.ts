@@ -2,6 +2,7 @@
 // searches and saves by line number through this index, so the file itself is never held in memory.
 // Offsets are byte positions kept in a Float64Array (exact up to 2^53, 8 bytes a line): 1.6 M lines cost 13 MB.
 import { open } from 'node:fs/promises';
+import { OffsetList } from './offsetList';
 
 export type Eol = '\n' | '\r\n';
 
@@ -102,26 +103,28 @@ function trimmed<T extends Float64Array | Uint8Array>(a: T): T {
   return (a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice()) as T;
 }
 
-/** Grows by doubling, so 1.6 M pushes cost ~21 copies of at most the final size. */
+/** Each line's start offset, and which lines end in CRLF (a bit per line). */
 class OffsetsBuilder {
-  offsets = new Float64Array(1 << 16);
+  offsets = new OffsetList(1 << 16);
   crlf = new Uint8Array(0);
-  count = 0;
   crlfLines = 0;
 
+  get count(): number {
+    return this.offsets.length;
+  }
+
+  set count(n: number) {
+    this.offsets.length = n;
+  }
+
   push(offset: number): void {
-    if (this.count === this.offsets.length) {
-      const grown = new Float64Array(this.offsets.length * 2);
-      grown.set(this.offsets);
-      this.offsets = grown;
-    }
-    this.offsets[this.count++] = offset;
+    this.offsets.push(offset);
   }
 
   markCrlf(line: number): void {
     const byte = line >> 3;
     if (byte >= this.crlf.length) {
-      const grown = new Uint8Array(Math.max(byte + 1, (this.offsets.length + 7) >> 3));
+      const grown = new Uint8Array(Math.max(byte + 1, (this.offsets.capacity + 7) >> 3));
       grown.set(this.crlf);
       this.crlf = grown;
     }
@@ -177,13 +180,13 @@ export async function buildLineIndex(path: string, opts: BuildLineIndexOptions =
       }
     }
     // A file that shrank mid-read can leave a pushed start at or past its new end: such a line does not exist.
-    while (b.count > 0 && b.offsets[b.count - 1] >= size) b.count--;
+    while (b.count > 0 && b.offsets.at(b.count - 1) >= size) b.count--;
     const lastTerminated = b.count > 0 && prevByte === LF;
     const terminatedLines = lastTerminated ? b.count : Math.max(0, b.count - 1);
     const lfLines = terminatedLines - b.crlfLines;
     const eol: Eol = b.crlfLines > lfLines ? '\r\n' : '\n';
     return LineIndex.fromTransfer({
-      offsets: b.offsets.subarray(0, b.count), crlf: b.crlf.subarray(0, (b.count + 7) >> 3),
+      offsets: b.offsets.view(), crlf: b.crlf.subarray(0, (b.count + 7) >> 3),
       fileSize: size, bom, eol, lastTerminated,
     });
   } finally {

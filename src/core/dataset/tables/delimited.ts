@@ -12,7 +12,8 @@ import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { abortError, openForReading } from '../lineIndex';
-import { clampRows, lineAt, OffsetList, readRange, sameFile, tableError, type OpenOptions, type TableSource } from './table';
+import { OffsetList } from '../offsetList';
+import { clampRows, lineAt, readRange, sameFile, tableError, type OpenOptions, type TableSource } from './table';
 
 export interface DelimitedOptions extends OpenOptions {
   /** Bytes per read of the stream (tests make it tiny, to split records and characters across reads). */

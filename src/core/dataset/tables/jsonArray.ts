@@ -11,7 +11,8 @@ import { Tokenizer, TokenizerError, TokenType, type ParsedTokenInfo } from '@str
 import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { abortError, openForReading } from '../lineIndex';
-import { clampRows, lineAt, OffsetList, readRange, sameFile, tableError, type OpenOptions, type TableSource } from './table';
+import { OffsetList } from '../offsetList';
+import { clampRows, lineAt, readRange, sameFile, tableError, type OpenOptions, type TableSource } from './table';
 
 export interface JsonArrayOptions extends OpenOptions {
   /** Bytes per read of the stream (tests make it tiny, to split tokens and characters across reads). */
